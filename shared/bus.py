@@ -1,0 +1,316 @@
+"""The bus: connect to NATS JetStream, publish events, consume them with one ack policy.
+
+The ack policy lives here and nowhere else:
+
+| handler outcome                                          | bus action                      |
+| -------------------------------------------------------- | ------------------------------- |
+| returns (its durable effect is done)                     | ``ack``                         |
+| payload fails validation, or ``PermanentError``          | dead-letter subject, ``term``   |
+| ``RetryableError`` or a known transient error            | ``nak(delay=backoff)``          |
+| any other exception                                      | log with traceback, ``nak``     |
+| failed on the last allowed delivery (``max_deliver``)    | dead-letter subject, ``term``   |
+
+While a handler runs the bus sends ``in_progress`` so long work is not redelivered, and on stop it
+lets in-flight handlers finish for a bounded time and hands the rest back with ``nak``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+import orjson
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from pydantic import BaseModel, ValidationError
+
+from shared.errors import ConfigError, PermanentError, RetryableError
+from shared.events import Event
+from shared.retry import TRANSIENT_DB_ERRORS
+from shared.settings import PipelineSettings
+from shared.subjects import Names
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+Handler = Callable[[T], Awaitable[None]]
+
+STREAM_MAX_AGE_S = 14 * 24 * 3600
+DUPLICATE_WINDOW_S = 120
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    RetryableError,
+    *TRANSIENT_DB_ERRORS,
+    nats.errors.Error,
+)
+
+
+def backoff_s(num_delivered: int) -> float:
+    """Return the redelivery delay after a failed attempt: 1, 2, 4 ... capped at 60 seconds."""
+    return float(min(60, 2 ** max(0, num_delivered - 1)))
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A message for consumers that take any subject (the monitor): bare subject and JSON body."""
+
+    subject: str
+    data: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Bus:
+    """One NATS connection and its JetStream context, for one namespace."""
+
+    def __init__(self, nc: Client, names: Names) -> None:
+        """Wrap a connected client; use ``connect()`` instead of calling this."""
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.names = names
+
+    async def ensure_stream(self) -> None:
+        """Create (or update) the namespace's stream; safe to call from every replica."""
+        config = StreamConfig(
+            name=self.names.stream,
+            subjects=[self.names.all_subjects],
+            max_age=STREAM_MAX_AGE_S,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        )
+        try:
+            await self.js.add_stream(config)
+        except nats.js.errors.BadRequestError:
+            await self.js.update_stream(config)
+
+    async def publish(self, event: Event) -> None:
+        """Publish an event and wait for JetStream's ack; ``event_id`` is the dedupe id."""
+        await self.publish_raw(
+            self.names.subject(event.subject),
+            event.model_dump_json().encode(),
+            {"Nats-Msg-Id": str(event.event_id)},
+        )
+
+    async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        """Publish bytes to a namespaced subject and wait for JetStream's ack."""
+        ack = await self.js.publish(subject, payload, headers=headers)
+        if ack.duplicate:
+            log.info("bus.publish_duplicate", subject=subject, seq=ack.seq)
+
+    async def consume(
+        self,
+        subject: str,
+        service: str,
+        model: type[T] | None,
+        handler: Callable[[Any], Awaitable[None]],
+        *,
+        max_in_flight: int = 4,
+        ack_wait_s: float = 60.0,
+        max_deliver: int = 5,
+    ) -> Consumer:
+        """Start a durable pull consumer on a bare subject; return it so the caller can stop it.
+
+        With ``model=None`` the handler receives an ``Envelope`` (any subject, raw JSON).
+        """
+        full = self.names.subject(subject)
+        durable = self.names.durable(service, "all" if subject == ">" else subject)
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=ack_wait_s,
+            max_deliver=max_deliver,
+            max_ack_pending=max_in_flight * 4,
+        )
+        sub = await self.js.pull_subscribe(
+            full, durable=durable, stream=self.names.stream, config=config
+        )
+        consumer = Consumer(self, sub, model, handler, max_in_flight, ack_wait_s, max_deliver)
+        consumer.start()
+        return consumer
+
+
+@dataclass
+class Consumer(Generic[T]):
+    """A running pull loop that applies the ack policy to each message."""
+
+    bus: Bus
+    sub: JetStreamContext.PullSubscription
+    model: type[T] | None
+    handler: Callable[[Any], Awaitable[None]]
+    max_in_flight: int
+    ack_wait_s: float
+    max_deliver: int
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _loop_task: asyncio.Task[None] | None = None
+    _stopping: bool = False
+
+    def start(self) -> None:
+        """Start fetching in the background."""
+        self._loop_task = asyncio.create_task(self._fetch_loop())
+
+    async def stop(self, grace_s: float) -> None:
+        """Stop fetching, let in-flight handlers finish for ``grace_s``, hand back the rest."""
+        self._stopping = True
+        if self._loop_task is not None:
+            await self._loop_task
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(nats.errors.Error):
+            await self.sub.unsubscribe()
+
+    async def _fetch_loop(self) -> None:
+        while not self._stopping:
+            room = self.max_in_flight - len(self._tasks)
+            if room <= 0:
+                await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            try:
+                msgs = await self.sub.fetch(batch=room, timeout=1.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except nats.errors.Error as exc:  # connection hiccup: the client reconnects
+                log.warning("bus.fetch_failed", error=repr(exc))
+                await asyncio.sleep(1.0)  # back off before the next fetch, not synchronisation
+                continue
+            for msg in msgs:
+                task = asyncio.create_task(self._handle(msg))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, msg: Msg) -> None:
+        num = msg.metadata.num_delivered or 1
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            subject=msg.subject, stream_seq=msg.metadata.sequence.stream, num_delivered=num
+        )
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        try:
+            await self._dispatch(msg, num)
+        except asyncio.CancelledError:
+            log.warning("bus.handed_back")
+            with contextlib.suppress(nats.errors.Error):
+                await msg.nak()
+            raise
+        finally:
+            heartbeat.cancel()
+
+    async def _dispatch(self, msg: Msg, num: int) -> None:
+        try:
+            event = self._decode(msg)
+        except (ValidationError, orjson.JSONDecodeError, UnicodeDecodeError) as exc:
+            await self._dead_letter(msg, f"invalid payload: {exc}")
+            return
+        try:
+            await self.handler(event)
+        except PermanentError as exc:
+            await self._dead_letter(msg, str(exc))
+        except TRANSIENT_ERRORS as exc:
+            await self._retry_or_dead_letter(msg, num, exc, transient=True)
+        except Exception as exc:  # top of the consume loop: log with traceback, then decide
+            await self._retry_or_dead_letter(msg, num, exc, transient=False)
+        else:
+            await msg.ack()
+            log.debug("bus.acked")
+
+    def _decode(self, msg: Msg) -> Any:
+        if self.model is None:
+            data = orjson.loads(msg.data) if msg.data else {}
+            if not isinstance(data, dict):
+                data = {"value": data}
+            bare = self.bus.names.bare(msg.subject)
+            return Envelope(subject=bare, data=data, headers=dict(msg.headers or {}))
+        return self.model.model_validate_json(msg.data)
+
+    async def _retry_or_dead_letter(
+        self, msg: Msg, num: int, exc: BaseException, *, transient: bool
+    ) -> None:
+        if transient:
+            log.warning("bus.transient_failure", error=repr(exc))
+        else:
+            log.exception("bus.handler_failed", error=repr(exc))
+        if num >= self.max_deliver:
+            await self._dead_letter(msg, f"failed {num} times, last: {exc!r}")
+            return
+        await msg.nak(delay=backoff_s(num))
+
+    async def _dead_letter(self, msg: Msg, reason: str) -> None:
+        """Publish the message to ``dlq.<subject>`` with the reason in a header, then term it."""
+        names = self.bus.names
+        headers = {
+            "Pipeline-Error": reason[:1000].replace("\n", " "),
+            "Pipeline-Original-Subject": msg.subject,
+            "Nats-Msg-Id": f"dlq-{msg.metadata.sequence.stream}-{names.stream}",
+        }
+        await self.bus.publish_raw(names.dlq(msg.subject), msg.data, headers)
+        await msg.term()
+        log.error("bus.dead_lettered", reason=reason)
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        while True:
+            await asyncio.sleep(self.ack_wait_s / 3)
+            with contextlib.suppress(nats.errors.Error):
+                await msg.in_progress()
+
+
+async def _log_nats_error(exc: Exception) -> None:
+    log.warning("nats.error", error=repr(exc))
+
+
+async def _log_disconnected() -> None:
+    log.warning("nats.disconnected")
+
+
+async def _log_reconnected() -> None:
+    log.info("nats.reconnected")
+
+
+@contextlib.asynccontextmanager
+async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
+    """Connect to NATS, ensure the stream, and drain the connection on exit.
+
+    Raises:
+        ConfigError: NATS cannot be reached or JetStream is not enabled (one actionable line).
+    """
+    options: dict[str, Any] = {
+        "name": name,
+        "connect_timeout": 5,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 1,
+        "allow_reconnect": True,
+        "error_cb": _log_nats_error,
+        "disconnected_cb": _log_disconnected,
+        "reconnected_cb": _log_reconnected,
+    }
+    if settings.nats_user:
+        options["user"] = settings.nats_user
+    if settings.nats_password:
+        options["password"] = settings.nats_password.get_secret_value()
+    if settings.nats_token:
+        options["token"] = settings.nats_token.get_secret_value()
+    try:
+        async with asyncio.timeout(settings.connect_wait_s):
+            nc = await nats.connect(settings.nats_url, **options)
+    except (nats.errors.Error, OSError, TimeoutError) as exc:
+        msg = f"cannot reach NATS at {settings.nats_url} ({exc!r}); is nats-server -js running?"
+        raise ConfigError(msg) from exc
+    bus = Bus(nc, Names(settings.namespace))
+    try:
+        try:
+            await bus.ensure_stream()
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError) as exc:
+            msg = f"NATS at {settings.nats_url} has no JetStream; start nats-server with -js"
+            raise ConfigError(msg) from exc
+        yield bus
+    finally:
+        with contextlib.suppress(nats.errors.Error):
+            await nc.drain()

@@ -1,0 +1,94 @@
+"""PostgreSQL access: one pool per process, and versioned migrations applied under a lock.
+
+Migrations are ``NNN_name.sql`` files in a component's folder (the importer owns the data tables,
+the monitor its metrics table). They are applied in order, each in its own transaction, while
+holding a PostgreSQL advisory lock, and recorded in ``schema_migrations``; so several services
+starting at once apply each migration exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import structlog
+from pydantic import SecretStr
+
+from shared.errors import ConfigError
+from shared.logs import redact_url
+
+log = structlog.get_logger(__name__)
+
+MIGRATION_LOCK_KEY = 0x5049_5045  # "PIPE": one advisory lock for every migrating process
+
+
+@contextlib.asynccontextmanager
+async def create_pool(
+    dsn: SecretStr, *, min_size: int = 1, max_size: int = 4
+) -> AsyncIterator[asyncpg.Pool]:
+    """Open a connection pool and close it on exit.
+
+    Raises:
+        ConfigError: PostgreSQL cannot be reached or refuses the credentials (one line).
+    """
+    url = dsn.get_secret_value()
+    try:
+        pool = await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, command_timeout=300, timeout=10
+        )
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        msg = f"cannot use PostgreSQL at {redact_url(url)} ({exc.__class__.__name__}: {exc})"
+        raise ConfigError(msg) from exc
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def apply_migrations(conn: asyncpg.Connection, component: str, folder: Path) -> list[str]:
+    """Apply the pending migrations of ``component`` from ``folder``; return the ones applied."""
+    files = sorted(folder.glob("[0-9][0-9][0-9]_*.sql"))
+    applied: list[str] = []
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    try:
+        await conn.execute(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                component  text NOT NULL,
+                version    text NOT NULL,
+                checksum   text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (component, version)
+            )
+            """
+        )
+        done = {
+            row["version"]: row["checksum"]
+            for row in await conn.fetch(
+                "SELECT version, checksum FROM schema_migrations WHERE component = $1", component
+            )
+        }
+        for path in files:
+            sql = path.read_text()
+            checksum = hashlib.sha256(sql.encode()).hexdigest()
+            if path.stem in done:
+                if done[path.stem] != checksum:
+                    log.warning("migration.changed_after_apply", component=component, file=path.name)
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (component, version, checksum) "
+                    "VALUES ($1, $2, $3)",
+                    component,
+                    path.stem,
+                    checksum,
+                )
+            log.info("migration.applied", component=component, version=path.stem)
+            applied.append(path.stem)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+    return applied

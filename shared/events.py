@@ -1,0 +1,127 @@
+"""Event and command payloads, one class per subject (claim check: they name files, never carry rows).
+
+Events are frozen and refuse unknown fields. ``ProcessFile`` is a command that people type with
+``nats pub``, so only ``path`` is required and the rest is filled in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import subjects
+
+_ID_NAMESPACE = uuid.UUID("6f1c1a52-43a4-4a5e-9a51-2f1f2b0c9d11")
+
+
+def derived_id(*parts: str) -> uuid.UUID:
+    """Return a deterministic event id, so a repeated publish is dropped by JetStream dedupe."""
+    return uuid.uuid5(_ID_NAMESPACE, "|".join(parts))
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class RecordType(StrEnum):
+    """The three kinds of record the pipeline carries."""
+
+    VEHICLES = "vehicles"
+    EVENTS = "events"
+    ARTICLES = "articles"
+
+
+class Event(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    subject: ClassVar[str]
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    occurred_at: datetime = Field(default_factory=utcnow)
+    schema_version: int = 1
+
+
+class FileCollected(Event):
+    """A raw file is complete under ``raw/`` and ready to process."""
+
+    subject: ClassVar[str] = subjects.FILES_COLLECTED
+
+    path: str = Field(description="path relative to DATA_DIR")
+    sha256: str
+    size_bytes: int
+    record_type: RecordType
+    source: str = Field(description="provider or 'drop'")
+    tool: str
+    original_name: str | None = None
+    record_count: int | None = None
+
+
+class FileRejected(Event):
+    """A file could not be used at all; it is kept in place and the reason is recorded."""
+
+    subject: ClassVar[str] = subjects.FILES_REJECTED
+
+    path: str
+    stage: str
+    reason: str
+    record_type: RecordType | None = None
+    error_file: str | None = None
+
+
+class ProcessFile(Event):
+    """Command: (re)process a file that is already under ``raw/``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    subject: ClassVar[str] = subjects.COMMAND_PROCESS_FILE
+
+    path: str = Field(description="path relative to DATA_DIR (or absolute inside it)")
+    record_type: RecordType | None = None
+
+
+class BatchProcessed(Event):
+    """Valid records of one raw file are written to ``processed/`` and ready to import."""
+
+    subject: ClassVar[str] = subjects.RECORDS_PROCESSED
+
+    batch_id: str
+    record_type: RecordType
+    source: str
+    raw_path: str
+    processed_path: str
+    failed_path: str | None = None
+    records_read: int
+    records_valid: int
+    records_invalid: int
+    duplicates_in_batch: int
+    errors_by_reason: dict[str, int] = Field(default_factory=dict)
+    duration_s: float
+
+
+class BatchImported(Event):
+    """A processed batch is committed to PostgreSQL."""
+
+    subject: ClassVar[str] = subjects.RECORDS_IMPORTED
+
+    batch_id: str
+    record_type: RecordType
+    source: str
+    processed_path: str
+    rows_total: int
+    inserted: int
+    updated: int
+    unchanged: int
+    failed: int
+    chunks: int
+    duration_s: float
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.subject: cls
+    for cls in (FileCollected, FileRejected, ProcessFile, BatchProcessed, BatchImported)
+}

@@ -1,0 +1,60 @@
+"""Run a service: signals set a stop event, start-up failures become one actionable line.
+
+Exit codes: 0 on a clean stop (SIGTERM/SIGINT), 2 when configuration or infrastructure is
+unusable at start-up, 1 on a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import structlog
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from shared.errors import ConfigError
+
+log = structlog.get_logger(__name__)
+
+
+def run_service(serve: Callable[[asyncio.Event], Awaitable[None]], name: str) -> int:
+    """Run ``serve(stop)`` until it returns; SIGTERM and SIGINT only set ``stop``."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(stop)
+
+    try:
+        asyncio.run(runner())
+    except ConfigError as exc:
+        sys.stderr.write(f"{name}: {exc}\n")
+        log.error("service.unusable", service=name, error=str(exc))
+        return 2
+    except Exception:
+        log.exception("service.crashed", service=name)
+        return 1
+    log.info("service.stopped", service=name)
+    return 0
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S], name: str) -> S:
+    """Build a settings object from the environment, or exit 2 with one line per problem."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)
+        )
+        sys.stderr.write(f"{name}: invalid configuration: {problems}\n")
+        raise SystemExit(2) from None

@@ -1,0 +1,245 @@
+"""Canonical record models (vehicle, event, article): the schema and the business rules.
+
+Input keys are the seed's camelCase names (``imageUrl``, ``locationCity``); snake_case is accepted
+too. Schema failures keep pydantic's error types; business-rule failures have the type
+``business_rule`` so reports can tell them apart. Every failure of a record is collected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from shared.events import RecordType
+
+MIN_PRICE = Decimal(1_000)
+MAX_PRICE = Decimal(10_000_000)
+MIN_YEAR = 1920
+
+
+def _strip(value: Any) -> Any:
+    """Trim strings and turn blank strings into missing values."""
+    if isinstance(value, str):
+        value = " ".join(value.split())
+        return value or None
+    return value
+
+
+def _enum_key(value: Any) -> Any:
+    """Lower-case an enum value and join its words with underscores ("Very Good" -> very_good)."""
+    if isinstance(value, str):
+        return "_".join(value.strip().lower().replace("-", " ").split()) or None
+    return value
+
+
+def _business_rule(check: Any, message: str) -> AfterValidator:
+    def validate(value: Any) -> Any:
+        if value is not None and not check(value):
+            raise PydanticCustomError("business_rule", message)
+        return value
+
+    return AfterValidator(validate)
+
+
+Text = Annotated[str, BeforeValidator(_strip)]
+Url = Annotated[HttpUrl, BeforeValidator(_strip), Field(max_length=2048)]
+
+
+def _url(value: HttpUrl | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def record_hash(*parts: object) -> str:
+    """Return the SHA-256 natural key over lower-cased, trimmed parts joined with '|'."""
+    joined = "|".join("" if p is None else " ".join(str(p).lower().split()) for p in parts)
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+class VehicleCategory(StrEnum):
+    """What kind of collector car a listing is."""
+
+    CLASSIC = "classic"
+    MUSCLE = "muscle"
+    SPORTS = "sports"
+    LUXURY = "luxury"
+    EXOTIC = "exotic"
+    ANTIQUE = "antique"
+    HOT_ROD = "hot_rod"
+    TRUCK = "truck"
+    OTHER = "other"
+
+
+class VehicleCondition(StrEnum):
+    """The seller's stated condition, best first."""
+
+    CONCOURS = "concours"
+    EXCELLENT = "excellent"
+    VERY_GOOD = "very_good"
+    GOOD = "good"
+    FAIR = "fair"
+    PROJECT = "project"
+
+
+class EventType(StrEnum):
+    """What kind of car event it is."""
+
+    SHOW = "show"
+    AUCTION = "auction"
+    CONCOURS = "concours"
+    RALLY = "rally"
+    RACE = "race"
+    MEET = "meet"
+    SWAP_MEET = "swap_meet"
+    CRUISE = "cruise"
+    OTHER = "other"
+
+
+class ArticleCategory(StrEnum):
+    """What an article is about."""
+
+    NEWS = "news"
+    AUCTION_RESULTS = "auction_results"
+    BUYERS_GUIDE = "buyers_guide"
+    MARKET_ANALYSIS = "market_analysis"
+    RESTORATION = "restoration"
+    HISTORY = "history"
+    EVENT_COVERAGE = "event_coverage"
+    REVIEW = "review"
+    OTHER = "other"
+
+
+class Record(BaseModel):
+    """Base of the canonical records: camelCase in, snake_case out, every error collected."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+        str_max_length=200_000,
+    )
+    record_type: ClassVar[RecordType]
+
+    source_name: Annotated[Text, Field(min_length=1, max_length=100)]
+    source_url: Url | None = None
+
+    def data_hash(self) -> str:
+        """Return the record's natural key (SHA-256), the same across files, days and replicas."""
+        raise NotImplementedError
+
+    def to_row(self) -> dict[str, Any]:
+        """Return the record as JSON-ready snake_case columns, with ``data_hash``."""
+        row = self.model_dump(mode="json", by_alias=False)
+        row["data_hash"] = self.data_hash()
+        return row
+
+
+CURRENT_YEAR_LIMIT = datetime.now(UTC).year + 1
+
+
+class Vehicle(Record):
+    """A vehicle listing, with the seed's business rules on price and year."""
+
+    record_type: ClassVar[RecordType] = RecordType.VEHICLES
+
+    make: Annotated[Text, Field(min_length=1, max_length=50)]
+    model: Annotated[Text, Field(min_length=1, max_length=100)]
+    year: Annotated[
+        int,
+        Field(ge=1886, le=CURRENT_YEAR_LIMIT),
+        _business_rule(lambda y: y >= MIN_YEAR, f"year must be {MIN_YEAR} or later"),
+    ]
+    price: Annotated[
+        Decimal,
+        Field(gt=0, max_digits=12, decimal_places=2, allow_inf_nan=False),
+        _business_rule(
+            lambda p: MIN_PRICE <= p <= MAX_PRICE,
+            f"price must be between {MIN_PRICE:,} and {MAX_PRICE:,}",
+        ),
+    ]
+    description: Annotated[Text, Field(max_length=5000)] | None = None
+    image_url: Url | None = None
+    location_city: Annotated[Text, Field(max_length=100)] | None = None
+    location_state: Annotated[Text, Field(max_length=50)] | None = None
+    location_region: Annotated[Text, Field(max_length=50)] | None = None
+    category: Annotated[VehicleCategory, BeforeValidator(_enum_key)] | None = None
+    condition: Annotated[VehicleCondition, BeforeValidator(_enum_key)] | None = None
+    stock_number: Annotated[Text, Field(max_length=100)] | None = None
+
+    def data_hash(self) -> str:
+        """Return SHA-256 of make|model|year|stock number|source."""
+        return record_hash(self.make, self.model, self.year, self.stock_number, self.source_name)
+
+
+class CarEvent(Record):
+    """A car show, auction, concours or other event."""
+
+    record_type: ClassVar[RecordType] = RecordType.EVENTS
+
+    name: Annotated[Text, Field(min_length=3, max_length=200)]
+    event_type: Annotated[EventType, BeforeValidator(_enum_key)]
+    start_date: date
+    end_date: date | None = None
+    venue: Annotated[Text, Field(max_length=200)] | None = None
+    city: Annotated[Text, Field(min_length=1, max_length=100)]
+    state: Annotated[Text, Field(max_length=50)] | None = None
+    region: Annotated[Text, Field(max_length=50)] | None = None
+    country: Annotated[Text, Field(max_length=56)] = "US"
+    description: Annotated[Text, Field(max_length=5000)] | None = None
+    url: Url | None = None
+    image_url: Url | None = None
+    organizer: Annotated[Text, Field(max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> CarEvent:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise PydanticCustomError("business_rule", "endDate must not be before startDate")
+        return self
+
+    def data_hash(self) -> str:
+        """Return SHA-256 of name|start date|city|source."""
+        return record_hash(self.name, self.start_date.isoformat(), self.city, self.source_name)
+
+
+class Article(Record):
+    """A news story, auction report, buyer's guide or other article."""
+
+    record_type: ClassVar[RecordType] = RecordType.ARTICLES
+
+    title: Annotated[Text, Field(min_length=3, max_length=300)]
+    url: Url
+    summary: Annotated[Text, Field(max_length=2000)] | None = None
+    body: Annotated[Text, Field(max_length=200_000)] | None = None
+    author: Annotated[Text, Field(max_length=200)] | None = None
+    published_date: date | None = None
+    category: Annotated[ArticleCategory, BeforeValidator(_enum_key)] | None = None
+    tags: Annotated[list[Annotated[Text, Field(max_length=50)]], Field(max_length=20)] = Field(
+        default_factory=list
+    )
+    image_url: Url | None = None
+
+    def data_hash(self) -> str:
+        """Return SHA-256 of url|source."""
+        return record_hash(str(self.url), self.source_name)
+
+
+MODELS: dict[RecordType, type[Record]] = {
+    RecordType.VEHICLES: Vehicle,
+    RecordType.EVENTS: CarEvent,
+    RecordType.ARTICLES: Article,
+}

@@ -1,0 +1,46 @@
+"""Infrastructure settings shared by every service, read once from the environment.
+
+Shared infrastructure uses unprefixed variables (``NATS_URL``, ``DATABASE_URL``, ``DATA_DIR``,
+``PIPELINE_NAMESPACE``); service knobs live in each service's ``config.py`` with its own prefix.
+No credential has a default: a DSN with a password comes only from the environment.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class PipelineSettings(BaseSettings):
+    """What every service reads: where NATS, PostgreSQL and the data folder are, and the namespace."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias="NATS_URL")
+    nats_user: str | None = Field(default=None, validation_alias="NATS_USER")
+    nats_password: SecretStr | None = Field(default=None, validation_alias="NATS_PASSWORD")
+    nats_token: SecretStr | None = Field(default=None, validation_alias="NATS_TOKEN")
+    database_url: SecretStr = Field(validation_alias="DATABASE_URL")
+    data_dir: Path = Field(default=Path("./data"), validation_alias="DATA_DIR")
+    namespace: str = Field(default="pipeline", validation_alias="PIPELINE_NAMESPACE")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    connect_wait_s: float = Field(default=15.0, gt=0, validation_alias="CONNECT_WAIT_S")
+    shutdown_grace_s: float = Field(default=20.0, gt=0, validation_alias="SHUTDOWN_GRACE_S")
+
+    @field_validator("namespace")
+    @classmethod
+    def _check_namespace(cls, value: str) -> str:
+        if not _NAMESPACE_RE.match(value):
+            msg = "PIPELINE_NAMESPACE must be 1-40 chars of a-z, 0-9, '_' or '-', starting alnum"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()

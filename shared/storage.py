@@ -1,0 +1,196 @@
+"""The data folder: its layout, atomic writes and moves, and path safety.
+
+Layout (from the seed): ``inbox/{type}/``, ``raw/DATE/{type}/{tool}_NNN.json`` with ``meta.json``,
+``processed/DATE/...``, ``failed/DATE/...``, ``archive/``. A file appears under its final name only
+when complete: it is written to a dot-named temporary file in the same folder, fsynced, then renamed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from shared.errors import BadInputError
+from shared.events import RecordType
+
+_DATE_DIR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TEMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """Paths inside ``DATA_DIR``; every folder is created on first use."""
+
+    root: Path
+
+    def inbox(self, record_type: RecordType) -> Path:
+        """Return the watched drop folder for a record type."""
+        return self.root / "inbox" / record_type.value
+
+    def raw(self, day: date, record_type: RecordType) -> Path:
+        """Return the raw folder of a day and record type."""
+        return self.root / "raw" / day.isoformat() / record_type.value
+
+    def processed(self, day: date, record_type: RecordType) -> Path:
+        """Return the processed folder of a day and record type."""
+        return self.root / "processed" / day.isoformat() / record_type.value
+
+    def failed(self, day: date, kind: str) -> Path:
+        """Return the failed-records folder of a day for one kind (validation_errors, ...)."""
+        return self.root / "failed" / day.isoformat() / kind
+
+    def ensure_layout(self) -> None:
+        """Create the top-level folders and the inboxes."""
+        for name in ("raw", "processed", "failed", "archive"):
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+        for record_type in RecordType:
+            self.inbox(record_type).mkdir(parents=True, exist_ok=True)
+
+    def relative(self, path: Path) -> str:
+        """Return ``path`` relative to the data folder, as events carry it."""
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def resolve(self, relative: str, *, under: str | None = None) -> Path:
+        """Return the absolute path of a relative (or absolute) path, refusing escapes.
+
+        Raises:
+            BadInputError: the path leaves the data folder (``..``, another absolute path) or,
+                with ``under``, leaves that sub-folder.
+        """
+        base = self.root / under if under else self.root
+        candidate = Path(relative)
+        path = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
+        if not path.is_relative_to(base.resolve()):
+            msg = f"path {relative!r} is outside {base}"
+            raise BadInputError(msg)
+        return path
+
+
+def day_of(path: Path) -> date:
+    """Return the date of the ``YYYY-MM-DD`` folder that ``path`` lies in."""
+    for part in reversed(path.parts):
+        if _DATE_DIR_RE.match(part):
+            return date.fromisoformat(part)
+    msg = f"{path} is not inside a YYYY-MM-DD folder"
+    raise BadInputError(msg)
+
+
+def is_temporary(path: Path) -> bool:
+    """Return True for names that are still being written or hidden (dot files, temp files)."""
+    name = path.name
+    return (
+        name.startswith(".")
+        or name.startswith("~")
+        or name.endswith((".tmp", ".part", ".partial", ".crdownload", ".swp", "~"))
+    )
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries so a rename survives a crash."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path``; on success fsync it and rename it into place.
+
+    On an exception the temporary file is removed and ``path`` is untouched.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+        fsync_dir(path.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically."""
+    with atomic_writer(path) as handle:
+        handle.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+
+
+def move_no_clobber(src: Path, folder: Path, name_for: Callable[[int], str]) -> Path:
+    """Move ``src`` into ``folder`` under the first free name ``name_for(n)``, n = 1, 2, ...
+
+    A hard link claims the name atomically (it fails if the name exists, even when another
+    replica races for it), then the source is unlinked: the file is never in neither place.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    number = _next_number(folder, name_for)
+    while True:
+        target = folder / name_for(number)
+        try:
+            os.link(src, target)
+        except FileExistsError:
+            number += 1
+            continue
+        src.unlink()
+        fsync_dir(folder)
+        fsync_dir(src.parent)
+        return target
+
+
+def _next_number(folder: Path, name_for: Callable[[int], str]) -> int:
+    prefix, _, suffix = name_for(0).partition("000")
+    numbers = [
+        int(p.name[len(prefix) : -len(suffix) or None])
+        for p in folder.iterdir()
+        if p.name.startswith(prefix)
+        and p.name.endswith(suffix)
+        and p.name[len(prefix) : -len(suffix) or None].isdigit()
+    ]
+    return max(numbers, default=0) + 1
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path.lock`` (shared between replicas on one host)."""
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def update_json(path: Path, change: Callable[[Any], Any], default: Any) -> Any:
+    """Read-modify-write a JSON file under a lock, atomically; return the new content."""
+    with locked(path):
+        data = orjson.loads(path.read_bytes()) if path.exists() else default
+        data = change(data)
+        write_json_atomic(path, data)
+        return data
+
+
+def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """Return the hex SHA-256 of a file, read in chunks (constant memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,102 @@
+"""Shared fixtures: a throw-away PostgreSQL database per session, a unique NATS namespace per test.
+
+The real servers are required: a missing server fails the run, it is never skipped.
+``NATS_URL`` and ``DATABASE_URL`` (an admin DSN able to create databases) come from the
+environment, with the local defaults of the development machines.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+
+from shared.bus import Bus, connect
+from shared.settings import PipelineSettings
+from shared.storage import DataDir
+
+ADMIN_DSN = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
+
+
+def unique(prefix: str) -> str:
+    """Return a short unique lower-case name for streams, namespaces and databases."""
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def dsn_for(database: str) -> str:
+    """Return the admin DSN pointed at another database."""
+    base, _, _ = ADMIN_DSN.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """Create a fresh database for the test session and drop it afterwards."""
+    name = unique("pipeline_test_")
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield dsn_for(name)
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def namespace() -> str:
+    """Return a namespace no other test uses, so streams and consumers are isolated."""
+    return unique("t")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> DataDir:
+    """Return an empty data folder with the standard layout."""
+    data = DataDir(tmp_path / "data")
+    data.ensure_layout()
+    return data
+
+
+@pytest.fixture
+def env(database_url: str, namespace: str, data_dir: DataDir) -> dict[str, str]:
+    """Return the environment a service process of this test runs with."""
+    return {
+        **os.environ,
+        "NATS_URL": NATS_URL,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(data_dir.root),
+        "PIPELINE_NAMESPACE": namespace,
+    }
+
+
+@pytest.fixture
+def settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[PipelineSettings]:
+    """Return pipeline settings for this test's namespace, database and data folder."""
+    for key in ("NATS_URL", "DATABASE_URL", "DATA_DIR", "PIPELINE_NAMESPACE"):
+        monkeypatch.setenv(key, env[key])
+    yield PipelineSettings()
+
+
+@pytest.fixture
+async def bus(settings: PipelineSettings) -> AsyncIterator[Bus]:
+    """Return a bus on the real NATS server; its stream is deleted after the test."""
+    async with connect(settings, "test") as connected:
+        yield connected
+        await connected.js.delete_stream(connected.names.stream)
+
+
+@pytest.fixture
+async def nats_client() -> AsyncIterator[nats.NATS]:
+    """Return a plain NATS client, as a user's `nats pub` would use."""
+    nc = await nats.connect(NATS_URL)
+    yield nc
+    await nc.drain()
