@@ -243,3 +243,24 @@ MODELS: dict[RecordType, type[Record]] = {
     RecordType.EVENTS: CarEvent,
     RecordType.ARTICLES: Article,
 }
+
+
+# What the processor adds to each valid record, and the importer loads, besides the model fields.
+LINEAGE_FIELDS: tuple[str, ...] = (
+    "raw_file",  # path of the raw file, relative to DATA_DIR
+    "record_position",  # 0-based position of the record in that file
+    "batch_id",  # the processed batch (raw content hash + processing version)
+    "processed_at",  # ISO-8601 UTC
+    "pipeline_version",
+)
+ENRICHMENT_FIELDS: dict[RecordType, tuple[str, ...]] = {
+    RecordType.VEHICLES: ("investment_grade", "grade_rule"),
+    RecordType.EVENTS: (),
+    RecordType.ARTICLES: (),
+}
+
+
+def processed_columns(record_type: RecordType) -> tuple[str, ...]:
+    """Return the keys of one processed JSON line, which are also the table's data columns."""
+    model_fields = tuple(MODELS[record_type].model_fields)
+    return (*model_fields, "data_hash", *ENRICHMENT_FIELDS[record_type], *LINEAGE_FIELDS)
