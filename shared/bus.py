@@ -216,7 +216,7 @@ class Consumer(Generic[T]):
             await self._dead_letter(msg, str(exc))
         except TRANSIENT_ERRORS as exc:
             await self._retry_or_dead_letter(msg, num, exc, transient=True)
-        except Exception as exc:  # top of the consume loop: log with traceback, then decide
+        except Exception as exc:  # noqa: BLE001 - top of the consume loop: logged, then nak/DLQ
             await self._retry_or_dead_letter(msg, num, exc, transient=False)
         else:
             await msg.ack()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import structlog
@@ -23,6 +25,51 @@ from shared.logs import redact_url
 log = structlog.get_logger(__name__)
 
 MIGRATION_LOCK_KEY = 0x5049_5045  # "PIPE": one advisory lock for every migrating process
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+_CONNECT_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def _unusable(url: str, exc: BaseException) -> ConfigError:
+    return ConfigError(
+        f"cannot use PostgreSQL at {redact_url(url)} ({exc.__class__.__name__}: {exc})"
+    )
+
+
+async def connect_once(dsn: SecretStr) -> asyncpg.Connection:
+    """Open one connection (for CLI commands).
+
+    Raises:
+        ConfigError: PostgreSQL cannot be reached or refuses the credentials (one line).
+    """
+    url = dsn.get_secret_value()
+    try:
+        return await asyncpg.connect(url, timeout=10)
+    except _CONNECT_ERRORS as exc:
+        raise _unusable(url, exc) from exc
+
+
+async def ensure_database(dsn: SecretStr) -> bool:
+    """Create the DSN's database if it does not exist (via the ``postgres`` database).
+
+    Returns:
+        True if the database was created.
+    """
+    parts = urlsplit(dsn.get_secret_value())
+    name = parts.path.lstrip("/")
+    if not _IDENTIFIER_RE.match(name):
+        msg = f"database name {name!r} must be letters, digits and underscores"
+        raise ConfigError(msg)
+    admin = await connect_once(SecretStr(urlunsplit(parts._replace(path="/postgres"))))
+    try:
+        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return False
+        with contextlib.suppress(asyncpg.DuplicateDatabaseError):  # another process won the race
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        return True
+    finally:
+        await admin.close()
 
 
 @contextlib.asynccontextmanager
@@ -39,9 +86,8 @@ async def create_pool(
         pool = await asyncpg.create_pool(
             url, min_size=min_size, max_size=max_size, command_timeout=300, timeout=10
         )
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        msg = f"cannot use PostgreSQL at {redact_url(url)} ({exc.__class__.__name__}: {exc})"
-        raise ConfigError(msg) from exc
+    except _CONNECT_ERRORS as exc:
+        raise _unusable(url, exc) from exc
     try:
         yield pool
     finally:
@@ -50,7 +96,7 @@ async def create_pool(
 
 async def apply_migrations(conn: asyncpg.Connection, component: str, folder: Path) -> list[str]:
     """Apply the pending migrations of ``component`` from ``folder``; return the ones applied."""
-    files = sorted(folder.glob("[0-9][0-9][0-9]_*.sql"))
+    files = sorted(folder.glob("[0-9][0-9][0-9]_*.sql"))  # noqa: ASYNC240 - a few small files, once
     applied: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
     try:
@@ -76,7 +122,9 @@ async def apply_migrations(conn: asyncpg.Connection, component: str, folder: Pat
             checksum = hashlib.sha256(sql.encode()).hexdigest()
             if path.stem in done:
                 if done[path.stem] != checksum:
-                    log.warning("migration.changed_after_apply", component=component, file=path.name)
+                    log.warning(
+                        "migration.changed_after_apply", component=component, file=path.name
+                    )
                 continue
             async with conn.transaction():
                 await conn.execute(sql)

@@ -1,9 +1,9 @@
 """The exception tree; the bus decides ack, nak or dead-letter from it.
 
-    ServiceError
-    ├── RetryableError      transient: nak with backoff, JetStream redelivers
-    └── PermanentError      will never succeed: dead-letter subject, then term
-        └── BadInputError   the input itself is wrong (kept with its reason)
+ServiceError
+├── RetryableError      transient: nak with backoff, JetStream redelivers
+└── PermanentError      will never succeed: dead-letter subject, then term
+    └── BadInputError   the input itself is wrong (kept with its reason)
 """
 
 

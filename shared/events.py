@@ -1,4 +1,6 @@
-"""Event and command payloads, one class per subject (claim check: they name files, never carry rows).
+"""Event and command payloads, one class per subject.
+
+Claim check: an event names a file, it never carries the records.
 
 Events are frozen and refuse unknown fields. ``ProcessFile`` is a command that people type with
 ``nats pub``, so only ``path`` is required and the rest is filled in.

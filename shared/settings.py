@@ -17,7 +17,7 @@ _NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
 class PipelineSettings(BaseSettings):
-    """What every service reads: where NATS, PostgreSQL and the data folder are, and the namespace."""
+    """What every service reads: NATS, PostgreSQL, the data folder and the namespace."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 

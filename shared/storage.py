@@ -2,7 +2,8 @@
 
 Layout (from the seed): ``inbox/{type}/``, ``raw/DATE/{type}/{tool}_NNN.json`` with ``meta.json``,
 ``processed/DATE/...``, ``failed/DATE/...``, ``archive/``. A file appears under its final name only
-when complete: it is written to a dot-named temporary file in the same folder, fsynced, then renamed.
+when complete: it is written to a dot-named temporary file in the same folder, fsynced, then
+renamed.
 """
 
 from __future__ import annotations

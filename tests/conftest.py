@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -20,7 +20,9 @@ from shared.bus import Bus, connect
 from shared.settings import PipelineSettings
 from shared.storage import DataDir
 
-ADMIN_DSN = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN_DSN = os.environ.get(
+    "TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
 
 
@@ -79,11 +81,11 @@ def env(database_url: str, namespace: str, data_dir: DataDir) -> dict[str, str]:
 
 
 @pytest.fixture
-def settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[PipelineSettings]:
+def settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> PipelineSettings:
     """Return pipeline settings for this test's namespace, database and data folder."""
     for key in ("NATS_URL", "DATABASE_URL", "DATA_DIR", "PIPELINE_NAMESPACE"):
         monkeypatch.setenv(key, env[key])
-    yield PipelineSettings()
+    return PipelineSettings()
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.nats
 
 
 def _event(reason: str = "r") -> FileRejected:
-    return FileRejected(path="raw/x.json", stage="test", reason=reason, record_type=RecordType.EVENTS)
+    return FileRejected(
+        path="raw/x.json", stage="test", reason=reason, record_type=RecordType.EVENTS
+    )
 
 
 async def _dlq_messages(bus: Bus) -> list[Envelope]:
@@ -68,7 +70,7 @@ async def test_retryable_error_is_redelivered_until_success(bus: Bus) -> None:
 
     consumer = await bus.consume(FILES_REJECTED, "svc", FileRejected, flaky)
     await bus.publish(_event())
-    await eventually(lambda: _true_if([a for a in attempts[1:]]))  # type: ignore[arg-type]
+    await eventually(lambda: _true_if(attempts[1:]))  # type: ignore[arg-type]
     await consumer.stop(grace_s=2)
     assert len(attempts) == 2
 
@@ -118,7 +120,7 @@ async def test_exhausted_retries_end_in_dead_letter(bus: Bus) -> None:
 
 
 async def test_stop_hands_back_unfinished_work(bus: Bus) -> None:
-    """On stop, a handler still running after the grace period is cancelled and its message naked."""
+    """On stop, a handler still running after the grace period is cancelled and naked."""
     started = asyncio.Event()
 
     async def slow(event: FileRejected) -> None:

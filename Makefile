@@ -1,0 +1,45 @@
+# One place for the project's commands. `make up` starts the pipeline, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Local development defaults (trust-auth PostgreSQL on this machine; no password anywhere).
+export NATS_URL ?= nats://127.0.0.1:4222
+export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/pipeline
+export DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: install servers up test lint format typecheck compose-check all
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+servers:
+	scripts/ensure-servers
+
+up: install servers
+	$(BIN)/pipeline migrate --create-database
+	exec $(BIN)/pipeline up
+
+test: install servers
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install
+	$(BIN)/mypy shared services
+
+compose-check: install
+	$(BIN)/check-jsonschema --schemafile ../shared/schemas/compose-spec.json compose.yaml
+
+all: lint typecheck test

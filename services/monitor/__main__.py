@@ -1,0 +1,3 @@
+from .app import main  # noqa: D100
+
+raise SystemExit(main())
