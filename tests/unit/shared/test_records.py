@@ -1,0 +1,113 @@
+"""Record models: the seed's vehicle schema and business rules, events and articles."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from shared.events import RecordType
+from shared.records import (
+    Article,
+    CarEvent,
+    Vehicle,
+    processed_columns,
+    record_hash,
+)
+
+VEHICLE = {
+    "make": "Ford",
+    "model": "Mustang Fastback",
+    "year": 1967,
+    "price": 61000,
+    "description": "Restored 289 V8",
+    "imageUrl": "https://example.com/a.jpg",
+    "locationCity": "Austin",
+    "locationState": "TX",
+    "locationRegion": "Southwest",
+    "category": "Muscle",
+    "condition": "Very Good",
+    "sourceName": "dealer-a",
+    "sourceUrl": "https://example.com/listing/1",
+    "stockNumber": "A-100",
+}
+
+
+def test_valid_vehicle_becomes_a_snake_case_row_with_hash() -> None:
+    """A seed-shaped vehicle validates and dumps snake_case columns plus data_hash."""
+    row = Vehicle.model_validate(VEHICLE).to_row()
+    assert row["location_city"] == "Austin"
+    assert row["condition"] == "very_good"
+    assert row["category"] == "muscle"
+    assert Decimal(row["price"]) == Decimal(61000)
+    assert row["data_hash"] == record_hash("Ford", "Mustang Fastback", 1967, "A-100", "dealer-a")
+
+
+def test_hash_ignores_case_and_spacing() -> None:
+    """The natural key is the same whatever the case and spacing of its parts."""
+    tidy = Vehicle.model_validate(VEHICLE).data_hash()
+    messy = Vehicle.model_validate({**VEHICLE, "make": " FORD ", "model": "mustang  fastback"})
+    assert messy.data_hash() == tidy
+
+
+def test_every_failure_is_collected_and_business_rules_are_typed() -> None:
+    """A bad record reports all its failures; price and year rules are business_rule errors."""
+    with pytest.raises(ValidationError) as caught:
+        Vehicle.model_validate({**VEHICLE, "year": 1910, "price": 500, "condition": "meh"})
+    errors = {(e["loc"][0], e["type"]) for e in caught.value.errors()}
+    assert ("year", "business_rule") in errors
+    assert ("price", "business_rule") in errors
+    assert ("condition", "enum") in errors
+
+
+@pytest.mark.parametrize(
+    ("price", "ok"), [(999, False), (1000, True), (10_000_000, True), (10_000_001, False)]
+)
+def test_price_bounds_are_inclusive(price: int, ok: bool) -> None:
+    """Prices from 1,000 to 10,000,000 inclusive are accepted."""
+    if ok:
+        assert Vehicle.model_validate({**VEHICLE, "price": price}).price == price
+    else:
+        with pytest.raises(ValidationError):
+            Vehicle.model_validate({**VEHICLE, "price": price})
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", float("nan")])
+def test_non_finite_prices_are_refused(bad: object) -> None:
+    """NaN and Infinity are never a price."""
+    with pytest.raises(ValidationError):
+        Vehicle.model_validate({**VEHICLE, "price": bad})
+
+
+def test_event_dates_must_be_in_order() -> None:
+    """An event that ends before it starts breaks a business rule."""
+    event = {
+        "name": "Hershey Fall Meet",
+        "eventType": "Swap Meet",
+        "startDate": "2026-10-07",
+        "endDate": "2026-10-10",
+        "city": "Hershey",
+        "sourceName": "aaca",
+    }
+    assert CarEvent.model_validate(event).event_type == "swap_meet"
+    with pytest.raises(ValidationError) as caught:
+        CarEvent.model_validate({**event, "endDate": "2026-10-01"})
+    assert caught.value.errors()[0]["type"] == "business_rule"
+
+
+def test_article_requires_a_url_and_bounds_tags() -> None:
+    """An article needs a valid URL; more than 20 tags is refused."""
+    article = {"title": "Pebble Beach 2026", "url": "https://x.com/a", "sourceName": "jina"}
+    assert Article.model_validate(article).tags == []
+    with pytest.raises(ValidationError):
+        Article.model_validate({**article, "url": "not a url"})
+    with pytest.raises(ValidationError):
+        Article.model_validate({**article, "tags": [f"t{i}" for i in range(21)]})
+
+
+def test_processed_columns_cover_model_hash_and_lineage() -> None:
+    """The processed line's columns hold every model field, the hash and the lineage."""
+    columns = processed_columns(RecordType.VEHICLES)
+    assert {"make", "data_hash", "investment_grade", "raw_file", "batch_id"} <= set(columns)
+    assert len(columns) == len(set(columns))

@@ -1,0 +1,104 @@
+"""Storage: atomic writes, no-clobber moves, path safety and date folders."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from shared.errors import BadInputError
+from shared.events import RecordType
+from shared.storage import (
+    DataDir,
+    atomic_writer,
+    day_of,
+    is_temporary,
+    move_no_clobber,
+    sha256_file,
+    update_json,
+)
+
+
+def test_atomic_writer_leaves_nothing_behind_on_error(tmp_path: Path) -> None:
+    """A failed write neither creates the target nor leaves a temporary file."""
+    target = tmp_path / "out.json"
+    with pytest.raises(RuntimeError), atomic_writer(target) as handle:
+        handle.write(b"partial")
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_writer_replaces_content_whole(tmp_path: Path) -> None:
+    """A successful write makes the new content visible under the final name."""
+    target = tmp_path / "out.json"
+    target.write_bytes(b"old")
+    with atomic_writer(target) as handle:
+        handle.write(b"new")
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_move_no_clobber_numbers_files_in_sequence(tmp_path: Path) -> None:
+    """Moved files get the next free number and never overwrite an existing one."""
+    folder = tmp_path / "raw"
+    names = []
+    for index in range(3):
+        src = tmp_path / f"in{index}.json"
+        src.write_text(str(index))
+        names.append(move_no_clobber(src, folder, lambda n: f"drop_{n:03d}.json").name)
+    assert names == ["drop_001.json", "drop_002.json", "drop_003.json"]
+    assert (folder / "drop_002.json").read_text() == "1"
+    assert not list(tmp_path.glob("in*.json"))
+
+
+def test_resolve_refuses_paths_outside_the_data_folder(tmp_path: Path) -> None:
+    """Relative escapes and foreign absolute paths are bad input."""
+    data = DataDir(tmp_path)
+    assert data.resolve("raw/2026-01-01/x.json", under="raw") == tmp_path / "raw/2026-01-01/x.json"
+    for bad in ("../etc/passwd", "/etc/passwd", "processed/../../x", "processed/x.jsonl"):
+        with pytest.raises(BadInputError):
+            data.resolve(bad, under="raw")
+
+
+def test_day_of_reads_the_date_folder(tmp_path: Path) -> None:
+    """The date of a file is the YYYY-MM-DD folder it lies in."""
+    assert day_of(tmp_path / "raw/2026-11-29/vehicles/drop_001.json") == date(2026, 11, 29)
+    with pytest.raises(BadInputError):
+        day_of(tmp_path / "raw/vehicles/drop_001.json")
+
+
+@pytest.mark.parametrize(
+    ("name", "temporary"),
+    [
+        (".hidden.json", True),
+        ("x.json.tmp", True),
+        ("x.part", True),
+        ("~lock.json", True),
+        ("cars.json", False),
+        ("cars.jsonl", False),
+    ],
+)
+def test_is_temporary(name: str, temporary: bool) -> None:
+    """Dot files and the usual in-progress suffixes are recognised as temporary."""
+    assert is_temporary(Path(name)) is temporary
+
+
+def test_update_json_and_layout(tmp_path: Path) -> None:
+    """update_json applies a change atomically; ensure_layout creates the inboxes."""
+    data = DataDir(tmp_path)
+    data.ensure_layout()
+    assert all(data.inbox(t).is_dir() for t in RecordType)
+    path = tmp_path / "meta.json"
+    update_json(path, lambda d: {**d, "a": 1}, {})
+    result = update_json(path, lambda d: {**d, "b": 2}, {})
+    assert result == {"a": 1, "b": 2}
+
+
+def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
+    """The chunked hash equals the one-shot hash."""
+    import hashlib
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * 3_000_000)
+    assert sha256_file(path, chunk_bytes=1 << 16) == hashlib.sha256(b"x" * 3_000_000).hexdigest()

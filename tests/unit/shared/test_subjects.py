@@ -1,0 +1,36 @@
+"""Names: everything derives from the namespace, so two stacks never meet."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from shared.settings import PipelineSettings
+from shared.subjects import FILES_COLLECTED, Names
+
+
+def test_names_derive_from_the_namespace() -> None:
+    """Stream, subjects, DLQ and durables all carry the namespace."""
+    names = Names("stack-a")
+    assert names.stream == "STACK_A_EVENTS"
+    assert names.subject(FILES_COLLECTED) == "stack-a.files.collected"
+    assert names.dlq("stack-a.files.collected") == "stack-a.dlq.files.collected"
+    assert names.durable("processor", FILES_COLLECTED) == "stack-a-processor-files-collected"
+    assert names.durable("monitor", ">") == "stack-a-monitor-all"
+    assert Names("stack-b").stream != names.stream
+
+
+@pytest.mark.parametrize("bad", ["Bad", "a.b", "a>", "", "x" * 41])
+def test_invalid_namespace_is_refused(bad: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A namespace that could break NATS names is refused at start-up."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/x")
+    monkeypatch.setenv("PIPELINE_NAMESPACE", bad)
+    with pytest.raises(ValidationError):
+        PipelineSettings()
+
+
+def test_database_url_has_no_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without DATABASE_URL the settings refuse to load."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ValidationError):
+        PipelineSettings()
