@@ -113,7 +113,7 @@ class Bus:
         max_in_flight: int = 4,
         ack_wait_s: float = 60.0,
         max_deliver: int = 5,
-    ) -> Consumer:
+    ) -> Consumer[T]:
         """Start a durable pull consumer on a bare subject; return it so the caller can stop it.
 
         With ``model=None`` the handler receives an ``Envelope`` (any subject, raw JSON).
@@ -131,7 +131,9 @@ class Bus:
         sub = await self.js.pull_subscribe(
             full, durable=durable, stream=self.names.stream, config=config
         )
-        consumer = Consumer(self, sub, model, handler, max_in_flight, ack_wait_s, max_deliver)
+        consumer: Consumer[T] = Consumer(
+            self, sub, model, handler, max_in_flight, ack_wait_s, max_deliver
+        )
         consumer.start()
         return consumer
 
