@@ -37,7 +37,7 @@ from shared.errors import ConfigError, PermanentError, RetryableError
 from shared.events import Event
 from shared.retry import TRANSIENT_DB_ERRORS
 from shared.settings import PipelineSettings
-from shared.subjects import Names
+from shared.subjects import DLQ_PREFIX, Names
 
 log = structlog.get_logger(__name__)
 
@@ -248,6 +248,10 @@ class Consumer(Generic[T]):
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         """Publish the message to ``dlq.<subject>`` with the reason in a header, then term it."""
         names = self.bus.names
+        if names.bare(msg.subject).startswith(DLQ_PREFIX + "."):
+            await msg.term()  # a dead letter that fails again is not dead-lettered twice
+            log.error("bus.dead_letter_dropped_after_failure", reason=reason)
+            return
         headers = {
             "Pipeline-Error": reason[:1000].replace("\n", " "),
             "Pipeline-Original-Subject": msg.subject,

@@ -1,1 +1,1 @@
-"""The monitor: follows every event of the namespace into PostgreSQL, Prometheus counters and reports."""
+"""The monitor: follows every event of the namespace into PostgreSQL, counters and reports."""

@@ -1,3 +1,3 @@
-from .app import main  # noqa: D100
+from .app import main
 
 raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""The pipeline report of a day (or a range of days), aggregated from ``monitor_events``.
+
+``build_report`` takes a plain asyncpg connection so the CLI can call it without the service;
+``render_text`` turns its dict into the plain-text report people read.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from services.monitor import store
+from services.monitor.classify import dead_letter_origin
+from services.monitor.metrics import UNKNOWN, Tally
+from shared import subjects
+
+ERRORS_BY_REASON = """
+SELECT reason.key AS reason, sum(reason.value::numeric) AS n
+FROM monitor_events AS e,
+     jsonb_each_text(
+         CASE WHEN jsonb_typeof(e.payload->'errors_by_reason') = 'object'
+              THEN e.payload->'errors_by_reason' ELSE '{}'::jsonb END
+     ) AS reason
+WHERE e.subject = $3 AND e.day BETWEEN $1 AND $2 AND reason.value ~ '^[0-9]+$'
+GROUP BY reason.key
+ORDER BY n DESC, reason.key
+"""
+
+_PROCESSED_FIELDS = ("records_read", "records_valid", "records_invalid", "duplicates_in_batch")
+_IMPORTED_FIELDS = ("rows_total", "inserted", "updated", "unchanged", "failed")
+
+
+async def build_report(conn: asyncpg.Connection, start: date, end: date) -> dict[str, Any]:
+    """Return the pipeline report of the days ``start`` to ``end`` (inclusive, UTC days)."""
+    tallies = await store.fetch_totals(conn, start, end)
+    reasons = await conn.fetch(ERRORS_BY_REASON, start, end, subjects.RECORDS_PROCESSED)
+    validation = _validation(tallies)
+    validation["errors_by_reason"] = {row["reason"]: int(row["n"]) for row in reasons}
+    return {
+        "date_from": start.isoformat(),
+        "date_to": end.isoformat(),
+        "scraping": _scraping(tallies),
+        "validation": validation,
+        "import": _import(tallies),
+        "errors": _errors(tallies),
+    }
+
+
+def _of(tallies: list[Tally], subject: str) -> list[Tally]:
+    return [t for t in tallies if t.subject == subject]
+
+
+def _scraping(tallies: list[Tally]) -> dict[str, Any]:
+    by_source: dict[str, dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
+    by_type: dict[str, dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
+    for t in _of(tallies, subjects.FILES_COLLECTED):
+        for bucket in (by_source[t.source or UNKNOWN], by_type[t.record_type or UNKNOWN]):
+            bucket["files"] += t.events
+            bucket["records"] += t.sums.get("record_count", 0)
+    return {
+        "files_collected": sum(v["files"] for v in by_source.values()),
+        "records_collected": sum(v["records"] for v in by_source.values()),
+        "by_source": dict(sorted(by_source.items())),
+        "by_record_type": dict(sorted(by_type.items())),
+    }
+
+
+def _validation(tallies: list[Tally]) -> dict[str, Any]:
+    processed = _of(tallies, subjects.RECORDS_PROCESSED)
+    totals = {name: sum(t.sums.get(name, 0) for t in processed) for name in _PROCESSED_FIELDS}
+    read = totals["records_read"]
+    return {
+        "batches": sum(t.events for t in processed),
+        **totals,
+        "pass_rate": round(totals["records_valid"] / read, 4) if read else None,
+    }
+
+
+def _import(tallies: list[Tally]) -> dict[str, Any]:
+    imported = _of(tallies, subjects.RECORDS_IMPORTED)
+    by_type: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_IMPORTED_FIELDS, 0))
+    for t in imported:
+        bucket = by_type[t.record_type or UNKNOWN]
+        for name in _IMPORTED_FIELDS:
+            bucket[name] += t.sums.get(name, 0)
+    totals = {name: sum(v[name] for v in by_type.values()) for name in _IMPORTED_FIELDS}
+    return {
+        "batches": sum(t.events for t in imported),
+        **totals,
+        "by_record_type": dict(sorted(by_type.items())),
+    }
+
+
+def _errors(tallies: list[Tally]) -> dict[str, Any]:
+    rejected: dict[str, int] = defaultdict(int)
+    dead: dict[str, int] = defaultdict(int)
+    for t in tallies:
+        if t.subject == subjects.FILES_REJECTED:
+            rejected[t.stage] += t.events
+        elif t.subject.startswith(subjects.DLQ_PREFIX + "."):
+            dead[dead_letter_origin(t.subject)] += t.events
+    return {
+        "files_rejected": sum(rejected.values()),
+        "rejected_by_stage": dict(sorted(rejected.items())),
+        "dead_letters": sum(dead.values()),
+        "dead_letters_by_subject": dict(sorted(dead.items())),
+        "import_failures": sum(
+            t.sums.get("failed", 0) for t in _of(tallies, subjects.RECORDS_IMPORTED)
+        ),
+    }
+
+
+def render_text(report: dict[str, Any]) -> str:
+    """Return the report as aligned plain text, one section per line."""
+    start, end = report["date_from"], report["date_to"]
+    scraping, validation = report["scraping"], report["validation"]
+    imported, errors = report["import"], report["errors"]
+    sources = ", ".join(f"{name}: {v['files']} files" for name, v in scraping["by_source"].items())
+    rate = validation["pass_rate"]
+    lines = [
+        f"Pipeline report {start}" + ("" if start == end else f" .. {end}"),
+        _line(
+            "Scraping",
+            f"files {scraping['files_collected']}",
+            f"records {scraping['records_collected']}" + (f"   ({sources})" if sources else ""),
+        ),
+        _line(
+            "Validation",
+            f"validated {validation['records_read']}",
+            f"passed {validation['records_valid']}",
+            f"failed {validation['records_invalid']}",
+            "pass rate " + ("n/a" if rate is None else f"{rate * 100:.1f}%"),
+            f"duplicates {validation['duplicates_in_batch']}",
+        ),
+        _line(
+            "Import",
+            f"inserted {imported['inserted']}",
+            f"updated {imported['updated']}",
+            f"unchanged {imported['unchanged']}",
+            f"failed {imported['failed']}",
+        ),
+        _line(
+            "Errors",
+            f"rejected files {errors['files_rejected']}",
+            f"dead letters {errors['dead_letters']}",
+            f"import errors {errors['import_failures']}",
+        ),
+    ]
+    if validation["errors_by_reason"]:
+        lines.append("  by reason: " + _pairs(validation["errors_by_reason"]))
+    if errors["dead_letters_by_subject"]:
+        lines.append("  dead letters: " + _pairs(errors["dead_letters_by_subject"]))
+    return "\n".join(lines)
+
+
+def _line(label: str, *items: str) -> str:
+    return f"{label:<13}" + "  ".join(items)
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counts.items())
