@@ -43,7 +43,7 @@ def for_db(attempts: int = 5, max_delay_s: float = 30.0) -> AsyncRetrying:
     return AsyncRetrying(
         retry=retry_if_exception_type(TRANSIENT_DB_ERRORS),
         stop=stop_after_attempt(attempts) | stop_after_delay(max_delay_s),
-        wait=wait_exponential_jitter(initial=0.2, max=5.0),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
         before_sleep=_log_retry,
         reraise=True,
     )
@@ -54,7 +54,7 @@ def for_connect(max_delay_s: float = 30.0) -> AsyncRetrying:
     return AsyncRetrying(
         retry=retry_if_exception_type((*TRANSIENT_DB_ERRORS,)),
         stop=stop_after_delay(max_delay_s),
-        wait=wait_exponential_jitter(initial=0.5, max=5.0),
+        wait=wait_exponential_jitter(multiplier=0.5, max=5.0),
         before_sleep=_log_retry,
         reraise=True,
     )

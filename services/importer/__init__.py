@@ -1,0 +1,1 @@
+"""The importer: loads processed batches into PostgreSQL in chunked, idempotent transactions."""

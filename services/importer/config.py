@@ -1,0 +1,18 @@
+"""The importer's settings: shared infrastructure plus ``IMPORTER_``-prefixed knobs."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import PipelineSettings
+
+
+class ImporterSettings(PipelineSettings):
+    """Settings of one importer process, read once from the environment."""
+
+    chunk_size: int = Field(
+        default=1000, ge=100, le=100_000, validation_alias="IMPORTER_CHUNK_SIZE"
+    )
+    max_in_flight: int = Field(default=2, ge=1, le=32, validation_alias="IMPORTER_MAX_IN_FLIGHT")
+    ack_wait_s: float = Field(default=60.0, gt=0, validation_alias="IMPORTER_ACK_WAIT_S")
+    max_deliver: int = Field(default=5, ge=1, validation_alias="IMPORTER_MAX_DELIVER")
