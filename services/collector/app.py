@@ -1,0 +1,80 @@
+"""Wiring of the collector: bus, ledger, recovery, inbox watcher, periodic re-scan, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+
+import structlog
+
+from services.collector import intake, recovery
+from services.collector.config import CollectorSettings
+from services.collector.ledger import KvLedger
+from services.collector.pump import FILE_ERRORS, Pump
+from services.collector.watcher import Notice, start_observer, stop_observer
+from shared import bus as bus_mod
+from shared.events import RecordType
+from shared.lifecycle import load_settings, run_service
+from shared.logs import configure_logging
+from shared.storage import DataDir
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "collector"
+
+
+async def _rescan_loop(
+    pump: Pump, deps: intake.IntakeDeps, every_s: float, stop: asyncio.Event
+) -> None:
+    """Every ``every_s``: finish unpublished raw files, then re-scan the inboxes, until stop."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every_s)
+            return
+        try:
+            async with pump.lock:
+                await recovery.republish_pending(deps)
+        except FILE_ERRORS as exc:
+            log.warning("recovery.failed", error=repr(exc))
+        if not stop.is_set():
+            await pump.scan()
+
+
+async def serve(settings: CollectorSettings, stop: asyncio.Event) -> None:
+    """Collect inbox files until ``stop``; then stop watching and finish the file in flight."""
+    data = DataDir(settings.data_dir)
+    await asyncio.to_thread(data.ensure_layout)
+    async with contextlib.AsyncExitStack() as stack:
+        bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))
+        ledger = await KvLedger.open(bus)
+        deps = intake.IntakeDeps(data=data, ledger=ledger, publish=bus.publish)
+        pump = Pump(
+            folders=[data.inbox(record_type) for record_type in RecordType],
+            handle=functools.partial(intake.handle_inbox_file, deps=deps),
+            stable_s=settings.collector_stable_s,
+            writing_stable_s=settings.collector_writing_stable_s,
+            poll_s=settings.collector_poll_s,
+        )
+        await recovery.republish_pending(deps)
+        queue: asyncio.Queue[Notice] = asyncio.Queue()
+        observer = start_observer(pump.folders, queue)
+        stack.push_async_callback(pump.close, settings.shutdown_grace_s)
+        stack.push_async_callback(stop_observer, observer)
+        reader = asyncio.create_task(pump.run(queue))
+        ticker = asyncio.create_task(_rescan_loop(pump, deps, settings.collector_rescan_s, stop))
+        try:
+            await pump.scan()
+            log.info("service.started", service=SERVICE, data_dir=str(data.root))
+            await stop.wait()
+        finally:
+            stop.set()
+            reader.cancel()
+            await asyncio.gather(reader, ticker, return_exceptions=True)
+
+
+def main() -> int:
+    """Run the collector until SIGTERM or SIGINT."""
+    settings = load_settings(CollectorSettings, SERVICE)
+    configure_logging(settings.log_level)
+    return run_service(functools.partial(serve, settings), SERVICE)

@@ -1,0 +1,68 @@
+"""``meta.json`` of a raw folder: one entry per collected (or duplicate) file, in order.
+
+The file is a JSON object ``{"files": [...]}``, updated under a lock with an atomic rewrite, and
+shared with every tool that writes into the folder. An entry with ``event_published: false``
+has a raw file whose ``files.collected`` event may not be out yet; start-up re-publishes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shared.storage import update_json
+
+META_NAME = "meta.json"
+DROP_TOOL = "drop"
+
+Entry = dict[str, Any]
+
+
+def drop_name(number: int) -> str:
+    """Return the raw file name of the n-th dropped file of a folder (``drop_001.json``)."""
+    return f"{DROP_TOOL}_{number:03d}.json"
+
+
+def read_entries(folder: Path) -> list[Entry]:
+    """Return the entries of a folder's ``meta.json`` (empty when there is none)."""
+    path = folder / META_NAME
+    if not path.exists():
+        return []
+    data = orjson.loads(path.read_bytes())
+    files = data.get("files", []) if isinstance(data, dict) else []
+    return [entry for entry in files if isinstance(entry, dict)]
+
+
+def _change_files(change: Callable[[list[Entry]], None]) -> Callable[[Any], Any]:
+    def apply(data: Any) -> Any:
+        if not isinstance(data, dict):
+            data = {"files": []}
+        files = data.setdefault("files", [])
+        change(files)
+        return data
+
+    return apply
+
+
+def append_entry(folder: Path, entry: Entry) -> None:
+    """Append one entry to the folder's ``meta.json``, creating it if needed."""
+    update_json(folder / META_NAME, _change_files(lambda files: files.append(entry)), {"files": []})
+
+
+def mark_published(folder: Path, file_name: str) -> None:
+    """Set ``event_published: true`` on the entry of ``file_name``."""
+
+    def mark(files: list[Entry]) -> None:
+        for entry in files:
+            if entry.get("file") == file_name:
+                entry["event_published"] = True
+
+    update_json(folder / META_NAME, _change_files(mark), {"files": []})
+
+
+def unpublished(entries: list[Entry]) -> list[Entry]:
+    """Return the entries that name a raw file whose event is not confirmed as published."""
+    return [e for e in entries if e.get("file") and e.get("event_published") is False]
