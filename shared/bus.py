@@ -34,7 +34,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from pydantic import BaseModel, ValidationError
 
 from shared.errors import ConfigError, PermanentError, RetryableError
-from shared.events import Event
+from shared.events import Event, derived_id
 from shared.retry import TRANSIENT_DB_ERRORS
 from shared.settings import PipelineSettings
 from shared.subjects import DLQ_PREFIX, Names
@@ -231,7 +231,17 @@ class Consumer(Generic[T]):
                 data = {"value": data}
             bare = self.bus.names.bare(msg.subject)
             return Envelope(subject=bare, data=data, headers=dict(msg.headers or {}))
-        return self.model.model_validate_json(msg.data)
+        data = orjson.loads(msg.data)
+        if (
+            isinstance(data, dict)
+            and "event_id" not in data
+            and "event_id" in self.model.model_fields
+        ):
+            # A command typed with `nats pub` has no id: derive one from the stream position so a
+            # redelivery of that message is recognised as the same command.
+            seq = str(msg.metadata.sequence.stream)
+            data["event_id"] = str(derived_id(self.bus.names.stream, seq))
+        return self.model.model_validate(data)
 
     async def _retry_or_dead_letter(
         self, msg: Msg, num: int, exc: BaseException, *, transient: bool

@@ -1,0 +1,1 @@
+"""The processor: validates, deduplicates and grades raw files into processed JSON lines."""

@@ -1,0 +1,150 @@
+"""Stream the values of a raw file with ijson, in constant memory, whatever its JSON shape.
+
+Accepted shapes, told apart by the first significant byte (after an optional UTF-8 BOM):
+
+- ``[`` a JSON array: each element is a record;
+- ``{`` an envelope object holding the records in a list under ``items``, ``data``, ``records``,
+  ``results`` or the record type's name; otherwise JSON Lines or concatenated objects, where
+  each top-level value is a record.
+
+Numbers come out as ``int`` or ``Decimal`` (never float), so prices stay exact. Anything that
+cannot be parsed raises ``UnreadableFileError`` with the reason and how far reading got.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+
+from shared.errors import BadInputError
+from shared.events import RecordType
+
+ENVELOPE_KEYS = frozenset({"items", "data", "records", "results"})
+_BOM = b"\xef\xbb\xbf"
+_WHITESPACE = b" \t\r\n"
+_SCALAR_STARTS = b'"-0123456789tfn'
+_DEPTH = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
+_PEEK_BYTES = 1 << 16
+
+
+def _load_backend() -> Any:
+    try:
+        return ijson.get_backend("yajl2_c")
+    except ImportError:  # no C extension on this platform: ijson's best available backend
+        return ijson
+
+
+BACKEND = _load_backend()
+
+
+class UnreadableFileError(BadInputError):
+    """The file as a whole cannot be read as JSON; nothing of it is used."""
+
+    def __init__(
+        self, reason: str, *, records_read: int | None = None, bytes_read: int | None = None
+    ) -> None:
+        """Keep the reason and, when known, how many records and bytes were read before it."""
+        super().__init__(reason)
+        self.reason = reason
+        self.records_read = records_read
+        self.bytes_read = bytes_read
+
+    def position(self) -> dict[str, int]:
+        """Return where the error was found, as far as it is known."""
+        known = {"records_before_error": self.records_read, "bytes_read": self.bytes_read}
+        return {key: value for key, value in known.items() if value is not None}
+
+
+class _CountingReader:
+    """A file wrapper that counts the bytes handed to the parser (for error positions)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.bytes_read = handle.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.handle.read(size)
+        self.bytes_read += len(chunk)
+        return chunk
+
+
+def iter_values(path: Path, record_type: RecordType) -> Iterator[Any]:
+    """Yield the top-level records of a raw file one by one (objects or, if invalid, anything).
+
+    Raises:
+        UnreadableFileError: the file is empty, not JSON, truncated or a top-level scalar.
+    """
+    with path.open("rb") as handle:
+        first = _seek_first_significant_byte(handle)
+        reader = _CountingReader(handle)
+        values = _values_for(first, reader, record_type)
+        count = 0
+        try:
+            for value in values:
+                yield value
+                count += 1
+        except (ijson.JSONError, UnicodeDecodeError, ValueError) as exc:
+            reason = f"not valid JSON: {_first_line(exc)}"
+            raise UnreadableFileError(
+                reason, records_read=count, bytes_read=reader.bytes_read
+            ) from exc
+
+
+def _values_for(first: bytes, reader: _CountingReader, record_type: RecordType) -> Iterator[Any]:
+    if first == b"[":
+        return iter(BACKEND.items(reader, "item", use_float=False))
+    if first == b"{":
+        return _object_stream(reader, ENVELOPE_KEYS | {record_type.value})
+    if not first:
+        raise UnreadableFileError("empty file", records_read=0, bytes_read=reader.bytes_read)
+    if first in _SCALAR_STARTS:
+        reason = "top-level value is a scalar, not an array or object of records"
+    else:
+        reason = f"not JSON: starts with byte 0x{first.hex()}"
+    raise UnreadableFileError(reason, records_read=0, bytes_read=reader.bytes_read)
+
+
+def _seek_first_significant_byte(handle: IO[bytes]) -> bytes:
+    """Position ``handle`` at its first byte that is not a BOM or whitespace; return that byte."""
+    offset = len(_BOM) if handle.read(len(_BOM)) == _BOM else 0
+    handle.seek(offset)
+    while chunk := handle.read(_PEEK_BYTES):
+        stripped = chunk.lstrip(_WHITESPACE)
+        if stripped:
+            offset += len(chunk) - len(stripped)
+            handle.seek(offset)
+            return stripped[:1]
+        offset += len(chunk)
+    return b""
+
+
+def _object_stream(reader: _CountingReader, keys: frozenset[str]) -> Iterator[Any]:
+    """Yield the list under an envelope key, or else every top-level value (JSON Lines)."""
+    events = iter(BACKEND.parse(reader, multiple_values=True, use_float=False))
+    head: list[tuple[str, str, Any]] = []
+    depth = 0
+    for prefix, event, value in events:
+        if depth == 1 and event == "map_key" and value in keys:
+            following = next(events, ("", "eof", None))
+            if following[1] == "start_array":
+                yield from BACKEND.items(itertools.chain([following], events), f"{value}.item")
+                return
+            head.extend(((prefix, event, value), following))
+            depth += _DEPTH.get(following[1], 0)
+            continue
+        head.append((prefix, event, value))
+        depth += _DEPTH.get(event, 0)
+        if depth == 0:
+            break
+    yield from BACKEND.items(itertools.chain(head, events), "")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = exc.args[0] if exc.args else repr(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return str(text).strip().splitlines()[0] if str(text).strip() else repr(exc)

@@ -1,0 +1,115 @@
+"""Pure record transforms: validate a raw value into a record or its errors, build output lines.
+
+No I/O here. An error is ``{"field", "rule", "message", "value"}``; rules of type
+``business_rule`` are business-rule failures, every other type is a schema failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from shared.records import Record
+
+BUSINESS_RULE = "business_rule"
+NOT_AN_OBJECT = "not_an_object"
+MAX_VALUE_CHARS = 200
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def validate(value: Any, model: type[Record]) -> Record | list[dict[str, Any]]:
+    """Return the validated record, or every error found in ``value``."""
+    if not isinstance(value, dict):
+        return [
+            {
+                "field": "",
+                "rule": NOT_AN_OBJECT,
+                "message": "not an object",
+                "value": safe_value(value),
+            }
+        ]
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        return [field_error(detail) for detail in exc.errors(include_url=False)]
+
+
+def field_error(detail: ErrorDetails) -> dict[str, Any]:
+    """Turn one pydantic error into the processor's error shape."""
+    rule = detail["type"]
+    return {
+        "field": ".".join(str(part) for part in detail["loc"]),
+        "rule": rule,
+        "message": detail["msg"],
+        "value": None if rule == "missing" else safe_value(detail.get("input")),
+    }
+
+
+def safe_value(value: Any) -> Any:
+    """Return ``value`` if it is short and JSON-safe, else a truncated repr of it."""
+    if isinstance(value, Decimal):
+        value = str(value)
+    elif not isinstance(value, _PLAIN):
+        value = repr(value)
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return value[:MAX_VALUE_CHARS] + "..."
+    return value
+
+
+def reason_key(error: Mapping[str, Any]) -> str:
+    """Return the aggregated reason of an error: ``schema:field:rule`` or ``business_rule:field``.
+
+    Only the top-level field counts (``tags.3`` is ``tags``), so the key set stays small.
+    """
+    field = str(error["field"]).split(".", 1)[0] or "record"
+    if error["rule"] == BUSINESS_RULE:
+        return f"{BUSINESS_RULE}:{field}"
+    return f"schema:{field}:{error['rule']}"
+
+
+def count_reasons(errors: Iterable[Mapping[str, Any]], counts: dict[str, int]) -> None:
+    """Add one to ``counts`` for each error's reason key."""
+    for error in errors:
+        key = reason_key(error)
+        counts[key] = counts.get(key, 0) + 1
+
+
+def build_row(
+    record: Record,
+    columns: tuple[str, ...],
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Return the processed line of a record: its row plus ``extra``, keyed exactly by ``columns``.
+
+    Raises:
+        KeyError: a column is neither in the record's row nor in ``extra`` (a programming error).
+    """
+    row = record.to_row()
+    row.update(extra)
+    return {column: row[column] for column in columns}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError
+
+
+def dumps_line(data: Any) -> bytes:
+    """Serialize one JSON line (Decimals become numbers), with the trailing newline."""
+    return orjson.dumps(data, default=_json_default, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def failure_line(raw_file: str, position: int, errors: list[dict[str, Any]], value: Any) -> bytes:
+    """Serialize the failure line of an invalid record; an unserializable record becomes a repr."""
+    entry = {"raw_file": raw_file, "position": position, "errors": errors, "record": value}
+    try:
+        return dumps_line(entry)
+    except (orjson.JSONEncodeError, ValueError, OverflowError):
+        entry["record"] = safe_value(repr(value))
+        return dumps_line(entry)
