@@ -123,7 +123,71 @@ class BatchImported(Event):
     duration_s: float
 
 
+class ImportProgress(Event):
+    """Telemetry: one chunk of a batch is committed (for progress bars and the monitor)."""
+
+    subject: ClassVar[str] = subjects.IMPORT_PROGRESS
+
+    batch_id: str
+    record_type: RecordType
+    rows_done: int
+    rows_total: int | None = None
+    rows_per_s: float
+
+
+class ProviderUsage(Event):
+    """Telemetry: what one collection run spent at one provider (API budgets cost money)."""
+
+    subject: ClassVar[str] = subjects.PROVIDER_USAGE
+
+    provider: str
+    requests: int
+    failures: int
+    retries: int = 0
+    latency_ms_p50: float | None = None
+    latency_ms_p95: float | None = None
+    credits: float | None = None
+    statuses: dict[str, int] = Field(default_factory=dict)
+
+
+class ScrapeCompleted(Event):
+    """A collection run (scheduled or triggered) finished, with what it wrote."""
+
+    subject: ClassVar[str] = subjects.SCRAPE_COMPLETED
+
+    run_id: str
+    record_type: RecordType
+    provider: str
+    query: str | None = None
+    files: list[str] = Field(default_factory=list)
+    records: int
+    errors: list[str] = Field(default_factory=list)
+    duration_s: float
+
+
+class AlertRaised(Event):
+    """Something needs a person: a bad API key, a dead-lettered batch, a failing stage."""
+
+    subject: ClassVar[str] = subjects.ALERT_RAISED
+
+    service: str
+    kind: str = Field(description="stable machine name, e.g. provider_auth_failed")
+    severity: str = Field(default="warning", pattern="^(info|warning|critical)$")
+    message: str
+    details: dict[str, str | int | float | None] = Field(default_factory=dict)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.subject: cls
-    for cls in (FileCollected, FileRejected, ProcessFile, BatchProcessed, BatchImported)
+    for cls in (
+        FileCollected,
+        FileRejected,
+        ProcessFile,
+        BatchProcessed,
+        BatchImported,
+        ImportProgress,
+        ProviderUsage,
+        ScrapeCompleted,
+        AlertRaised,
+    )
 }

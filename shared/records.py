@@ -253,10 +253,16 @@ LINEAGE_FIELDS: tuple[str, ...] = (
     "processed_at",  # ISO-8601 UTC
     "pipeline_version",
 )
+# Link and enrichment fields: written by the processor, loaded by the importer.
+#   canonical_hash  data_hash of the listing this record is a near-duplicate of (null if none)
+#   match_score     0..100 score of that link;  match_fields  the fields that matched
+#   enrichment      JSON object: repairs made, market context, geocode, image check, and where
+#                   each came from (rule, geocoder, comparables)
+LINK_FIELDS: tuple[str, ...] = ("canonical_hash", "match_score", "match_fields", "enrichment")
 ENRICHMENT_FIELDS: dict[RecordType, tuple[str, ...]] = {
-    RecordType.VEHICLES: ("investment_grade", "grade_rule"),
-    RecordType.EVENTS: (),
-    RecordType.ARTICLES: (),
+    RecordType.VEHICLES: ("investment_grade", "grade_rule", *LINK_FIELDS),
+    RecordType.EVENTS: LINK_FIELDS,
+    RecordType.ARTICLES: LINK_FIELDS,
 }
 
 

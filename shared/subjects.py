@@ -14,6 +14,10 @@ FILES_REJECTED = "files.rejected"
 COMMAND_PROCESS_FILE = "commands.process_file"
 RECORDS_PROCESSED = "records.processed"
 RECORDS_IMPORTED = "records.imported"
+IMPORT_PROGRESS = "telemetry.import_progress"
+PROVIDER_USAGE = "telemetry.provider_usage"
+SCRAPE_COMPLETED = "runs.scrape_completed"
+ALERT_RAISED = "alerts.raised"
 DLQ_PREFIX = "dlq"
 
 

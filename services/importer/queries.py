@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
+import orjson
+
 from shared.events import RecordType
 from shared.records import LINEAGE_FIELDS, processed_columns
 
@@ -179,6 +181,26 @@ def to_text_list(value: Any) -> list[str]:
     return [to_text(item) for item in value]
 
 
+def to_float(value: Any) -> float:
+    """Return a finite float from a JSON number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"expected a number, got {type(value).__name__}"
+        raise TypeError(msg)
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        msg = f"not a finite number: {value!r}"
+        raise ValueError(msg)
+    return number
+
+
+def to_json_text(value: Any) -> str:
+    """Return a JSON object as text for a jsonb column (asyncpg's COPY codec takes text)."""
+    if not isinstance(value, dict):
+        msg = f"expected a JSON object, got {type(value).__name__}"
+        raise TypeError(msg)
+    return orjson.dumps(value).decode()
+
+
 Converter = Callable[[Any], Any]
 
 CONVERTERS: Mapping[str, Converter] = {
@@ -190,6 +212,9 @@ CONVERTERS: Mapping[str, Converter] = {
     "published_date": to_date,
     "processed_at": to_datetime,
     "tags": to_text_list,
+    "match_score": to_float,
+    "match_fields": to_text_list,
+    "enrichment": to_json_text,
 }
 """Columns whose values are not text; every other processed column is text."""
 

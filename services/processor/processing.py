@@ -15,7 +15,7 @@ from typing import Any
 
 from shared import PIPELINE_VERSION
 from shared.events import RecordType, utcnow
-from shared.records import MODELS, Vehicle, processed_columns
+from shared.records import LINK_FIELDS, MODELS, Vehicle, processed_columns
 from shared.storage import DataDir, day_of, update_json, write_json_atomic
 
 from . import transform
@@ -157,11 +157,14 @@ def _write_outputs(
             summary.records_valid += 1
 
 
+_NO_LINK: dict[str, Any] = dict.fromkeys(LINK_FIELDS)
+
+
 def _enrichment(record: Any, rules: Sequence[GradeRule]) -> dict[str, Any]:
     if isinstance(record, Vehicle):
         investment_grade, rule_name = grade(record, rules)
-        return {"investment_grade": investment_grade, "grade_rule": rule_name}
-    return {}
+        return {**_NO_LINK, "investment_grade": investment_grade, "grade_rule": rule_name}
+    return _NO_LINK
 
 
 def _reject(

@@ -184,10 +184,11 @@ async def test_dropped_files_become_rows_failures_and_a_report(
         assert not list((data / "inbox").rglob("*.json*"))
 
         # A trigger message, as `nats pub` sends it, re-processes a raw file: no row is doubled.
-        raw = sorted((data / "raw" / day / "vehicles").glob("drop_*.json"))[0]
+        meta = json.loads((data / "raw" / day / "vehicles" / "meta.json").read_text())
+        raw_name = next(e["file"] for e in meta["files"] if e["original_name"] == "cars.json")
         nc = await nats.connect(NATS_URL)
         subject = f"{stack_env['PIPELINE_NAMESPACE']}.commands.process_file"
-        await nc.publish(subject, json.dumps({"path": f"raw/{day}/vehicles/{raw.name}"}).encode())
+        await nc.publish(subject, json.dumps({"path": f"raw/{day}/vehicles/{raw_name}"}).encode())
         await nc.drain()
         await eventually(lambda: _batches_imported(conn, 4), timeout_s=60)
         assert await _counts(conn, (50, 1, 1)) == (50, 1, 1)

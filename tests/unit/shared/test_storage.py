@@ -23,9 +23,14 @@ from shared.storage import (
 def test_atomic_writer_leaves_nothing_behind_on_error(tmp_path: Path) -> None:
     """A failed write neither creates the target nor leaves a temporary file."""
     target = tmp_path / "out.json"
-    with pytest.raises(RuntimeError), atomic_writer(target) as handle:
-        handle.write(b"partial")
-        raise RuntimeError("boom")
+
+    def write_then_fail() -> None:
+        with atomic_writer(target) as handle:
+            handle.write(b"partial")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,8 +1,7 @@
-"""The ``pipeline`` command: start the services, migrate, trigger processing, print the report."""
+"""Core ``pipeline`` commands: start the services, migrate the database, print the report."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import UTC, date, datetime
 
@@ -10,45 +9,24 @@ import click
 import orjson
 
 from services import runner
-from shared.bus import connect
+from services.cli.common import run_async, settings_or_exit
 from shared.db import connect_once, ensure_database
-from shared.errors import ConfigError
-from shared.events import ProcessFile, RecordType
-from shared.lifecycle import load_settings
 from shared.logs import configure_logging
-from shared.settings import PipelineSettings
 
 
-def _settings() -> PipelineSettings:
-    return load_settings(PipelineSettings, "pipeline")
-
-
-def _run(coro: object) -> None:
-    try:
-        asyncio.run(coro)  # type: ignore[arg-type]
-    except ConfigError as exc:
-        click.echo(f"pipeline: {exc}", err=True)
-        sys.exit(2)
-
-
-@click.group()
-def main() -> None:
-    """Collect, validate, deduplicate and load classic-car data (see README)."""
-
-
-@main.command()
+@click.command()
 @click.option("--only", multiple=True, type=click.Choice(runner.SERVICES), help="Run only these.")
 def up(only: tuple[str, ...]) -> None:
     """Start the four services as local processes until Ctrl-C or SIGTERM."""
-    _settings()  # fail fast, with one line, before starting anything
+    settings_or_exit()  # fail fast, with one line, before starting anything
     sys.exit(runner.run_all(only or runner.SERVICES))
 
 
-@main.command()
+@click.command()
 @click.option("--create-database", is_flag=True, help="Create the database first if missing.")
 def migrate(create_database: bool) -> None:
     """Apply pending database migrations (importer tables, monitor tables)."""
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level)
     from services.importer.schema import migrate as migrate_importer
     from services.monitor.schema import migrate as migrate_monitor
@@ -63,35 +41,17 @@ def migrate(create_database: bool) -> None:
             await conn.close()
         click.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
 
-    _run(apply())
+    run_async(apply())
 
 
-@main.command("process")
-@click.argument("path")
-@click.option("--type", "record_type", type=click.Choice([t.value for t in RecordType]))
-def process(path: str, record_type: str | None) -> None:
-    """Ask the processor to (re)process a file under DATA_DIR/raw/ (path relative to DATA_DIR)."""
-    settings = _settings()
-
-    async def publish() -> None:
-        async with connect(settings, "pipeline-cli") as bus:
-            command = ProcessFile(
-                path=path, record_type=RecordType(record_type) if record_type else None
-            )
-            await bus.publish(command)
-        click.echo(f"requested processing of {path} (event {command.event_id})")
-
-    _run(publish())
-
-
-@main.command()
+@click.command()
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Day (UTC); default today.")
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day of a range.")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of a range.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def report(day: datetime | None, start: datetime | None, end: datetime | None, fmt: str) -> None:
     """Print the pipeline report (scraped, validated, imported, errors) from the monitor."""
-    settings = _settings()
+    settings = settings_or_exit()
     from services.monitor.report import build_report, render_text
 
     first, last = _period(day, start, end)
@@ -107,7 +67,7 @@ def report(day: datetime | None, start: datetime | None, end: datetime | None, f
         else:
             click.echo(render_text(data))
 
-    _run(show())
+    run_async(show())
 
 
 def _period(
@@ -123,3 +83,6 @@ def _period(
     if last < first:
         raise click.UsageError("--to is before --from")
     return first, last
+
+
+COMMANDS: list[click.Command] = [up, migrate, report]

@@ -1,0 +1,7 @@
+"""``pipeline`` commands of the monitor."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []
