@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -33,8 +35,9 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from pydantic import BaseModel, ValidationError
 
+from shared import PIPELINE_VERSION
 from shared.errors import ConfigError, PermanentError, RetryableError
-from shared.events import Event, derived_id
+from shared.events import Event, Heartbeat, derived_id, utcnow
 from shared.retry import TRANSIENT_DB_ERRORS
 from shared.settings import PipelineSettings
 from shared.subjects import DLQ_PREFIX, Names
@@ -320,6 +323,7 @@ async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
         msg = f"cannot reach NATS at {settings.nats_url} ({exc!r}); is nats-server -js running?"
         raise ConfigError(msg) from exc
     bus = Bus(nc, Names(settings.namespace))
+    beat = asyncio.create_task(_heartbeat(bus, name, settings.heartbeat_s))
     try:
         try:
             await bus.ensure_stream()
@@ -328,5 +332,24 @@ async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
             raise ConfigError(msg) from exc
         yield bus
     finally:
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
         with contextlib.suppress(nats.errors.Error):
             await nc.drain()
+
+
+async def _heartbeat(bus: Bus, service: str, every_s: float) -> None:
+    """Announce on core NATS, every ``every_s``, that this process is alive (monitor health)."""
+    beat = Heartbeat(
+        service=service,
+        instance=f"{socket.gethostname()}-{os.getpid()}",
+        started_at=utcnow(),
+        pipeline_version=PIPELINE_VERSION,
+    )
+    subject = bus.names.heartbeat(service)
+    while True:
+        payload = beat.model_copy(update={"sent_at": utcnow()}).model_dump_json().encode()
+        with contextlib.suppress(nats.errors.Error):
+            await bus.nc.publish(subject, payload)
+        await asyncio.sleep(every_s)

@@ -86,6 +86,16 @@ class ProcessFile(Event):
     record_type: RecordType | None = None
 
 
+class ImportFile(Event):
+    """Command: (re)load a file that is already under ``processed/`` (import a date, re-drive)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    subject: ClassVar[str] = subjects.COMMAND_IMPORT_FILE
+
+    path: str = Field(description="path relative to DATA_DIR, under processed/")
+    record_type: RecordType | None = None
+
+
 class BatchProcessed(Event):
     """Valid records of one raw file are written to ``processed/`` and ready to import."""
 
@@ -177,12 +187,25 @@ class AlertRaised(Event):
     details: dict[str, str | int | float | None] = Field(default_factory=dict)
 
 
+class Heartbeat(BaseModel):
+    """A service is alive (core NATS, not stored): sent every few seconds by every process."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    service: str
+    instance: str
+    started_at: datetime
+    sent_at: datetime = Field(default_factory=utcnow)
+    pipeline_version: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.subject: cls
     for cls in (
         FileCollected,
         FileRejected,
         ProcessFile,
+        ImportFile,
         BatchProcessed,
         BatchImported,
         ImportProgress,

@@ -30,6 +30,7 @@ class PipelineSettings(BaseSettings):
     namespace: str = Field(default="pipeline", validation_alias="PIPELINE_NAMESPACE")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     connect_wait_s: float = Field(default=15.0, gt=0, validation_alias="CONNECT_WAIT_S")
+    heartbeat_s: float = Field(default=5.0, gt=0, validation_alias="HEARTBEAT_S")
     shutdown_grace_s: float = Field(default=20.0, gt=0, validation_alias="SHUTDOWN_GRACE_S")
 
     @field_validator("namespace")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 FILES_COLLECTED = "files.collected"
 FILES_REJECTED = "files.rejected"
 COMMAND_PROCESS_FILE = "commands.process_file"
+COMMAND_IMPORT_FILE = "commands.import_file"
 RECORDS_PROCESSED = "records.processed"
 RECORDS_IMPORTED = "records.imported"
 IMPORT_PROGRESS = "telemetry.import_progress"
@@ -54,6 +55,23 @@ class Names:
         """Return the durable consumer name of a service on a bare subject (or ``all``)."""
         safe = name.replace(">", "all").replace("*", "any").replace(".", "-").replace("_", "-")
         return f"{self.namespace}-{service}-{safe}"
+
+    def rpc(self, name: str) -> str:
+        """Return a request/reply subject (``scrape``, ``process_date``, ...).
+
+        Request/reply subjects lie outside ``<ns>.>`` on purpose: a request on a subject that the
+        stream captures would be answered by JetStream's publish ack instead of the service.
+        """
+        return f"rpc.{self.namespace}.{name}"
+
+    def heartbeat(self, service: str) -> str:
+        """Return the core-NATS (not stored) subject on which a service announces it is alive."""
+        return f"hb.{self.namespace}.{service}"
+
+    @property
+    def heartbeats(self) -> str:
+        """Return the wildcard over every service's heartbeat subject."""
+        return f"hb.{self.namespace}.*"
 
     @property
     def files_bucket(self) -> str:

@@ -26,7 +26,13 @@ import pytest
 from tests.conftest import ADMIN_DSN, NATS_URL, dsn_for, unique
 from tests.polling import eventually
 
-pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.nats,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.timeout(240),
+]
 
 TABLES = ("vehicles", "events", "articles")
 PIPELINE = str(Path(sys.executable).with_name("pipeline"))
