@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -38,6 +39,7 @@ from pydantic import BaseModel, ValidationError
 from shared import PIPELINE_VERSION
 from shared.errors import ConfigError, PermanentError, RetryableError
 from shared.events import Event, Heartbeat, derived_id, utcnow
+from shared.logs import redact_url
 from shared.retry import TRANSIENT_DB_ERRORS
 from shared.settings import PipelineSettings
 from shared.subjects import DLQ_PREFIX, Names
@@ -281,8 +283,18 @@ class Consumer(Generic[T]):
                 await msg.in_progress()
 
 
-async def _log_nats_error(exc: Exception) -> None:
-    log.warning("nats.error", error=repr(exc))
+def _tls_context(settings: PipelineSettings) -> ssl.SSLContext | None:
+    """Return a TLS context when a CA or a client certificate is configured (or tls:// is used)."""
+    wants_tls = settings.nats_url.startswith("tls://") or settings.nats_tls_ca is not None
+    if not wants_tls and settings.nats_tls_cert is None:
+        return None
+    context = ssl.create_default_context(
+        cafile=str(settings.nats_tls_ca) if settings.nats_tls_ca else None
+    )
+    if settings.nats_tls_cert is not None:
+        key = str(settings.nats_tls_key) if settings.nats_tls_key else None
+        context.load_cert_chain(str(settings.nats_tls_cert), key)
+    return context
 
 
 async def _log_disconnected() -> None:
@@ -293,20 +305,20 @@ async def _log_reconnected() -> None:
     log.info("nats.reconnected")
 
 
-@contextlib.asynccontextmanager
-async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
-    """Connect to NATS, ensure the stream, and drain the connection on exit.
+def _options(settings: PipelineSettings, name: str, errors: list[Exception]) -> dict[str, Any]:
+    """Return nats.connect options: reconnect forever, credentials and TLS from the settings."""
 
-    Raises:
-        ConfigError: NATS cannot be reached or JetStream is not enabled (one actionable line).
-    """
+    async def on_error(exc: Exception) -> None:
+        errors.append(exc)
+        log.warning("nats.error", error=repr(exc))
+
     options: dict[str, Any] = {
         "name": name,
         "connect_timeout": 5,
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 1,
         "allow_reconnect": True,
-        "error_cb": _log_nats_error,
+        "error_cb": on_error,
         "disconnected_cb": _log_disconnected,
         "reconnected_cb": _log_reconnected,
     }
@@ -316,11 +328,33 @@ async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
         options["password"] = settings.nats_password.get_secret_value()
     if settings.nats_token:
         options["token"] = settings.nats_token.get_secret_value()
+    if settings.nats_creds:
+        options["user_credentials"] = str(settings.nats_creds)
+    tls = _tls_context(settings)
+    if tls is not None:
+        options["tls"] = tls
+    return options
+
+
+@contextlib.asynccontextmanager
+async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
+    """Connect to NATS, ensure the stream, and drain the connection on exit.
+
+    Raises:
+        ConfigError: NATS cannot be reached, refuses the credentials, or has no JetStream
+            (one actionable line, naming the last error the client saw).
+    """
+    errors: list[Exception] = []
     try:
         async with asyncio.timeout(settings.connect_wait_s):
-            nc = await nats.connect(settings.nats_url, **options)
+            nc = await nats.connect(settings.nats_url, **_options(settings, name, errors))
     except (nats.errors.Error, OSError, TimeoutError) as exc:
-        msg = f"cannot reach NATS at {settings.nats_url} ({exc!r}); is nats-server -js running?"
+        last = errors[-1] if errors else exc
+        msg = (
+            f"cannot use NATS at {redact_url(settings.nats_url)} within "
+            f"{settings.connect_wait_s:g}s (last error: {last!r}); "
+            "check NATS_URL, the credentials, and that nats-server runs with -js"
+        )
         raise ConfigError(msg) from exc
     bus = Bus(nc, Names(settings.namespace))
     beat = asyncio.create_task(_heartbeat(bus, name, settings.heartbeat_s))

@@ -1,16 +1,52 @@
 """Structured logging: JSON lines to stdout (console rendering on a TTY), configured once.
 
-Secrets never reach a log line: settings hold them as ``SecretStr`` and DSNs are logged only
-through ``redact_url``.
+Secrets never reach a log line: settings hold them as ``SecretStr``, DSNs are logged only through
+``redact_url``, and a last processor (``redact_secrets``) masks any value whose key names a secret
+and any password embedded in a URL, whatever the code that logged it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
+
+_SECRET_KEY_RE = re.compile(
+    r"(?i)(^|[_-])(pass(word)?|passwd|secret|token|api[_-]?key|authorization|creds|dsn)($|[_-])"
+)
+_URL_PASSWORD_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+):(?P<pw>[^@\s/]+)@")
+_BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
+MASK = "***"
+
+
+def redact_text(text: str) -> str:
+    """Mask passwords inside URLs and bearer tokens in free text."""
+    text = _URL_PASSWORD_RE.sub(lambda m: f"{m.group('scheme')}:{MASK}@", text)
+    return _BEARER_RE.sub(lambda m: f"{m.group(1)} {MASK}", text)
+
+
+def _redact(key: str, value: Any) -> Any:
+    if _SECRET_KEY_RE.search(key) and isinstance(value, str | bytes) and value:
+        return MASK
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact(str(k), v) for k, v in value.items()}
+    return value
+
+
+def redact_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Structlog processor: mask secret-named keys and credentials embedded in strings."""
+    for key, value in list(event_dict.items()):
+        event_dict[key] = _redact(key, value)
+    return event_dict
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -27,6 +63,7 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            redact_secrets,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
