@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.netguard import UrlPolicy
+
 _NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -34,6 +36,8 @@ class PipelineSettings(BaseSettings):
     namespace: str = Field(default="pipeline", validation_alias="PIPELINE_NAMESPACE")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     connect_wait_s: float = Field(default=15.0, gt=0, validation_alias="CONNECT_WAIT_S")
+    allow_private_urls: bool = Field(default=False, validation_alias="ALLOW_PRIVATE_URLS")
+    allowed_url_hosts: str = Field(default="", validation_alias="ALLOWED_URL_HOSTS")
     heartbeat_s: float = Field(default=5.0, gt=0, validation_alias="HEARTBEAT_S")
     shutdown_grace_s: float = Field(default=20.0, gt=0, validation_alias="SHUTDOWN_GRACE_S")
 
@@ -44,6 +48,11 @@ class PipelineSettings(BaseSettings):
             msg = "PIPELINE_NAMESPACE must be 1-40 chars of a-z, 0-9, '_' or '-', starting alnum"
             raise ValueError(msg)
         return value
+
+    def url_policy(self) -> UrlPolicy:
+        """Return the outbound URL policy (feeds, images, webhooks) from the settings."""
+        hosts = frozenset(h.strip().lower() for h in self.allowed_url_hosts.split(",") if h.strip())
+        return UrlPolicy(allow_private=self.allow_private_urls, allowed_hosts=hosts)
 
     @field_validator("data_dir")
     @classmethod
