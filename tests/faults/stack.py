@@ -1,0 +1,208 @@
+"""A stack of the four services as separate local processes, for fault tests.
+
+Each service is its own process (``python -m services.<name>``, the container command), so a
+test can SIGKILL one and start it again. Every stack has its own namespace, database and data
+folder. ``TcpProxy`` sits between the services and PostgreSQL so a test can cut the database off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from services.runner import SERVICES, service_command
+from tests.conftest import ADMIN_DSN, NATS_URL, dsn_for, unique
+
+TABLES = ("vehicles", "events", "articles")
+
+
+@dataclass
+class Stack:
+    """Four service processes sharing one namespace, database and data folder."""
+
+    root: Path
+    database: str
+    env: dict[str, str]
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @classmethod
+    async def create(cls, root: Path, **extra_env: str) -> Stack:
+        """Create the database and the environment of a new, isolated stack."""
+        database = unique("pipeline_fault_")
+        admin = await asyncpg.connect(ADMIN_DSN)
+        await admin.execute(f'CREATE DATABASE "{database}"')
+        await admin.close()
+        env = {
+            **os.environ,
+            "NATS_URL": NATS_URL,
+            "DATABASE_URL": dsn_for(database),
+            "DATA_DIR": str(root / "data"),
+            "PIPELINE_NAMESPACE": unique("f"),
+            "MONITOR_PORT": "0",
+            "COLLECTOR_STABLE_S": "0.3",
+            "COLLECTOR_RESCAN_S": "2",
+            "SHUTDOWN_GRACE_S": "5",
+            "PROCESSOR_ACK_WAIT_S": "10",
+            "IMPORTER_ACK_WAIT_S": "10",
+            **extra_env,
+        }
+        (root / "logs").mkdir(parents=True, exist_ok=True)
+        return cls(root=root, database=database, env=env)
+
+    @property
+    def data(self) -> Path:
+        """Return the data folder."""
+        return Path(self.env["DATA_DIR"])
+
+    def start(self, name: str) -> None:
+        """Start one service process (appending to its log)."""
+        command = [sys.executable, *service_command(name)[1:]]
+        log = (self.root / "logs" / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+        log.close()
+
+    def start_all(self) -> None:
+        """Start the four services."""
+        for name in SERVICES:
+            self.start(name)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one service and reap it."""
+        proc = self.procs[name]
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def alive(self) -> dict[str, bool]:
+        """Return which services are still running."""
+        return {name: proc.poll() is None for name, proc in self.procs.items()}
+
+    def stop_all(self, timeout_s: float = 30) -> dict[str, int | None]:
+        """SIGTERM every service and return the exit codes."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        codes: dict[str, int | None] = {}
+        for name, proc in self.procs.items():
+            try:
+                codes[name] = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes[name] = None
+        return codes
+
+    async def drop(self, record_type: str, name: str, records: list[Any]) -> None:
+        """Write a file outside the inbox, then move it in (like cp + mv of a finished file)."""
+        outbox = self.root / "outbox"
+        outbox.mkdir(exist_ok=True)
+        source = outbox / name
+        source.write_text(json.dumps(records))
+        inbox = self.data / "inbox" / record_type
+        inbox.mkdir(parents=True, exist_ok=True)
+        source.replace(inbox / name)
+
+    async def rows(self) -> dict[str, set[tuple[Any, ...]]]:
+        """Return every table's rows as comparable tuples (natural key and the loaded values)."""
+        conn = await asyncpg.connect(self.env["DATABASE_URL"])
+        try:
+            result: dict[str, set[tuple[Any, ...]]] = {}
+            for table in TABLES:
+                if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+                    result[table] = set()
+                    continue
+                records = await conn.fetch(
+                    f"SELECT data_hash, canonical_hash, source_name FROM {table}"
+                )
+                result[table] = {tuple(r) for r in records}
+            return result
+        finally:
+            await conn.close()
+
+    def failed_records(self) -> set[str]:
+        """Return the failed records (validation and import), independent of raw file names."""
+        found: set[str] = set()
+        for path in (self.data / "failed").rglob("*.jsonl"):
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    item = json.loads(line)
+                    item.pop("raw_file", None)
+                    item.pop("position", None)
+                    found.add(json.dumps(item.get("record", item), sort_keys=True))
+        return found
+
+    async def destroy(self) -> None:
+        """Stop the processes and drop the database."""
+        self.stop_all(timeout_s=10)
+        admin = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+class TcpProxy:
+    """A TCP relay on 127.0.0.1 that can refuse and cut connections on demand."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        """Relay to ``target_host:target_port`` once started."""
+        self.target = (target_host, target_port)
+        self.enabled = True
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        """Listen on a free port."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def cut(self) -> None:
+        """Drop every open connection and refuse new ones."""
+        self.enabled = False
+        for writer in list(self._writers):
+            writer.close()
+
+    def restore(self) -> None:
+        """Accept connections again."""
+        self.enabled = True
+
+    async def close(self) -> None:
+        """Stop listening and drop everything."""
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.enabled:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update({writer, up_writer})
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+        self._writers.difference_update({writer, up_writer})
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()

@@ -1,0 +1,154 @@
+"""Outages and stops: PostgreSQL cut off, NATS restarted, SIGTERM mid-work. The services say so,
+keep their work, recover by themselves, and leave no partial file visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from tests.conftest import dsn_for
+from tests.faults.data import valid_keys, vehicle_files
+from tests.faults.stack import Stack, TcpProxy
+from tests.polling import eventually
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.nats,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+]
+
+PG_OUTAGE_S = float(os.environ.get("FAULT_PG_OUTAGE_S", "30"))
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+async def _row_count(stack: Stack) -> int:
+    conn = await asyncpg.connect(dsn_for(stack.database))
+    try:
+        if not await conn.fetchval("SELECT to_regclass('vehicles') IS NOT NULL"):
+            return 0
+        return int(await conn.fetchval("SELECT count(*) FROM vehicles"))
+    finally:
+        await conn.close()
+
+
+async def _at_least(stack: Stack, count: int) -> int | None:
+    rows = await _row_count(stack)
+    return rows if rows >= count else None
+
+
+def _visible_partial_files(root: Path) -> list[Path]:
+    """Return files that a reader could mistake for complete output (not dot-named temp files)."""
+    return [p for p in root.rglob("*") if p.is_file() and p.suffix in (".tmp", ".part")]
+
+
+def _with_port(dsn: str, port: int) -> str:
+    parts = urlsplit(dsn)
+    host = parts.hostname or "127.0.0.1"
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}:{port}"))
+
+
+async def test_postgres_cut_off_for_a_while_then_everything_loads(tmp_path: Path) -> None:
+    """With PostgreSQL unreachable mid-run, services stay up and load everything once it is back."""
+    files = vehicle_files(5, 2, 300)
+    stack = await Stack.create(tmp_path)
+    proxy = TcpProxy("127.0.0.1", 5432)
+    await proxy.start()
+    stack.env["DATABASE_URL"] = _with_port(dsn_for(stack.database), proxy.port)
+    try:
+        stack.start_all()
+        await stack.drop("vehicles", "first.json", files[0])
+        await eventually(lambda: _at_least(stack, len(valid_keys(files[:1]))), timeout_s=90)
+        proxy.cut()
+        await stack.drop("vehicles", "second.json", files[1])
+        await asyncio.sleep(PG_OUTAGE_S)  # the outage itself: a duration, not synchronisation
+        assert all(stack.alive().values()), stack.alive()
+        proxy.restore()
+        total = len(valid_keys(files))
+        await eventually(lambda: _at_least(stack, total), timeout_s=180, interval_s=0.5)
+        assert await _row_count(stack) == total
+        assert all(stack.alive().values())
+    finally:
+        await stack.destroy()
+        await proxy.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def private_nats(tmp_path: Path) -> Iterator[dict[str, object]]:
+    """Run a nats-server of the test's own, which the test may kill and restart."""
+    port = _free_port()
+    command = [NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp_path / "js")]
+    state: dict[str, object] = {"port": port, "command": command}
+    state["proc"] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield state
+    proc = state["proc"]
+    assert isinstance(proc, subprocess.Popen)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+async def test_nats_restarted_mid_run(tmp_path: Path, private_nats: dict[str, object]) -> None:
+    """NATS killed and restarted (same store): services reconnect and nothing is lost."""
+    files = vehicle_files(7, 2, 300)
+    stack = await Stack.create(tmp_path, NATS_URL=f"nats://127.0.0.1:{private_nats['port']}")
+    try:
+        stack.start_all()
+        await stack.drop("vehicles", "first.json", files[0])
+        await eventually(lambda: _at_least(stack, len(valid_keys(files[:1]))), timeout_s=90)
+        proc = private_nats["proc"]
+        assert isinstance(proc, subprocess.Popen)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        await stack.drop("vehicles", "second.json", files[1])
+        await asyncio.sleep(5)  # the outage itself
+        command = private_nats["command"]
+        assert isinstance(command, list)
+        private_nats["proc"] = subprocess.Popen(  # noqa: ASYNC220 - starts at once, no wait
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        total = len(valid_keys(files))
+        await eventually(lambda: _at_least(stack, total), timeout_s=180, interval_s=0.5)
+        assert await _row_count(stack) == total
+        assert all(stack.alive().values()), stack.alive()
+    finally:
+        await stack.destroy()
+
+
+async def test_sigterm_mid_work_exits_cleanly_and_resumes(tmp_path: Path) -> None:
+    """SIGTERM while files are in flight: exit 0, no partial file, a restart finishes the job."""
+    files = vehicle_files(9, 4, 1500)
+    stack = await Stack.create(tmp_path)
+    try:
+        stack.start_all()
+        await eventually(lambda: _at_least(stack, 0), timeout_s=30)
+        for number, records in enumerate(files):
+            await stack.drop("vehicles", f"f{number}.json", records)
+        await eventually(lambda: _at_least(stack, 1), timeout_s=90, interval_s=0.05)
+        codes = stack.stop_all(timeout_s=40)
+        assert codes == dict.fromkeys(codes, 0), codes
+        assert _visible_partial_files(stack.data) == []
+        stack.start_all()
+        expected = len(valid_keys(files))
+        await eventually(lambda: _at_least(stack, expected), timeout_s=180, interval_s=0.5)
+        assert await _row_count(stack) == expected
+    finally:
+        await stack.destroy()
