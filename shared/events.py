@@ -112,6 +112,10 @@ class BatchProcessed(Event):
     records_invalid: int
     duplicates_in_batch: int
     errors_by_reason: dict[str, int] = Field(default_factory=dict)
+    near_duplicates: int = 0
+    field_completeness: dict[str, float] = Field(
+        default_factory=dict, description="optional field -> share of valid records that fill it"
+    )
     duration_s: float
 
 

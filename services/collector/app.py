@@ -1,17 +1,23 @@
-"""Wiring of the collector: bus, ledger, recovery, inbox watcher, periodic re-scan, shutdown."""
+"""Wiring of the collector: bus, ledger, recovery, inbox watcher, periodic re-scan, the HTTP
+session, triggers, the schedule, shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import functools
+from zoneinfo import ZoneInfo
 
+import aiohttp
 import structlog
 
-from services.collector import intake, recovery
+from services.collector import intake, recovery, triggers, wiring
 from services.collector.config import CollectorSettings
 from services.collector.ledger import KvLedger
+from services.collector.operations import Operations
 from services.collector.pump import FILE_ERRORS, Pump
+from services.collector.ratelimit import KvRateLimiter
+from services.collector.schedule import KvSlotStore, Scheduler
 from services.collector.watcher import Notice, start_observer, stop_observer
 from shared import bus as bus_mod
 from shared.events import RecordType
@@ -41,6 +47,35 @@ async def _rescan_loop(
             await pump.scan()
 
 
+async def _start_collection(
+    settings: CollectorSettings,
+    deps: intake.IntakeDeps,
+    bus: bus_mod.Bus,
+    stack: contextlib.AsyncExitStack,
+    stop: asyncio.Event,
+) -> asyncio.Task[None] | None:
+    """Open the HTTP session, answer triggers, and start the schedule (when enabled)."""
+    session = await stack.enter_async_context(aiohttp.ClientSession())
+    limiter = await KvRateLimiter.open(bus, settings.rates(), settings.burst)
+    ops = Operations(
+        wiring.collect_deps(settings, deps, session, limiter),
+        settings.retention_days,
+        settings.failed_retention_days,
+    )
+    subscriptions = await triggers.subscribe(bus.nc, bus.names, ops)
+    stack.push_async_callback(triggers.unsubscribe, subscriptions)
+    if not settings.schedule_enabled:
+        return None
+    scheduler = Scheduler(
+        crons=settings.crons(),
+        actions=ops.schedule_actions(),
+        store=await KvSlotStore.open(bus),
+        tz=ZoneInfo(settings.timezone),
+        missed=settings.missed_slots,
+    )
+    return asyncio.create_task(scheduler.run(stop))
+
+
 async def serve(settings: CollectorSettings, stop: asyncio.Event) -> None:
     """Collect inbox files until ``stop``; then stop watching and finish the file in flight."""
     data = DataDir(settings.data_dir)
@@ -63,6 +98,7 @@ async def serve(settings: CollectorSettings, stop: asyncio.Event) -> None:
         stack.push_async_callback(stop_observer, observer)
         reader = asyncio.create_task(pump.run(queue))
         ticker = asyncio.create_task(_rescan_loop(pump, deps, settings.collector_rescan_s, stop))
+        schedule = await _start_collection(settings, deps, bus, stack, stop)
         try:
             await pump.scan()
             log.info("service.started", service=SERVICE, data_dir=str(data.root))
@@ -70,7 +106,8 @@ async def serve(settings: CollectorSettings, stop: asyncio.Event) -> None:
         finally:
             stop.set()
             reader.cancel()
-            await asyncio.gather(reader, ticker, return_exceptions=True)
+            background = [t for t in (reader, ticker, schedule) if t is not None]
+            await asyncio.gather(*background, return_exceptions=True)
 
 
 def main() -> int:

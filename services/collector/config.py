@@ -1,10 +1,25 @@
-"""Collector settings: the shared infrastructure plus the inbox timing knobs (``COLLECTOR_*``)."""
+"""Collector settings: shared infrastructure, inbox timing, providers, schedule, retention.
+
+Every knob is a ``COLLECTOR_*`` variable. API keys are ``SecretStr`` without defaults; a provider
+whose key is missing is skipped (and logged) when a run asks for it.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
 
 from shared.settings import PipelineSettings
+
+PROVIDERS = ("apify", "brave", "tavily", "perplexity", "jina", "feed")
+
+DEFAULT_SOURCES_FILE = Path(__file__).parent / "sources" / "default_sources.json"
+
+
+def _alias(name: str) -> str:
+    return f"COLLECTOR_{name.upper()}"
 
 
 class CollectorSettings(PipelineSettings):
@@ -12,6 +27,81 @@ class CollectorSettings(PipelineSettings):
 
     collector_stable_s: float = Field(default=1.0, gt=0, validation_alias="COLLECTOR_STABLE_S")
     collector_rescan_s: float = Field(default=30.0, gt=0, validation_alias="COLLECTOR_RESCAN_S")
+
+    # --- provider keys (secrets, never logged, no defaults) ---
+    apify_api_key: SecretStr | None = Field(default=None, validation_alias=_alias("apify_api_key"))
+    brave_api_key: SecretStr | None = Field(default=None, validation_alias=_alias("brave_api_key"))
+    tavily_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_alias("tavily_api_key")
+    )
+    perplexity_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_alias("perplexity_api_key")
+    )
+    jina_api_key: SecretStr | None = Field(default=None, validation_alias=_alias("jina_api_key"))
+
+    # --- base URLs (tests and proxies override them) ---
+    apify_base_url: str = Field(
+        default="https://api.apify.com", validation_alias=_alias("apify_base_url")
+    )
+    brave_base_url: str = Field(
+        default="https://api.search.brave.com/res/v1", validation_alias=_alias("brave_base_url")
+    )
+    tavily_base_url: str = Field(
+        default="https://api.tavily.com", validation_alias=_alias("tavily_base_url")
+    )
+    perplexity_base_url: str = Field(
+        default="https://api.perplexity.ai", validation_alias=_alias("perplexity_base_url")
+    )
+    jina_reader_base_url: str = Field(
+        default="https://r.jina.ai", validation_alias=_alias("jina_reader_base_url")
+    )
+    jina_search_base_url: str = Field(
+        default="https://s.jina.ai", validation_alias=_alias("jina_search_base_url")
+    )
+
+    # --- what to collect, how much per file ---
+    sources_file: Path = Field(
+        default=DEFAULT_SOURCES_FILE, validation_alias=_alias("sources_file")
+    )
+    max_records_per_file: int = Field(
+        default=500, gt=0, validation_alias=_alias("max_records_per_file")
+    )
+
+    # --- politeness and robustness ---
+    rate_per_s: str = Field(
+        default="apify=1,brave=1,tavily=1.5,perplexity=0.8,jina=3,feed=2",
+        validation_alias=_alias("rate_per_s"),
+        description="tokens per second per provider, name=rate comma list",
+    )
+    burst: float = Field(default=2.0, gt=0, validation_alias=_alias("burst"))
+    max_concurrency: int = Field(default=4, gt=0, validation_alias=_alias("max_concurrency"))
+    http_timeout_s: float = Field(default=60.0, gt=0, validation_alias=_alias("http_timeout_s"))
+    apify_timeout_s: float = Field(default=360.0, gt=0, validation_alias=_alias("apify_timeout_s"))
+    retry_attempts: int = Field(default=5, gt=0, validation_alias=_alias("retry_attempts"))
+    retry_max_wait_s: float = Field(default=60.0, gt=0, validation_alias=_alias("retry_max_wait_s"))
+    retry_base_s: float = Field(default=0.5, ge=0, validation_alias=_alias("retry_base_s"))
+    proxies: str = Field(default="", validation_alias=_alias("proxies"))
+    proxy_fail_limit: int = Field(default=3, gt=0, validation_alias=_alias("proxy_fail_limit"))
+    proxy_rest_s: float = Field(default=300.0, gt=0, validation_alias=_alias("proxy_rest_s"))
+
+    # --- schedule ---
+    timezone: str = Field(default="America/Los_Angeles", validation_alias=_alias("timezone"))
+    missed_slots: Literal["run", "skip"] = Field(
+        default="run", validation_alias=_alias("missed_slots")
+    )
+    schedule_enabled: bool = Field(default=True, validation_alias=_alias("schedule_enabled"))
+    cron_vehicles: str = Field(default="0 2 * * *", validation_alias=_alias("cron_vehicles"))
+    cron_events: str = Field(default="0 3 * * *", validation_alias=_alias("cron_events"))
+    cron_articles: str = Field(default="0 4 * * 0", validation_alias=_alias("cron_articles"))
+    cron_process: str = Field(default="15 * * * *", validation_alias=_alias("cron_process"))
+    cron_import: str = Field(default="0 */2 * * *", validation_alias=_alias("cron_import"))
+    cron_cleanup: str = Field(default="0 0 * * *", validation_alias=_alias("cron_cleanup"))
+
+    # --- clean-up ---
+    retention_days: int = Field(default=30, gt=0, validation_alias=_alias("retention_days"))
+    failed_retention_days: int = Field(
+        default=90, gt=0, validation_alias=_alias("failed_retention_days")
+    )
 
     @property
     def collector_poll_s(self) -> float:
@@ -26,3 +116,32 @@ class CollectorSettings(PipelineSettings):
         collected once it has not changed for a whole re-scan period.
         """
         return max(self.collector_stable_s, self.collector_rescan_s)
+
+    def api_key(self, provider: str) -> SecretStr | None:
+        """Return the configured key of a provider (``None`` for key-less ones or when unset)."""
+        key = getattr(self, f"{provider}_api_key", None)
+        return key if isinstance(key, SecretStr) else None
+
+    def rates(self) -> dict[str, float]:
+        """Return the configured token rate per provider (unknown names are kept as given)."""
+        rates: dict[str, float] = {}
+        for part in self.rate_per_s.split(","):
+            name, _, value = part.strip().partition("=")
+            if name and value:
+                rates[name.strip()] = float(value)
+        return rates
+
+    def proxy_list(self) -> list[str]:
+        """Return the proxy URLs of ``COLLECTOR_PROXIES`` (empty: direct connections)."""
+        return [p.strip() for p in self.proxies.split(",") if p.strip()]
+
+    def crons(self) -> dict[str, str]:
+        """Return the cron expression of every scheduled job, by job name."""
+        return {
+            "scrape_vehicles": self.cron_vehicles,
+            "scrape_events": self.cron_events,
+            "scrape_articles": self.cron_articles,
+            "process_redrive": self.cron_process,
+            "import_redrive": self.cron_import,
+            "cleanup": self.cron_cleanup,
+        }

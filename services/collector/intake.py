@@ -127,6 +127,7 @@ async def announce(folder: Path, entry: meta.Entry, deps: IntakeDeps) -> None:
         source=str(entry.get("source") or meta.DROP_TOOL),
         tool=str(entry.get("tool") or meta.DROP_TOOL),
         original_name=entry.get("original_name"),
+        record_count=entry.get("record_count"),
     )
     await deps.publish(event)
     await deps.ledger.put(sha256, relative)

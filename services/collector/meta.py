@@ -1,8 +1,9 @@
-"""``meta.json`` of a raw folder: one entry per collected (or duplicate) file, in order.
+"""``meta.json`` of a raw folder: one entry per collected (or duplicate) file, and each run.
 
-The file is a JSON object ``{"files": [...]}``, updated under a lock with an atomic rewrite, and
-shared with every tool that writes into the folder. An entry with ``event_published: false``
-has a raw file whose ``files.collected`` event may not be out yet; start-up re-publishes it.
+The file is a JSON object ``{"files": [...], "runs": [...]}``, updated under a lock with an
+atomic rewrite, and shared with every tool that writes into the folder. An entry with
+``event_published: false`` has a raw file whose ``files.collected`` event may not be out yet;
+start-up re-publishes it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ Entry = dict[str, Any]
 
 def drop_name(number: int) -> str:
     """Return the raw file name of the n-th dropped file of a folder (``drop_001.json``)."""
-    return f"{DROP_TOOL}_{number:03d}.json"
+    return tool_name(DROP_TOOL, number)
+
+
+def tool_name(tool: str, number: int) -> str:
+    """Return the raw file name of a tool's n-th file in a folder (``apify_001.json``)."""
+    return f"{tool}_{number:03d}.json"
 
 
 def read_entries(folder: Path) -> list[Entry]:
@@ -50,6 +56,28 @@ def _change_files(change: Callable[[list[Entry]], None]) -> Callable[[Any], Any]
 def append_entry(folder: Path, entry: Entry) -> None:
     """Append one entry to the folder's ``meta.json``, creating it if needed."""
     update_json(folder / META_NAME, _change_files(lambda files: files.append(entry)), {"files": []})
+
+
+def append_run(folder: Path, run: Entry) -> None:
+    """Append one collection run (query, provider, counts, timings, statuses, errors)."""
+
+    def apply(data: Any) -> Any:
+        if not isinstance(data, dict):
+            data = {"files": []}
+        data.setdefault("runs", []).append(run)
+        return data
+
+    update_json(folder / META_NAME, apply, {"files": []})
+
+
+def read_runs(folder: Path) -> list[Entry]:
+    """Return the collection runs recorded in a folder's ``meta.json``."""
+    path = folder / META_NAME
+    if not path.exists():
+        return []
+    data = orjson.loads(path.read_bytes())
+    runs = data.get("runs", []) if isinstance(data, dict) else []
+    return [run for run in runs if isinstance(run, dict)]
 
 
 def mark_published(folder: Path, file_name: str) -> None:

@@ -1,8 +1,9 @@
 """Finish what a crash interrupted, for the raw folders of today and yesterday.
 
-A ``drop_NNN.json`` without a ``meta.json`` entry (crash between move and record) gets an entry;
-every entry still marked ``event_published: false`` is announced again. Runs at start-up before
-the inbox scan, and on every periodic re-scan (which also retries after a NATS outage).
+A ``{tool}_NNN.json`` (``drop_001.json``, ``brave_002.json``) without a ``meta.json`` entry
+(crash between move and record) gets an entry; every entry still marked
+``event_published: false`` is announced again. Runs at start-up before the inbox scan, and on
+every periodic re-scan (which also retries after a NATS outage).
 """
 
 from __future__ import annotations
@@ -21,25 +22,26 @@ from shared.storage import sha256_file
 
 log = structlog.get_logger(__name__)
 
-_DROP_RE = re.compile(r"^drop_\d{3,}\.json$")
+_TOOL_FILE_RE = re.compile(r"^([a-z][a-z0-9]*)_\d{3,}\.json$")
 
 
 def adopt_orphans(folder: Path, record_type: RecordType, collected_at: str) -> list[str]:
-    """Add a ``meta.json`` entry for each raw drop file that has none; return their names."""
+    """Add a ``meta.json`` entry for each raw ``{tool}_NNN.json`` that has none; return names."""
     if not folder.is_dir():
         return []
     known = {entry.get("file") for entry in meta.read_entries(folder)}
     adopted = []
     for path in sorted(folder.iterdir()):
-        if not _DROP_RE.match(path.name) or path.name in known or not path.is_file():
+        match = _TOOL_FILE_RE.match(path.name)
+        if match is None or path.name in known or not path.is_file():
             continue
         entry: meta.Entry = {
             "file": path.name,
             "original_name": None,
             "sha256": sha256_file(path),
             "size_bytes": path.stat().st_size,
-            "source": meta.DROP_TOOL,
-            "tool": meta.DROP_TOOL,
+            "source": match.group(1),
+            "tool": match.group(1),
             "record_type": record_type.value,
             "collected_at": collected_at,
             "event_published": False,

@@ -56,8 +56,10 @@ async def start_collector(
     yield start
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
-    with contextlib.suppress(Exception):
-        await bus.js.delete_key_value(bus.names.files_bucket)
+    prefix = bus.names.namespace.replace("-", "_")
+    for bucket in (bus.names.files_bucket, f"{prefix}_ratelimit", f"{prefix}_schedule"):
+        with contextlib.suppress(Exception):
+            await bus.js.delete_key_value(bucket)
 
 
 def _raw(data_dir: DataDir) -> Path:

@@ -126,21 +126,21 @@ async def test_failed_publish_leaves_entry_unpublished_then_recovery_sends_it(
 
 
 async def test_recovery_adopts_a_raw_drop_file_without_meta_entry(tmp_path: Path) -> None:
-    """A raw drop file left by a crash before its meta entry gets one and is announced."""
+    """Raw ``{tool}_NNN.json`` files left by a crash before their meta entry get one each."""
     publisher = FakePublisher()
     deps = make_deps(tmp_path, publisher)
     folder = deps.data.raw(NOON.date(), RecordType.VEHICLES)
     folder.mkdir(parents=True)
     (folder / "drop_001.json").write_bytes(b"[9]")
     (folder / "apify_001.json").write_bytes(b"[8]")
-    assert await republish_pending(deps) == 1
-    [entry] = _meta(deps)
-    assert (entry["file"], entry["original_name"], entry["event_published"]) == (
-        "drop_001.json",
-        None,
-        True,
-    )
-    assert len(publisher.events) == 1
+    (folder / "notes.json").write_bytes(b"[7]")
+    assert await republish_pending(deps) == 2
+    entries = _meta(deps)
+    assert [(e["file"], e["tool"], e["event_published"]) for e in entries] == [
+        ("apify_001.json", "apify", True),
+        ("drop_001.json", "drop", True),
+    ]
+    assert [e.source for e in publisher.events] == ["apify", "drop"]  # type: ignore[attr-defined]
 
 
 def test_meta_json_is_an_object_with_files(tmp_path: Path) -> None:

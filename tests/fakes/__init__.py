@@ -1,0 +1,1 @@
+"""Local fake servers (aiohttp) that speak external providers' protocols, for any test."""
