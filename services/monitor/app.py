@@ -1,4 +1,6 @@
-"""Wiring of the monitor: database, counters seeded from it, NATS, HTTP, then the consumer."""
+"""Wiring of the monitor: database, counters seeded from it, NATS, heartbeats, HTTP, the poller
+(queue samples and alerts), then the consumer.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +8,70 @@ import asyncio
 import contextlib
 import functools
 
+import aiohttp
 import structlog
 from pydantic import BaseModel
 
 from services.monitor import schema, store
+from services.monitor.alerts.engine import AlertEngine
+from services.monitor.alerts.rules import load_rules
+from services.monitor.alerts.webhooks import WebhookSender, parse_targets
 from services.monitor.config import MonitorSettings
+from services.monitor.deps import HttpDeps
 from services.monitor.handlers import Deps, handle_envelope
-from services.monitor.http import HttpDeps, serve_http
+from services.monitor.health import Heartbeats
+from services.monitor.http import serve_http
 from services.monitor.metrics import PipelineMetrics
+from services.monitor.poller import Poller, log_only
 from shared import db, lifecycle, logs
-from shared.bus import Consumer, connect
+from shared.bus import Bus, Consumer, connect
+from shared.events import utcnow
 
 log = structlog.get_logger(__name__)
 
 SERVICE = "monitor"
 
 
+async def _alert_engine(settings: MonitorSettings, stack: contextlib.AsyncExitStack) -> AlertEngine:
+    """Return the alert engine of the configured rules and webhooks (fails fast when invalid)."""
+    rules = load_rules(settings.alert_rules_file)
+    targets = parse_targets(settings.webhook_urls)
+    send = log_only
+    if targets:
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        sender = WebhookSender(
+            session,
+            targets,
+            settings.webhook_secret,
+            settings.namespace,
+            timeout_s=settings.webhook_timeout_s,
+            attempts=settings.webhook_attempts,
+            backoff_s=settings.webhook_backoff_s,
+        )
+        send = sender.send
+    log.info("monitor.alerts_configured", rules=len(rules), webhooks=len(targets))
+    return AlertEngine(rules, send, settings.alert_cooldown_s)
+
+
+async def _start_consumer(
+    bus: Bus, deps: Deps, settings: MonitorSettings, stack: contextlib.AsyncExitStack
+) -> None:
+    consumer: Consumer[BaseModel] = await bus.consume(
+        ">",
+        SERVICE,
+        None,
+        functools.partial(handle_envelope, deps=deps),
+        max_in_flight=settings.monitor_max_in_flight,
+        max_deliver=settings.monitor_max_deliver,
+    )
+    stack.push_async_callback(consumer.stop, settings.shutdown_grace_s)
+
+
 async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
     """Run the monitor until ``stop`` is set; close everything in reverse order."""
+    started_at = utcnow()
     async with contextlib.AsyncExitStack() as stack:
+        engine = await _alert_engine(settings, stack)
         pool = await stack.enter_async_context(db.create_pool(settings.database_url))
         metrics = PipelineMetrics()
         async with pool.acquire() as conn:
@@ -34,22 +81,19 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
                 metrics.add(tally)
         log.info("monitor.seeded", migrations=applied)
         bus = await stack.enter_async_context(connect(settings, SERVICE))
+        heartbeats = Heartbeats(settings.heartbeat_s)
+        subscription = await heartbeats.subscribe(bus)
+        stack.push_async_callback(subscription.unsubscribe)
+        deps = HttpDeps(bus, pool, metrics, heartbeats, settings.data_dir)
         await stack.enter_async_context(
-            serve_http(
-                HttpDeps(bus=bus, pool=pool, metrics=metrics),
-                settings.monitor_host,
-                settings.monitor_port,
-            )
+            serve_http(deps, settings.monitor_host, settings.monitor_port)
         )
-        consumer: Consumer[BaseModel] = await bus.consume(
-            ">",
-            SERVICE,
-            None,
-            functools.partial(handle_envelope, deps=Deps(pool=pool, metrics=metrics)),
-            max_in_flight=settings.monitor_max_in_flight,
-            max_deliver=settings.monitor_max_deliver,
+        poller = Poller(
+            bus, pool, engine, settings.poll_s, settings.queue_sample_keep_days, started_at
         )
-        stack.push_async_callback(consumer.stop, settings.shutdown_grace_s)
+        await stack.enter_async_context(poller.running())
+        await _start_consumer(bus, Deps(pool=pool, metrics=metrics), settings, stack)
+        deps.ready.set()
         log.info("service.started", service=SERVICE)
         await stop.wait()
         log.info("service.stopping", service=SERVICE)

@@ -83,6 +83,20 @@ def stage_of(subject: str, data: dict[str, Any]) -> str:
     return _STAGE_BY_SUBJECT.get(subject, OTHER)
 
 
+# The stage whose consumer failed on a subject: a dead letter of that subject is that stage's error.
+_CONSUMER_STAGE = {
+    subjects.FILES_COLLECTED: PROCESSOR,
+    subjects.COMMAND_PROCESS_FILE: PROCESSOR,
+    subjects.RECORDS_PROCESSED: IMPORTER,
+    subjects.COMMAND_IMPORT_FILE: IMPORTER,
+}
+
+
+def dead_letter_stage(subject: str) -> str:
+    """Return the stage that failed on a dead letter (``dlq.records.processed`` -> importer)."""
+    return _CONSUMER_STAGE.get(dead_letter_origin(subject), OTHER)
+
+
 def dead_letter_origin(subject: str) -> str:
     """Return the subject a dead letter was first published on (``dlq.a.b`` -> ``a.b``)."""
     return subject.removeprefix(_DLQ_PREFIX)

@@ -1,10 +1,14 @@
-"""Monitor settings: the shared infrastructure plus the HTTP address and consumer limits."""
+"""Monitor settings: the shared infrastructure plus HTTP, consumer limits, polling and alerts."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 
 from shared.settings import PipelineSettings
+
+DEFAULT_RULES_FILE = Path(__file__).parent / "alerts" / "default_rules.json"
 
 
 class MonitorSettings(PipelineSettings):
@@ -16,3 +20,25 @@ class MonitorSettings(PipelineSettings):
     # The monitor should outlast a database outage rather than dead-letter telemetry: with the bus
     # backoff capped at 60 s, 100 deliveries is about 1.5 hours.
     monitor_max_deliver: int = Field(default=100, ge=1, validation_alias="MONITOR_MAX_DELIVER")
+    # How often the monitor samples JetStream consumer lag and evaluates the alert rules.
+    poll_s: float = Field(default=30.0, gt=0, validation_alias="MONITOR_POLL_S")
+    alert_rules_file: Path = Field(
+        default=DEFAULT_RULES_FILE, validation_alias="MONITOR_ALERT_RULES_FILE"
+    )
+    alert_cooldown_s: float = Field(
+        default=900.0, ge=0, validation_alias="MONITOR_ALERT_COOLDOWN_S"
+    )
+    webhook_urls: str = Field(default="", validation_alias="MONITOR_WEBHOOK_URLS")
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="MONITOR_WEBHOOK_SECRET"
+    )
+    webhook_timeout_s: float = Field(
+        default=5.0, gt=0, validation_alias="MONITOR_WEBHOOK_TIMEOUT_S"
+    )
+    webhook_attempts: int = Field(default=4, ge=1, validation_alias="MONITOR_WEBHOOK_ATTEMPTS")
+    webhook_backoff_s: float = Field(
+        default=1.0, ge=0, validation_alias="MONITOR_WEBHOOK_BACKOFF_S"
+    )
+    queue_sample_keep_days: int = Field(
+        default=14, ge=1, validation_alias="MONITOR_QUEUE_KEEP_DAYS"
+    )

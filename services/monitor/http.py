@@ -1,37 +1,35 @@
-"""The monitor's HTTP face: ``/healthz``, ``/metrics`` (Prometheus) and ``/report`` (JSON)."""
+"""The monitor's HTTP face: the dashboard at ``/``, ``/healthz``, ``/readyz``, ``/metrics``
+(Prometheus), ``/report`` (JSON) and the dashboard's JSON endpoints (``services.monitor.api``).
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from services.monitor.metrics import PipelineMetrics
+from services.monitor import api
+from services.monitor.deps import DEPS, HttpDeps
+from services.monitor.ranges import parse_range, range_or_400
 from services.monitor.report import build_report
-from shared.bus import Bus
-from shared.events import utcnow
 
 log = structlog.get_logger(__name__)
 
 DB_CHECK_TIMEOUT_S = 2.0
+STATIC = Path(__file__).parent / "static"
+# The dashboard loads only its own files: no inline script, no third-party origin.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
-
-@dataclass(frozen=True)
-class HttpDeps:
-    """What the HTTP handlers read."""
-
-    bus: Bus
-    pool: asyncpg.Pool
-    metrics: PipelineMetrics
-
-
-DEPS = web.AppKey("deps", HttpDeps)
+__all__ = ["DEPS", "HttpDeps", "make_app", "parse_range", "serve_http"]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -41,6 +39,22 @@ async def healthz(request: web.Request) -> web.Response:
     db_ok = await _database_ok(deps.pool)
     ok = nats_ok and db_ok
     body = {"status": "ok" if ok else "degraded", "nats": nats_ok, "database": db_ok}
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Report whether the monitor is ready: healthy, migrated and consuming; 503 until then."""
+    deps = request.app[DEPS]
+    consuming = deps.ready.is_set()
+    nats_ok = deps.bus.nc.is_connected
+    db_ok = await _database_ok(deps.pool)
+    ok = consuming and nats_ok and db_ok
+    body = {
+        "status": "ready" if ok else "not_ready",
+        "consuming": consuming,
+        "nats": nats_ok,
+        "database": db_ok,
+    }
     return web.json_response(body, status=200 if ok else 503)
 
 
@@ -62,49 +76,37 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def report(request: web.Request) -> web.Response:
     """Return the pipeline report of ``?date=D`` or ``?from=D&to=D`` (default: today, UTC)."""
-    try:
-        start, end = parse_range(request.query)
-    except ValueError as exc:
-        return web.json_response({"error": str(exc)}, status=400)
+    start, end = range_or_400(request.query)
     async with request.app[DEPS].pool.acquire() as conn:
         body = await build_report(conn, start, end)
     return web.json_response(body)
 
 
-def parse_range(query: Mapping[str, str]) -> tuple[date, date]:
-    """Return the inclusive day range of ``date=D``, or ``from=D&to=D`` (``to`` defaults to today).
-
-    Raises:
-        ValueError: a date is not ``YYYY-MM-DD``, or ``from`` is after ``to``.
-    """
-    if query.get("date"):
-        day = _day(query["date"], utcnow().date())
-        return day, day
-    end = _day(query.get("to"), utcnow().date())
-    start = _day(query.get("from"), end)
-    if start > end:
-        msg = f"from {start} is after to {end}"
-        raise ValueError(msg)
-    return start, end
+async def dashboard(_request: web.Request) -> web.FileResponse:
+    """Return the dashboard page."""
+    return web.FileResponse(STATIC / "index.html")
 
 
-def _day(value: str | None, default: date) -> date:
-    if not value:
-        return default
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        msg = f"not a YYYY-MM-DD date: {value!r}"
-        raise ValueError(msg) from None
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Add a strict Content-Security-Policy and no-sniff to every response."""
+    response = await handler(request)
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 def make_app(deps: HttpDeps) -> web.Application:
     """Return the aiohttp application."""
-    app = web.Application()
+    app = web.Application(middlewares=[security_headers])
     app[DEPS] = deps
+    app.router.add_get("/", dashboard)
+    app.router.add_static("/static/", STATIC, follow_symlinks=False)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/report", report)
+    api.add_routes(app)
     return app
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from services.monitor import store
+from services.monitor import stats, store
 from services.monitor.classify import dead_letter_origin
 from services.monitor.metrics import UNKNOWN, Tally
 from shared import subjects
@@ -39,13 +39,37 @@ async def build_report(conn: asyncpg.Connection, start: date, end: date) -> dict
     reasons = await conn.fetch(ERRORS_BY_REASON, start, end, subjects.RECORDS_PROCESSED)
     validation = _validation(tallies)
     validation["errors_by_reason"] = {row["reason"]: int(row["n"]) for row in reasons}
+    validation["reasons_by_type"] = await stats.reasons_by_type(conn, start, end)
+    validation["by_type_source"] = await stats.validation_by(conn, start, end)
+    scraping = _scraping(tallies)
+    scraping["by_provider"] = await stats.providers(conn, start, end)
+    errors = _errors(tallies)
+    errors["by_stage"] = await stats.errors_by_stage(conn, start, end)
     return {
         "date_from": start.isoformat(),
         "date_to": end.isoformat(),
-        "scraping": _scraping(tallies),
+        "scraping": scraping,
         "validation": validation,
+        "duplicates": await _duplicates(conn, start, end, validation),
         "import": _import(tallies),
-        "errors": _errors(tallies),
+        "errors": errors,
+        "timings": await stats.stage_times(conn, start, end),
+        "quality": await stats.quality(conn, start, end),
+    }
+
+
+async def _duplicates(
+    conn: asyncpg.Connection, start: date, end: date, validation: dict[str, Any]
+) -> dict[str, Any]:
+    exact = validation["duplicates_in_batch"]
+    near = sum(row["near_duplicates"] for row in validation["by_type_source"])
+    links = await stats.near_duplicate_links(conn, start, end)
+    seen = validation["records_read"] + exact
+    return {
+        "exact": exact,
+        "near": near,
+        "near_links_imported": links,
+        "rate": stats.rate(exact + near, seen),
     }
 
 
@@ -153,7 +177,60 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append("  by reason: " + _pairs(validation["errors_by_reason"]))
     if errors["dead_letters_by_subject"]:
         lines.append("  dead letters: " + _pairs(errors["dead_letters_by_subject"]))
+    lines.extend(_extra_lines(report))
     return "\n".join(lines)
+
+
+def _extra_lines(report: dict[str, Any]) -> list[str]:
+    """Return the lines of the sections added after the seed's report (absent in old reports)."""
+    lines = [
+        f"  provider {name}: {_provider(p)}"
+        for name, p in report["scraping"].get("by_provider", {}).items()
+    ]
+    if dups := report.get("duplicates"):
+        lines.append(
+            _line(
+                "Duplicates",
+                f"exact {dups['exact']}",
+                f"near {dups['near']}",
+                f"rate {_pct(dups['rate'])}",
+            )
+        )
+    for stage, kinds in report["errors"].get("by_stage", {}).items():
+        lines.append(f"  {stage} errors: " + _pairs(kinds))
+    if timings := report.get("timings"):
+        items = [
+            f"{stage} p50 {_s(t['p50_s'])} p95 {_s(t['p95_s'])}"
+            for stage, t in timings["stages"].items()
+        ]
+        e2e = timings["end_to_end_s"]
+        if e2e["batches"]:
+            items.append(f"end-to-end p50 {_s(e2e['p50'])} p95 {_s(e2e['p95'])}")
+        if items:
+            lines.append(_line("Timing", *items))
+    for q in report.get("quality", []):
+        lines.append(
+            f"  quality {q['day']} {q['source']}: pass {_pct(q['pass_rate'])}"
+            f"  duplicates {_pct(q['duplicate_rate'])}  complete {_pct(q['completeness'])}"
+        )
+    return lines
+
+
+def _provider(p: dict[str, Any]) -> str:
+    parts = [f"{p.get('runs', 0)} runs", f"{p.get('records', 0)} records"]
+    if "requests" in p:
+        parts.append(f"{p['requests']} requests ({_pct(p['success_rate'])} ok)")
+    if p.get("latency_ms_p50") is not None:
+        parts.append(f"p50 {p['latency_ms_p50']:g} ms")
+    return ", ".join(parts)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def _s(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}s"
 
 
 def _line(label: str, *items: str) -> str:

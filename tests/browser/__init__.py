@@ -1,0 +1,1 @@
+"""Headless-browser tests (Debian chromium driven by Playwright)."""

@@ -1,0 +1,108 @@
+"""The dashboard in a real headless Chromium: it loads, shows the database's numbers, updates
+itself, shows user data as text, and logs no console errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+
+from services.monitor.config import MonitorSettings
+from shared.bus import Bus
+from shared.events import FileCollected, RecordType
+from tests.integration.test_monitor_api import (
+    AT,
+    DAY,
+    EVENTS_PUBLISHED,
+    events_stored,
+    insert_article,
+    publish_scenario,
+    running,
+)
+from tests.polling import eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.nats]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOSTILE_TITLE = "Mustang <script>window.pwned=1</script> <b>buyers</b> guide"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Return Debian's Chromium driven by Playwright (no browser download)."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+async def _text(page: Page, selector: str, expected: str) -> bool:
+    return (await page.text_content(selector)) == expected
+
+
+async def test_dashboard_shows_database_numbers_updates_and_escapes(
+    browser: Browser, bus: Bus, api_settings: MonitorSettings, database_url: str
+) -> None:
+    """The page shows stored totals, refreshes by itself, and shows a <script> title as text."""
+    await insert_article(database_url, HOSTILE_TITLE)
+    problems: list[str] = []
+    async with running(api_settings) as base:
+        await publish_scenario(bus)
+        await eventually(lambda: events_stored(database_url, EVENTS_PUBLISHED))
+        page = await browser.new_page()
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type in ("error", "warning"):
+                problems.append(f"{message.type}: {message.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+        page.on(
+            "response",
+            lambda r: problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
+        )
+        await page.goto(f"{base}/?date={DAY.isoformat()}")
+        await eventually(lambda: _text(page, "#stat-collected", "50"))
+        assert await page.text_content("#stat-passed") == "40"
+        assert await page.text_content("#stat-pass-rate") == "pass rate 80.0%"
+        assert await page.text_content("#stat-imported") == "40"
+        assert await page.text_content("#stat-lag") == "60.0 s"
+        assert await page.text_content("#failed-link") == f"0 file(s) on {DAY.isoformat()}"
+        assert await page.evaluate("typeof Chart") == "function"
+        assert await page.locator("#services tbody tr").count() >= 1
+
+        second = FileCollected(
+            occurred_at=AT + timedelta(minutes=5), path="raw/2026-11-28/vehicles/drop_2.json",
+            sha256="ef" * 32, size_bytes=10, record_type=RecordType.VEHICLES, source="drop",
+            tool="drop", record_count=7,
+        )  # fmt: skip
+        await bus.publish(second)
+        await eventually(lambda: _text(page, "#stat-collected", "57"), timeout_s=30)
+
+        await page.fill("#q", "mustang")
+        await page.select_option("#type", "articles")
+        await page.click("#search button")
+        cell = page.locator("#results tbody td", has_text="buyers")
+        await cell.first.wait_for()
+        assert await cell.first.text_content() == HOSTILE_TITLE
+        assert await page.locator("#results script, #results b").count() == 0
+        assert await page.evaluate("window.pwned === undefined")
+        if shot := os.environ.get("DASHBOARD_SCREENSHOT"):  # a picture for people, on request
+            await page.set_viewport_size({"width": 1400, "height": 1800})
+            await page.screenshot(path=shot, full_page=True)
+        await page.close()
+    assert problems == []

@@ -1,0 +1,27 @@
+"""The dashboard's files ship inside the package, with the vendored chart library's licence."""
+
+from __future__ import annotations
+
+from services.monitor.http import STATIC
+
+
+def test_dashboard_files_and_chart_licence_are_present() -> None:
+    """Page, script, style, Chart.js and its MIT licence are all in services/monitor/static."""
+    names = {path.name for path in STATIC.iterdir()}
+    assert {"index.html", "dashboard.js", "dashboard.css", "chart.umd.min.js"} <= names
+    assert "MIT License" in (STATIC / "chart.js.LICENSE.md").read_text()
+    assert (STATIC / "chart.umd.min.js").read_text().startswith("/*!\n * Chart.js v4.")
+
+
+def test_dashboard_script_never_parses_data_as_html() -> None:
+    """The script builds the page with textContent only: no HTML-parsing sinks, no eval."""
+    script = (STATIC / "dashboard.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script
+
+
+def test_page_loads_only_local_scripts() -> None:
+    """The page references no other origin, so the dashboard works with no network."""
+    page = (STATIC / "index.html").read_text()
+    assert "http://" not in page
+    assert "https://" not in page
