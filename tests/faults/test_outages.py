@@ -44,9 +44,16 @@ async def _row_count(stack: Stack) -> int:
         await conn.close()
 
 
-async def _at_least(stack: Stack, count: int) -> int | None:
-    rows = await _row_count(stack)
-    return rows if rows >= count else None
+async def _at_least(stack: Stack, count: int) -> bool:
+    return await _row_count(stack) >= count
+
+
+async def _tables_exist(stack: Stack) -> bool:
+    conn = await asyncpg.connect(dsn_for(stack.database))
+    try:
+        return bool(await conn.fetchval("SELECT to_regclass('vehicles') IS NOT NULL"))
+    finally:
+        await conn.close()
 
 
 def _visible_partial_files(root: Path) -> list[Path]:
@@ -139,7 +146,7 @@ async def test_sigterm_mid_work_exits_cleanly_and_resumes(tmp_path: Path) -> Non
     stack = await Stack.create(tmp_path)
     try:
         stack.start_all()
-        await eventually(lambda: _at_least(stack, 0), timeout_s=30)
+        await eventually(lambda: _tables_exist(stack), timeout_s=30)
         for number, records in enumerate(files):
             await stack.drop("vehicles", f"f{number}.json", records)
         await eventually(lambda: _at_least(stack, 1), timeout_s=90, interval_s=0.05)

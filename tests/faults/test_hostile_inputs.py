@@ -1,0 +1,138 @@
+"""Hostile and broken input: each gets a clear reason, is kept, and harms nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import nats
+import pytest
+
+from tests.conftest import NATS_URL
+from tests.faults.data import vehicle
+from tests.faults.stack import Stack
+from tests.polling import eventually
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.nats,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.timeout(240),
+]
+
+BROKEN_FILES: dict[str, bytes] = {
+    "truncated.json": b'[{"make": "Ford", "model": "Mustang", "ye',
+    "empty.json": b"",
+    "binary.json": bytes(range(256)) * 4,
+    "latin1.json": '[{"make": "Citro\xebn", "model": "DS"}]'.encode("latin-1"),
+    "deep.json": b"[" * 200_000 + b"]" * 200_000,
+    "scalar.json": b"42",
+}
+
+
+def _vehicles(start: int, count: int) -> list[dict[str, Any]]:
+    import random
+
+    rng = random.Random(start)
+    return [vehicle(rng, start + i) for i in range(count)]
+
+
+async def _count(dsn: str, expected: int) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        if not await conn.fetchval("SELECT to_regclass('vehicles') IS NOT NULL"):
+            return False
+        return int(await conn.fetchval("SELECT count(*) FROM vehicles")) == expected
+    finally:
+        await conn.close()
+
+
+def _file_errors(data: Path) -> dict[str, str]:
+    """Return rejected raw files by original name -> reason (via each day's meta.json)."""
+    names: dict[str, str] = {}
+    for meta in data.glob("raw/*/vehicles/meta.json"):
+        for entry in json.loads(meta.read_text())["files"]:
+            if entry.get("file"):
+                names[entry["file"].removesuffix(".json")] = entry["original_name"]
+    reasons = {}
+    for path in data.glob("failed/*/file_errors/vehicles/*.json"):
+        reasons[names.get(path.stem, path.stem)] = json.loads(path.read_text())["reason"]
+    return reasons
+
+
+async def test_hostile_files_are_rejected_with_reasons_and_the_rest_loads(tmp_path: Path) -> None:
+    """Broken files get a reason each, odd entries are left alone, and good files still load."""
+    stack = await Stack.create(tmp_path)
+    inbox = stack.data / "inbox" / "vehicles"
+    try:
+        stack.start_all()
+        dsn = stack.env["DATABASE_URL"]
+        await eventually(lambda: _count(dsn, 0), timeout_s=60)
+        for name, content in BROKEN_FILES.items():
+            (tmp_path / name).write_bytes(content)
+            (tmp_path / name).replace(inbox / name)
+        # A byte-order mark, NaN/Infinity, SQL and HTML in text: the good records still load.
+        good = _vehicles(1, 20)
+        good[0]["description"] = "<script>alert(1)</script>'; DROP TABLE vehicles; --"
+        text = json.dumps(good)[:-1] + ', {"make": "Ford", "price": NaN}, {"price": Infinity}]'
+        (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + text.encode())
+        (tmp_path / "bom.json").replace(inbox / "bom.json")
+        # The same name twice with different content: both are kept and loaded.
+        for batch in (_vehicles(100, 5), _vehicles(200, 5)):
+            (tmp_path / "same.json").write_text(json.dumps(batch))
+            (tmp_path / "same.json").replace(inbox / "same.json")
+            await eventually(lambda: _gone(inbox / "same.json"), timeout_s=60)
+        # A symbolic link and an unknown record type are left alone.
+        (tmp_path / "target.json").write_text(json.dumps(_vehicles(300, 3)))
+        os.symlink(tmp_path / "target.json", inbox / "link.json")
+        (stack.data / "inbox" / "boats").mkdir()
+        (stack.data / "inbox" / "boats" / "boat.json").write_text("[]")
+
+        await eventually(lambda: _count(dsn, 30), timeout_s=120)
+        reasons = await eventually(
+            lambda: _async(_file_errors(stack.data), len(BROKEN_FILES)), timeout_s=60
+        )
+        assert set(reasons) >= set(BROKEN_FILES), reasons
+        assert all(reason.strip() for reason in reasons.values())
+        assert (inbox / "link.json").is_symlink()
+        assert (stack.data / "inbox" / "boats" / "boat.json").exists()
+
+        # A trigger naming a path outside raw/ is refused (dead-lettered with its reason).
+        nc = await nats.connect(NATS_URL)
+        subject = f"{stack.env['PIPELINE_NAMESPACE']}.commands.process_file"
+        for path in ("../../etc/passwd", "/etc/passwd", "raw/../../outside.json"):
+            await nc.publish(subject, json.dumps({"path": path}).encode())
+        await nc.drain()
+        await eventually(lambda: _dead_letters(dsn, 3), timeout_s=60)
+        assert all(stack.alive().values()), stack.alive()
+        conn = await asyncpg.connect(dsn)
+        stored = await conn.fetchval(
+            "SELECT description FROM vehicles WHERE description LIKE '<script>%'"
+        )
+        await conn.close()
+        assert stored.startswith("<script>")
+    finally:
+        await stack.destroy()
+
+
+async def _gone(path: Path) -> bool:
+    return not path.exists()
+
+
+async def _async(value: dict[str, str], at_least: int) -> dict[str, str] | None:
+    return value if len(value) >= at_least else None
+
+
+async def _dead_letters(dsn: str, at_least: int) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        count = await conn.fetchval(
+            "SELECT count(*) FROM monitor_events WHERE subject = 'dlq.commands.process_file'"
+        )
+    finally:
+        await conn.close()
+    return int(count) >= at_least
