@@ -9,11 +9,18 @@ Accepted shapes, told apart by the first significant byte (after an optional UTF
 
 Numbers come out as ``int`` or ``Decimal`` (never float), so prices stay exact. Anything that
 cannot be parsed raises ``UnreadableFileError`` with the reason and how far reading got.
+
+``NaN`` and ``Infinity`` are not JSON, but exporters write them. So that one such value does not
+reject a whole file, a file of up to ``SANITIZE_MAX_BYTES`` that holds them is read with those
+bare tokens turned into strings (strings are left untouched); the record that carries one then
+fails validation with its own reason, and its neighbours load.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +36,9 @@ _WHITESPACE = b" \t\r\n"
 _SCALAR_STARTS = b'"-0123456789tfn'
 _DEPTH = {"start_map": 1, "start_array": 1, "end_map": -1, "end_array": -1}
 _PEEK_BYTES = 1 << 16
+SANITIZE_MAX_BYTES = 64 << 20
+_SUSPECT_RE = re.compile(rb"[:,\[]\s*-?(?:NaN|Infinity)\b")
+_TOKEN_RE = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 
 def _load_backend() -> Any:
@@ -78,8 +88,9 @@ def iter_values(path: Path, record_type: RecordType) -> Iterator[Any]:
     Raises:
         UnreadableFileError: the file is empty, not JSON, truncated or a top-level scalar.
     """
-    with path.open("rb") as handle:
-        first = _seek_first_significant_byte(handle)
+    with path.open("rb") as raw_handle:
+        first = _seek_first_significant_byte(raw_handle)
+        handle = _without_bare_nan(raw_handle)
         reader = _CountingReader(handle)
         values = _values_for(first, reader, record_type)
         count = 0
@@ -106,6 +117,33 @@ def _values_for(first: bytes, reader: _CountingReader, record_type: RecordType) 
     else:
         reason = f"not JSON: starts with byte 0x{first.hex()}"
     raise UnreadableFileError(reason, records_read=0, bytes_read=reader.bytes_read)
+
+
+def _without_bare_nan(handle: IO[bytes]) -> IO[bytes]:
+    """Return ``handle``, or an in-memory copy with bare NaN/Infinity quoted if it has any.
+
+    The scan reads in chunks (constant memory); only a file that holds such a token, and is
+    within ``SANITIZE_MAX_BYTES``, is read whole.
+    """
+    start = handle.tell()
+    if handle.seek(0, io.SEEK_END) > SANITIZE_MAX_BYTES or not _has_bare_nan(handle, start):
+        handle.seek(start)
+        return handle
+    handle.seek(start)
+    quoted = _TOKEN_RE.sub(
+        lambda m: m.group(0) if m.group(1) is None else b'"' + m.group(1) + b'"', handle.read()
+    )
+    return io.BytesIO(quoted)
+
+
+def _has_bare_nan(handle: IO[bytes], start: int) -> bool:
+    handle.seek(start)
+    tail = b""
+    while chunk := handle.read(_PEEK_BYTES):
+        if _SUSPECT_RE.search(tail + chunk):
+            return True
+        tail = chunk[-32:]
+    return False
 
 
 def _seek_first_significant_byte(handle: IO[bytes]) -> bytes:
