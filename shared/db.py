@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -94,14 +94,26 @@ async def create_pool(
         await pool.close()
 
 
+async def migrate_as_owner(
+    dsn: SecretStr, migrate: Callable[[asyncpg.Connection], Awaitable[list[str]]]
+) -> list[str]:
+    """Run a component's ``migrate(conn)`` on one connection of the owner role, then close it."""
+    conn = await connect_once(dsn)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
 async def apply_migrations(conn: asyncpg.Connection, component: str, folder: Path) -> list[str]:
     """Apply the pending migrations of ``component`` from ``folder``; return the ones applied."""
     files = sorted(folder.glob("[0-9][0-9][0-9]_*.sql"))  # noqa: ASYNC240 - a few small files, once
     applied: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
     try:
-        await conn.execute(
-            """
+        if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+            await conn.execute(
+                """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 component  text NOT NULL,
                 version    text NOT NULL,
@@ -110,7 +122,7 @@ async def apply_migrations(conn: asyncpg.Connection, component: str, folder: Pat
                 PRIMARY KEY (component, version)
             )
             """
-        )
+            )
         done = {
             row["version"]: row["checksum"]
             for row in await conn.fetch(

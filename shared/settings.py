@@ -27,6 +27,9 @@ class PipelineSettings(BaseSettings):
     nats_user: str | None = Field(default=None, validation_alias="NATS_USER")
     nats_password: SecretStr | None = Field(default=None, validation_alias="NATS_PASSWORD")
     nats_token: SecretStr | None = Field(default=None, validation_alias="NATS_TOKEN")
+    migration_database_url: SecretStr | None = Field(
+        default=None, validation_alias="MIGRATION_DATABASE_URL"
+    )
     nats_creds: Path | None = Field(default=None, validation_alias="NATS_CREDS")
     nats_tls_ca: Path | None = Field(default=None, validation_alias="NATS_TLS_CA")
     nats_tls_cert: Path | None = Field(default=None, validation_alias="NATS_TLS_CERT")
@@ -48,6 +51,15 @@ class PipelineSettings(BaseSettings):
             msg = "PIPELINE_NAMESPACE must be 1-40 chars of a-z, 0-9, '_' or '-', starting alnum"
             raise ValueError(msg)
         return value
+
+    @property
+    def owner_database_url(self) -> SecretStr:
+        """Return the DSN migrations run with: ``MIGRATION_DATABASE_URL``, else ``DATABASE_URL``.
+
+        Services work with ``DATABASE_URL`` (a role that cannot change the schema); only
+        migrations need the owner.
+        """
+        return self.migration_database_url or self.database_url
 
     def url_policy(self) -> UrlPolicy:
         """Return the outbound URL policy (feeds, images, webhooks) from the settings."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from datetime import UTC, date, datetime
 
@@ -10,7 +11,8 @@ import orjson
 
 from services import runner
 from services.cli.common import run_async, settings_or_exit
-from shared.db import connect_once, ensure_database
+from shared.db import connect_once, ensure_database, migrate_as_owner
+from shared.lifecycle import load_settings
 from shared.logs import configure_logging
 
 
@@ -25,20 +27,20 @@ def up(only: tuple[str, ...]) -> None:
 @click.command()
 @click.option("--create-database", is_flag=True, help="Create the database first if missing.")
 def migrate(create_database: bool) -> None:
-    """Apply pending database migrations (importer tables, monitor tables)."""
-    settings = settings_or_exit()
+    """Apply pending database migrations as the owner role, then grant the application role."""
+    from services.importer.config import ImporterSettings
+    from services.importer.schema import migrate_all
+
+    settings = load_settings(ImporterSettings, "pipeline")
     configure_logging(settings.log_level)
-    from services.importer.schema import migrate as migrate_importer
-    from services.monitor.schema import migrate as migrate_monitor
+    owner = settings.owner_database_url
 
     async def apply() -> None:
-        if create_database and await ensure_database(settings.database_url):
+        if create_database and await ensure_database(owner):
             click.echo("created the database")
-        conn = await connect_once(settings.database_url)
-        try:
-            applied = [*await migrate_importer(conn), *await migrate_monitor(conn)]
-        finally:
-            await conn.close()
+        applied = await migrate_as_owner(
+            owner, functools.partial(migrate_all, app_role=settings.app_role)
+        )
         click.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
 
     run_async(apply())

@@ -1,7 +1,9 @@
-"""Wiring of the importer: pool, migrations, bus, consumer; nothing else.
+"""Wiring of the importer: migrations, pool, bus, three consumers; nothing else.
 
-Start-up order: settings → logging → PostgreSQL pool → migrations → NATS → consumer. On stop the
-consumer stops fetching and lets in-flight batches finish, then NATS drains and the pool closes.
+Start-up order: settings → logging → migrations (owner role, one connection) → PostgreSQL pool
+(application role) → NATS → consumers of ``records.processed``, ``commands.import_file`` and
+``dlq.records.processed``. On stop the consumers stop fetching and let in-flight work finish,
+then NATS drains and the pool closes.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -16,41 +19,63 @@ from services.importer import handlers, schema
 from services.importer.config import ImporterSettings
 from shared import bus as bus_mod
 from shared import db, lifecycle, logs, subjects
-from shared.events import BatchProcessed
+from shared.events import BatchProcessed, ImportFile
 from shared.storage import DataDir
 
 log = structlog.get_logger(__name__)
 
-SERVICE = "importer"
+SERVICE = handlers.SERVICE
+Handler = Callable[..., Awaitable[None]]
+DEAD_LETTERS = f"{subjects.DLQ_PREFIX}.{subjects.RECORDS_PROCESSED}"
+
+
+async def migrate(settings: ImporterSettings) -> list[str]:
+    """Apply pending migrations with the owner role and grant the application role."""
+    return await db.migrate_as_owner(
+        settings.owner_database_url, functools.partial(schema.migrate, app_role=settings.app_role)
+    )
 
 
 async def serve(settings: ImporterSettings, stop: asyncio.Event) -> None:
-    """Run the importer until ``stop`` is set: migrate, then import every processed batch."""
+    """Run the importer until ``stop`` is set: migrate, then import every batch and command."""
+    applied = await migrate(settings)
+    log.info("importer.schema_ready", applied=applied)
     async with contextlib.AsyncExitStack() as stack:
         pool = await stack.enter_async_context(
-            db.create_pool(settings.database_url, max_size=settings.max_in_flight + 1)
+            db.create_pool(settings.database_url, max_size=settings.max_in_flight * 2 + 1)
         )
-        async with pool.acquire() as conn:
-            applied = await schema.migrate(conn)
-        log.info("importer.schema_ready", applied=applied)
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))
-        data_dir = DataDir(settings.data_dir)
-        data_dir.ensure_layout()
+        data_dir = data_folder(settings)
         deps = handlers.Deps(pool=pool, bus=bus, data_dir=data_dir, chunk_size=settings.chunk_size)
-        consumer = await bus.consume(
-            subjects.RECORDS_PROCESSED,
-            SERVICE,
-            BatchProcessed,
-            functools.partial(handlers.handle_batch_processed, deps=deps),
-            max_in_flight=settings.max_in_flight,
-            ack_wait_s=settings.ack_wait_s,
-            max_deliver=settings.max_deliver,
-        )
+        routes: list[tuple[str, type[BatchProcessed] | type[ImportFile] | None, Handler]] = [
+            (subjects.RECORDS_PROCESSED, BatchProcessed, handlers.handle_batch_processed),
+            (subjects.COMMAND_IMPORT_FILE, ImportFile, handlers.handle_import_file),
+            (DEAD_LETTERS, None, handlers.handle_dead_letter),
+        ]
+        consumers = [
+            await bus.consume(
+                subject,
+                SERVICE,
+                model,
+                functools.partial(handler, deps=deps),
+                max_in_flight=settings.max_in_flight,
+                ack_wait_s=settings.ack_wait_s,
+                max_deliver=settings.max_deliver,
+            )
+            for subject, model, handler in routes
+        ]
         log.info("service.started", service=SERVICE, chunk_size=settings.chunk_size)
         try:
             await stop.wait()
         finally:
-            await consumer.stop(grace_s=settings.shutdown_grace_s)
+            await asyncio.gather(*(c.stop(grace_s=settings.shutdown_grace_s) for c in consumers))
+
+
+def data_folder(settings: ImporterSettings) -> DataDir:
+    """Return the data folder with its standard layout."""
+    data_dir = DataDir(settings.data_dir)
+    data_dir.ensure_layout()
+    return data_dir
 
 
 def main() -> int:

@@ -15,4 +15,7 @@ class ImporterSettings(PipelineSettings):
     )
     max_in_flight: int = Field(default=2, ge=1, le=32, validation_alias="IMPORTER_MAX_IN_FLIGHT")
     ack_wait_s: float = Field(default=60.0, gt=0, validation_alias="IMPORTER_ACK_WAIT_S")
-    max_deliver: int = Field(default=5, ge=1, validation_alias="IMPORTER_MAX_DELIVER")
+    max_deliver: int = Field(default=10, ge=1, validation_alias="IMPORTER_MAX_DELIVER")
+    app_role: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", validation_alias="IMPORTER_APP_ROLE"
+    )

@@ -1,49 +1,43 @@
-"""Handle ``records.processed``: load the batch, keep the refused rows, record it, announce it.
+"""The importer's consumers: ``records.processed``, the ``ImportFile`` command, dead letters.
 
-The handler is transport-free: it takes the typed event and its dependencies, and returns only
-after every chunk is committed and ``BatchImported`` is acknowledged by JetStream, so the bus acks
-the message only after the durable effect. Running it twice for the same batch changes nothing.
+Handlers are transport-free: they take the typed message and their dependencies and return only
+after the durable effect (rows committed, file written, event acknowledged), so the bus acks the
+message only then. Running one twice for the same message changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
-import asyncpg
-import orjson
 import structlog
 
-from services.importer import queries
-from services.importer.loader import FailedRow, LoadResult, load_file
-from shared import retry
-from shared.errors import BadInputError, PermanentError
-from shared.events import BatchImported, BatchProcessed, Event, derived_id, utcnow
-from shared.storage import DataDir, atomic_writer, day_of
+from services.importer import failures
+from services.importer.batches import (
+    Deps,
+    ImportRequest,
+    Publisher,
+    import_batch,
+    import_errors_path,
+    write_import_errors,
+)
+from services.importer.files import request_for_file
+from shared.bus import Envelope
+from shared.events import AlertRaised, BatchProcessed, ImportFile, derived_id
 
 log = structlog.get_logger(__name__)
 
-IMPORT_ERRORS = "import_errors"
+SERVICE = "importer"
+DEAD_LETTER_ALERT = "import_dead_lettered"
 
-
-class Publisher(Protocol):
-    """What the handler needs from the bus (``shared.bus.Bus`` or a test fake)."""
-
-    async def publish(self, event: Event) -> None:
-        """Publish an event and wait for its acknowledgement."""
-
-
-@dataclass(frozen=True)
-class Deps:
-    """The importer's dependencies, built once in ``app.serve``."""
-
-    pool: asyncpg.Pool
-    bus: Publisher
-    data_dir: DataDir
-    chunk_size: int
+__all__ = [
+    "Deps",
+    "Publisher",
+    "handle_batch_processed",
+    "handle_dead_letter",
+    "handle_import_file",
+    "import_errors_path",
+    "write_import_errors",
+]
 
 
 async def handle_batch_processed(event: BatchProcessed, deps: Deps) -> None:
@@ -53,88 +47,61 @@ async def handle_batch_processed(event: BatchProcessed, deps: Deps) -> None:
         BadInputError: ``processed_path`` leaves ``DATA_DIR/processed``.
         PermanentError: the processed file does not exist or cannot be read.
     """
-    started = time.monotonic()
     structlog.contextvars.bind_contextvars(
         batch_id=event.batch_id, record_type=event.record_type.value
     )
-    path = deps.data_dir.resolve(event.processed_path, under="processed")
-    try:
-        result = await load_file(deps.pool, path, event.record_type, deps.chunk_size)
-    except OSError as exc:
-        msg = f"cannot read processed file {event.processed_path}: {exc.strerror or exc}"
-        raise PermanentError(msg) from exc
-    if result.failed:
-        errors_path = import_errors_path(deps.data_dir, path, event)
-        await asyncio.to_thread(write_import_errors, errors_path, result.failed, event)
-        log.warning("import.rows_failed", failed=len(result.failed), errors_file=str(errors_path))
-    await retry.for_db()(record_batch, deps.pool, event, result)
-    imported = imported_event(event, result, time.monotonic() - started)
-    await deps.bus.publish(imported)
-    log.info(
-        "import.batch_imported",
-        rows_total=result.rows_total,
-        inserted=result.inserted,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        failed=len(result.failed),
-        chunks=result.chunks,
-        duration_s=imported.duration_s,
-    )
-
-
-def import_errors_path(data_dir: DataDir, processed: Path, event: BatchProcessed) -> Path:
-    """Return ``failed/DATE/import_errors/{type}/{processed stem}.jsonl`` for a processed file."""
-    try:
-        day = day_of(processed)
-    except BadInputError:  # not in a dated folder: file the errors under today
-        day = utcnow().date()
-    return data_dir.failed(day, IMPORT_ERRORS) / event.record_type.value / f"{processed.stem}.jsonl"
-
-
-def write_import_errors(path: Path, failed: list[FailedRow], event: BatchProcessed) -> None:
-    """Write the refused rows as JSON Lines, atomically (a rerun replaces the file whole)."""
-    with atomic_writer(path) as handle:
-        for item in failed:
-            entry = {
-                "row": item.row,
-                "error": item.error,
-                "line": item.line,
-                "batch_id": event.batch_id,
-                "processed_path": event.processed_path,
-            }
-            handle.write(orjson.dumps(entry) + b"\n")
-
-
-async def record_batch(pool: asyncpg.Pool, event: BatchProcessed, result: LoadResult) -> None:
-    """Upsert the batch's row in ``import_batches`` with the counts of this import."""
-    async with pool.acquire() as conn:
-        await conn.execute(
-            queries.RECORD_BATCH_SQL,
-            event.batch_id,
-            event.record_type.value,
-            event.processed_path,
-            result.rows_total,
-            result.inserted,
-            result.updated,
-            result.unchanged,
-            len(result.failed),
-            result.chunks,
-        )
-
-
-def imported_event(event: BatchProcessed, result: LoadResult, duration_s: float) -> BatchImported:
-    """Return the ``BatchImported`` event; its id is derived so a replay is deduplicated."""
-    return BatchImported(
-        event_id=derived_id("imported", event.batch_id, str(event.event_id)),
-        batch_id=event.batch_id,
-        record_type=event.record_type,
-        source=event.source,
+    request = ImportRequest(
         processed_path=event.processed_path,
-        rows_total=result.rows_total,
-        inserted=result.inserted,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        failed=len(result.failed),
-        chunks=result.chunks,
-        duration_s=round(duration_s, 3),
+        record_type=event.record_type,
+        batch_id=event.batch_id,
+        source=event.source,
+        trigger_id=str(event.event_id),
+        rows_expected=event.records_valid or None,
+        raw_path=event.raw_path,
     )
+    await import_batch(request, deps)
+
+
+async def handle_import_file(command: ImportFile, deps: Deps) -> None:
+    """Load a file already under ``processed/`` with the same loader (import a day, re-drive).
+
+    Raises:
+        BadInputError: the path leaves ``processed/`` or its record type cannot be told.
+        PermanentError: the file does not exist or cannot be read.
+    """
+    request = await asyncio.to_thread(
+        request_for_file, deps.data_dir, command.path, str(command.event_id), command.record_type
+    )
+    structlog.contextvars.bind_contextvars(
+        batch_id=request.batch_id, record_type=request.record_type.value
+    )
+    await import_batch(request, deps)
+
+
+async def handle_dead_letter(envelope: Envelope, deps: Deps) -> None:
+    """Keep a dead-lettered batch in ``failed/DATE/retry_queue`` and raise an alert.
+
+    The entry holds the original payload, the bus's reason (``Pipeline-Error``) and when; writing
+    it again for a redelivered dead letter replaces it, and the alert's id is derived from it.
+    """
+    payload = envelope.data
+    reason = envelope.headers.get("Pipeline-Error", "unknown reason")
+    path = failures.queue_path(deps.data_dir, payload)
+    await asyncio.to_thread(failures.write_entry, path, payload, reason, subject=envelope.subject)
+    relative = deps.data_dir.relative(path)
+    batch_id = failures.queue_name(payload)
+    alert = AlertRaised(
+        event_id=derived_id(DEAD_LETTER_ALERT, relative, reason),
+        service=SERVICE,
+        kind=DEAD_LETTER_ALERT,
+        severity="warning",
+        message=f"batch {batch_id} could not be imported and waits in {relative}: {reason}",
+        details={
+            "batch_id": batch_id,
+            "retry_file": relative,
+            "processed_path": str(payload.get("processed_path") or "") or None,
+            "reason": reason[:500],
+        },
+    )
+    await deps.bus.publish(alert)
+    log.warning("import.dead_letter_queued", batch_id=batch_id, retry_file=relative, reason=reason)

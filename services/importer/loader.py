@@ -9,7 +9,9 @@ in a worker thread, one chunk at a time, so memory stays bounded by the chunk si
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -123,13 +125,24 @@ def parse_lines(
     return staged, failed
 
 
+ChunkCallback = Callable[[LoadResult], Awaitable[None]]
+"""Called after each committed chunk with the running totals of the file (progress)."""
+
+
 async def load_file(
-    pool: asyncpg.Pool, path: Path, record_type: RecordType, chunk_size: int
+    pool: asyncpg.Pool,
+    path: Path,
+    record_type: RecordType,
+    chunk_size: int,
+    *,
+    collected_at: datetime | None = None,
+    on_chunk: ChunkCallback | None = None,
 ) -> LoadResult:
     """Load a processed JSON Lines file chunk by chunk; return the counts and the failed rows.
 
     Committed chunks stay committed if a later one fails; running the load again is harmless
-    (unchanged rows are not touched).
+    (unchanged rows are not touched). ``collected_at`` is written to every inserted or changed
+    row; ``on_chunk`` is awaited after each chunk with the running totals.
 
     Raises:
         OSError: the file cannot be opened (``FileNotFoundError`` when it is missing).
@@ -139,41 +152,59 @@ async def load_file(
     total = LoadResult()
     try:
         while lines := await asyncio.to_thread(reader.read, chunk_size):
-            staged, failed = parse_lines(sql.columns, lines)
-            result = await load_chunk(pool, sql, staged)
-            result.failed[:0] = failed
-            result.rows_total, result.chunks = len(lines), 1
-            total.add(result)
+            total.add(await load_lines(pool, sql, lines, collected_at))
             log.debug("import.chunk_loaded", chunk=total.chunks, rows=len(lines))
+            if on_chunk is not None:
+                await on_chunk(total)
     finally:
         await asyncio.to_thread(reader.close)
     total.failed.sort(key=lambda f: f.line)
     return total
 
 
+async def load_lines(
+    pool: asyncpg.Pool,
+    sql: queries.TableSql,
+    lines: list[tuple[int, bytes]],
+    collected_at: datetime | None = None,
+) -> LoadResult:
+    """Parse and upsert one chunk of numbered lines; the result counts it as one chunk."""
+    staged, failed = parse_lines(sql.columns, lines)
+    result = await load_chunk(pool, sql, staged, collected_at)
+    result.failed[:0] = failed
+    result.rows_total, result.chunks = len(lines), 1
+    return result
+
+
 async def load_chunk(
-    pool: asyncpg.Pool, sql: queries.TableSql, rows: list[StagedRow]
+    pool: asyncpg.Pool,
+    sql: queries.TableSql,
+    rows: list[StagedRow],
+    collected_at: datetime | None = None,
 ) -> LoadResult:
     """Upsert ``rows`` in one transaction; on a data error, split and retry each half."""
     if not rows:
         return LoadResult()
     try:
-        counts: tuple[int, int] = await retry.for_db()(_upsert_once, pool, sql, rows)
+        counts: tuple[int, int] = await retry.for_db()(_upsert_once, pool, sql, rows, collected_at)
     except RowsRefusedError as exc:
         if len(rows) == 1:
             log.warning("import.row_refused", line=rows[0].line, error=str(exc))
             return LoadResult(failed=[FailedRow(rows[0].line, rows[0].data, str(exc))])
         log.info("import.chunk_split", rows=len(rows), error=str(exc))
         middle = len(rows) // 2
-        result = await load_chunk(pool, sql, rows[:middle])
-        result.add(await load_chunk(pool, sql, rows[middle:]))
+        result = await load_chunk(pool, sql, rows[:middle], collected_at)
+        result.add(await load_chunk(pool, sql, rows[middle:], collected_at))
         return result
     inserted, updated = counts
     return LoadResult(inserted=inserted, updated=updated, unchanged=len(rows) - inserted - updated)
 
 
 async def _upsert_once(
-    pool: asyncpg.Pool, sql: queries.TableSql, rows: list[StagedRow]
+    pool: asyncpg.Pool,
+    sql: queries.TableSql,
+    rows: list[StagedRow],
+    collected_at: datetime | None,
 ) -> tuple[int, int]:
     """Stage and upsert ``rows`` in one transaction; return (inserted, updated)."""
     try:
@@ -182,7 +213,7 @@ async def _upsert_once(
             await conn.copy_records_to_table(
                 sql.stage, records=[row.values for row in rows], columns=list(sql.columns)
             )
-            flags = await conn.fetch(sql.upsert)
+            flags = await conn.fetch(sql.upsert, collected_at)
     except DATA_ERRORS as exc:
         raise RowsRefusedError(str(exc)) from exc
     inserted = sum(1 for flag in flags if flag["inserted"])

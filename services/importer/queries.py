@@ -21,6 +21,7 @@ from shared.events import RecordType
 from shared.records import LINEAGE_FIELDS, processed_columns
 
 NATURAL_KEY = "data_hash"
+COLLECTED_AT = "collected_at"  # lineage the processed lines do not carry: set per file
 _IDENTIFIER_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -79,18 +80,32 @@ def upsert_sql(table: str, stage: str, columns: tuple[str, ...], compared: tuple
 
     Within a chunk the last occurrence of a natural key wins. A row whose data columns are all
     unchanged is not touched (not even ``updated_at``); lineage columns follow the data and are
-    rewritten only together with a data change. Each returned row says whether it was inserted.
+    rewritten only together with a data change. ``$1`` is the batch's ``collected_at`` (one
+    value per file, from the raw folder's ``meta.json``). Each returned row says whether it was
+    inserted; a changed price or description is recorded by the table's history trigger.
     """
     cols = ", ".join(quote(c) for c in columns)
     key = quote(NATURAL_KEY)
     assignments = [f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c != NATURAL_KEY]
-    assignments += ["imported_at = now()", "updated_at = now()"]
+    assignments += [
+        f"{quote(COLLECTED_AT)} = EXCLUDED.{quote(COLLECTED_AT)}",
+        "imported_at = now()",
+        "updated_at = now()",
+    ]
     current = ", ".join(f"target.{quote(c)}" for c in compared)
     incoming = ", ".join(f"EXCLUDED.{quote(c)}" for c in compared)
+    known = ", ".join(f"known.{quote(c)}" for c in compared)
+    staged = ", ".join(f"incoming.{quote(c)}" for c in compared)
+    # Rows known unchanged are filtered out before the insert: ON CONFLICT DO UPDATE would lock
+    # (and so write) every conflicting row even when its WHERE is false. The ON CONFLICT clause
+    # still decides for rows that a concurrent import changes meanwhile.
     return (
-        f"INSERT INTO {quote(table)} AS target ({cols}) "
+        f"INSERT INTO {quote(table)} AS target ({cols}, {quote(COLLECTED_AT)}) "
+        f"SELECT {cols}, $1::timestamptz FROM ("
         f"SELECT DISTINCT ON ({key}) {cols} FROM {quote(stage)} "
-        f"ORDER BY {key}, {quote('record_position')} DESC NULLS LAST "
+        f"ORDER BY {key}, {quote('record_position')} DESC NULLS LAST) AS incoming "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {quote(table)} AS known "
+        f"WHERE known.{key} = incoming.{key} AND ({known}) IS NOT DISTINCT FROM ({staged})) "
         f"ON CONFLICT ({key}) DO UPDATE SET {', '.join(assignments)} "
         f"WHERE ({current}) IS DISTINCT FROM ({incoming}) "
         "RETURNING (xmax = 0) AS inserted"

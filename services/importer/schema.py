@@ -1,7 +1,10 @@
-"""The importer's tables (vehicles, events, articles, import_batches): SQL files in ``migrations/``.
+"""The importer's tables (vehicles, events, articles, history, batches): SQL in ``migrations/``.
 
 The importer owns the data schema. Migrations are applied through ``shared.db.apply_migrations``,
 which holds an advisory lock, so several importers (and the CLI) can run them at the same time.
+They run as the owner role (``MIGRATION_DATABASE_URL``); the services connect as an application
+role (``DATABASE_URL``) that ``grant_app_role`` allows to read and write rows, never to change
+the schema.
 """
 
 from __future__ import annotations
@@ -9,13 +12,41 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import structlog
 
+from services.monitor.schema import migrate as migrate_monitor
 from shared.db import apply_migrations
+
+log = structlog.get_logger(__name__)
 
 COMPONENT = "importer"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply the importer's pending migrations; return the versions applied (idempotent)."""
-    return await apply_migrations(conn, COMPONENT, MIGRATIONS)
+async def migrate(conn: asyncpg.Connection, app_role: str | None = None) -> list[str]:
+    """Apply the importer's pending migrations, then grant ``app_role``; return those applied."""
+    applied = await apply_migrations(conn, COMPONENT, MIGRATIONS)
+    if app_role:
+        await grant_app_role(conn, app_role)
+    return applied
+
+
+async def grant_app_role(conn: asyncpg.Connection, app_role: str) -> bool:
+    """Grant DML on every table (no DDL) to ``app_role``; False when the role does not exist.
+
+    Idempotent; run after every migration so tables added later are granted too.
+    """
+    granted = bool(await conn.fetchval("SELECT importer_grant_app_role($1)", app_role))
+    if granted:
+        log.info("schema.app_role_granted", role=app_role)
+    else:
+        log.warning("schema.app_role_missing", role=app_role)
+    return granted
+
+
+async def migrate_all(conn: asyncpg.Connection, app_role: str | None = None) -> list[str]:
+    """Apply the importer's and the monitor's migrations, then grant ``app_role`` on both."""
+    applied = [*await migrate(conn), *await migrate_monitor(conn)]
+    if app_role:
+        await grant_app_role(conn, app_role)
+    return applied

@@ -74,8 +74,8 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
         engine = await _alert_engine(settings, stack)
         pool = await stack.enter_async_context(db.create_pool(settings.database_url))
         metrics = PipelineMetrics()
+        applied = await db.migrate_as_owner(settings.owner_database_url, schema.migrate)
         async with pool.acquire() as conn:
-            applied = await schema.migrate(conn)
             # Seed before consuming, so a restart shows the totals it showed before.
             for tally in await store.fetch_totals(conn):
                 metrics.add(tally)

@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.postgres]
 DAY = "2026-11-29"
 MIGRATIONS = Path(schema.__file__).with_name("migrations")
 VEHICLES_FILE = f"processed/{DAY}/vehicles/drop_001.jsonl"
-TABLES = ("vehicles", "events", "articles", "import_batches")
+TABLES = ("vehicles", "events", "articles", "import_batches", "field_history")
 
 
 class RecordingBus:
@@ -215,7 +215,7 @@ async def test_each_table_has_a_column_per_processed_key(
         record_type.value,
     )
     columns = {r["column_name"] for r in rows}
-    extra = {"id", "created_at", "updated_at", "imported_at", "search_vector"}
+    extra = {"id", "created_at", "updated_at", "imported_at", "collected_at", "search_vector"}
     assert columns == set(processed_columns(record_type)) | extra
 
 
@@ -264,7 +264,8 @@ async def test_loading_the_same_batch_twice_changes_nothing(
     assert after == before
     assert len(after) == 120
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, 120)
-    assert recorder.published[0].event_id == second.event_id  # replay is deduplicated by id
+    first = next(e for e in recorder.published if isinstance(e, BatchImported))
+    assert first.event_id == second.event_id  # replay is deduplicated by id
 
 
 async def test_changed_price_updates_the_row_and_its_lineage(

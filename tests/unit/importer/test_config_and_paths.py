@@ -9,23 +9,8 @@ from pydantic import ValidationError
 
 from services.importer.config import ImporterSettings
 from services.importer.handlers import import_errors_path
-from shared.events import BatchProcessed, RecordType
+from shared.events import RecordType
 from shared.storage import DataDir
-
-
-def _event(processed_path: str) -> BatchProcessed:
-    return BatchProcessed(
-        batch_id="b1",
-        record_type=RecordType.EVENTS,
-        source="drop",
-        raw_path="raw/2026-11-29/events/drop_001.json",
-        processed_path=processed_path,
-        records_read=1,
-        records_valid=1,
-        records_invalid=0,
-        duplicates_in_batch=0,
-        duration_s=0.1,
-    )
 
 
 def test_settings_defaults_and_prefixed_knobs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,7 +18,7 @@ def test_settings_defaults_and_prefixed_knobs(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@localhost/db")
     monkeypatch.delenv("IMPORTER_CHUNK_SIZE", raising=False)
     assert (ImporterSettings().chunk_size, ImporterSettings().max_in_flight) == (1000, 2)
-    assert ImporterSettings().max_deliver == 5
+    assert ImporterSettings().max_deliver == 10
     monkeypatch.setenv("IMPORTER_CHUNK_SIZE", "250")
     assert ImporterSettings().chunk_size == 250
 
@@ -50,5 +35,5 @@ def test_import_errors_go_under_the_processed_files_day(tmp_path: Path) -> None:
     """Refused rows of processed/DATE/type/x.jsonl go to failed/DATE/import_errors/type/x.jsonl."""
     data = DataDir(tmp_path)
     processed = tmp_path / "processed/2026-11-29/events/drop_001.jsonl"
-    path = import_errors_path(data, processed, _event("processed/2026-11-29/events/drop_001.jsonl"))
+    path = import_errors_path(data, processed, RecordType.EVENTS)
     assert path == tmp_path / "failed/2026-11-29/import_errors/events/drop_001.jsonl"

@@ -16,7 +16,8 @@ def test_statements_cover_every_processed_column(record_type: RecordType) -> Non
     quoted = ", ".join(f'"{c}"' for c in processed_columns(record_type))
     assert sql.columns == processed_columns(record_type)
     assert f'SELECT {quoted} FROM "{record_type.value}"' in sql.create_stage
-    assert f'INSERT INTO "{record_type.value}" AS target ({quoted})' in sql.upsert
+    assert f'INSERT INTO "{record_type.value}" AS target ({quoted}, "collected_at")' in sql.upsert
+    assert f'SELECT {quoted}, $1::timestamptz FROM (SELECT DISTINCT ON ("data_hash")' in sql.upsert
 
 
 @pytest.mark.parametrize("record_type", list(RecordType))
@@ -36,6 +37,14 @@ def test_upsert_is_idempotent_and_keeps_last_duplicate() -> None:
     assert 'WHERE (target."source_name", target."source_url", target."make"' in upsert
     assert 'IS DISTINCT FROM (EXCLUDED."source_name"' in upsert
     assert upsert.endswith("RETURNING (xmax = 0) AS inserted")
+
+
+def test_upsert_skips_known_unchanged_rows_before_locking_them() -> None:
+    """Rows whose data columns equal the stored ones are filtered out before ON CONFLICT."""
+    upsert = queries.table_sql(RecordType.VEHICLES).upsert
+    assert 'WHERE NOT EXISTS (SELECT 1 FROM "vehicles" AS known' in upsert
+    assert 'known."data_hash" = incoming."data_hash"' in upsert
+    assert 'IS NOT DISTINCT FROM (incoming."source_name"' in upsert
 
 
 def test_upsert_rewrites_lineage_but_never_the_key() -> None:
