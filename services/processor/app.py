@@ -1,16 +1,18 @@
-"""Wiring of the processor: settings, logging, the bus, two durable consumers, graceful stop."""
+"""Wiring of the processor: settings, logging, PostgreSQL, the bus, two consumers, graceful stop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import functools
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import structlog
 
 from shared import bus as bus_mod
-from shared import subjects
+from shared import db, subjects
 from shared.bus import Consumer
 from shared.events import FileCollected, ProcessFile
 from shared.lifecycle import load_settings, run_service
@@ -19,23 +21,56 @@ from shared.storage import DataDir
 
 from . import handlers
 from .config import ProcessorSettings
+from .dedup.linker import Linker
+from .enrich.geocode import CachedGeocoder, OfflineGazetteer
+from .enrich.record import Enricher
 from .grading import DEFAULT_GRADE_RULES, load_rules_file
+from .processing import Options
+from .stages import ChunkStages
 
 log = structlog.get_logger(__name__)
 SERVICE = "processor"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def build_options(settings: ProcessorSettings) -> Options:
+    """Return the processing options the settings ask for (rules file, geocoder, chunk size)."""
+    rules, rules_source = DEFAULT_GRADE_RULES, "default"
+    if settings.grading_rules_file is not None:
+        rules = load_rules_file(settings.grading_rules_file)
+        rules_source = str(settings.grading_rules_file)
+    gazetteer = OfflineGazetteer() if settings.geocoder == "offline" else None
+    enricher = Enricher(rules=rules, rules_source=rules_source, gazetteer=gazetteer)
+    return Options(enricher, settings.apify_field_maps_file, settings.chunk_size)
+
+
+def _online_geocoder(settings: ProcessorSettings) -> CachedGeocoder | None:
+    if settings.geocoder != "nominatim":
+        return None
+    from geopy.geocoders import Nominatim
+
+    return CachedGeocoder(Nominatim(user_agent=settings.nominatim_user_agent), "nominatim")
 
 
 async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
     """Consume collected files and process-file commands until ``stop`` is set."""
     data_dir = DataDir(settings.data_dir)
     data_dir.ensure_layout()
-    rules = DEFAULT_GRADE_RULES
-    if settings.grading_rules_file is not None:
-        rules = load_rules_file(settings.grading_rules_file)
+    options = build_options(settings)
     async with contextlib.AsyncExitStack() as stack:
+        pool = await stack.enter_async_context(db.create_pool(settings.database_url))
+        async with pool.acquire() as conn:
+            await db.apply_migrations(conn, SERVICE, MIGRATIONS)
+        http = None
+        if settings.check_images:
+            http = await stack.enter_async_context(aiohttp.ClientSession())
+        stages = ChunkStages(
+            pool, Linker(pool, settings.link_threshold), _online_geocoder(settings), http
+        )
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))
         # One limit over both subjects: at most max_in_flight files are parsed at a time.
-        deps = handlers.Deps(bus, data_dir, rules, asyncio.Semaphore(settings.max_in_flight))
+        slots = asyncio.Semaphore(settings.max_in_flight)
+        deps = handlers.Deps(bus, data_dir, tuple(options.enricher.rules), slots, stages, options)
         consumers: list[Consumer[Any]] = []
         stack.push_async_callback(_stop_all, consumers, settings.shutdown_grace_s)
         for subject, model, handler in (

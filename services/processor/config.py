@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -10,7 +11,7 @@ from shared.settings import PipelineSettings
 
 
 class ProcessorSettings(PipelineSettings):
-    """Infrastructure settings plus concurrency, redelivery and grading knobs of the processor."""
+    """Infrastructure settings plus concurrency, mapping, dedup and enrichment knobs."""
 
     max_in_flight: int = Field(default=2, ge=1, le=64, validation_alias="PROCESSOR_MAX_IN_FLIGHT")
     ack_wait_s: float = Field(default=60.0, gt=0, validation_alias="PROCESSOR_ACK_WAIT_S")
@@ -18,3 +19,17 @@ class ProcessorSettings(PipelineSettings):
     grading_rules_file: Path | None = Field(
         default=None, validation_alias="PROCESSOR_GRADING_RULES_FILE"
     )
+    apify_field_maps_file: Path | None = Field(
+        default=None, validation_alias="PROCESSOR_APIFY_FIELD_MAPS_FILE"
+    )
+    chunk_size: int = Field(default=2000, ge=1, le=100_000, validation_alias="PROCESSOR_CHUNK_SIZE")
+    link_threshold: float = Field(
+        default=82.0, ge=0, le=100, validation_alias="PROCESSOR_LINK_THRESHOLD"
+    )
+    geocoder: Literal["offline", "nominatim"] = Field(
+        default="offline", validation_alias="PROCESSOR_GEOCODER"
+    )
+    nominatim_user_agent: str = Field(
+        default="classic-car-pipeline", validation_alias="PROCESSOR_NOMINATIM_USER_AGENT"
+    )
+    check_images: bool = Field(default=False, validation_alias="PROCESSOR_CHECK_IMAGES")

@@ -29,8 +29,9 @@ from shared.events import (
 )
 from shared.storage import DataDir, sha256_file
 
+from .enrich.record import Enricher
 from .grading import GradeRule
-from .processing import Summary, make_batch_id, process_file
+from .processing import LinkChunk, Options, Summary, make_batch_id, process_file, process_file_async
 
 log = structlog.get_logger(__name__)
 STAGE = "processor"
@@ -45,12 +46,18 @@ class Publisher(Protocol):
 
 @dataclass(frozen=True)
 class Deps:
-    """What the handlers need: the bus, the data folder, grading rules and a CPU work limit."""
+    """What the handlers need: the bus, the data folder, grading rules and a CPU work limit.
+
+    With ``link`` (the service always has one), chunks are linked against the known index in
+    PostgreSQL; without it (unit tests), files are processed without cross-file dedup.
+    """
 
     bus: Publisher
     data_dir: DataDir
     rules: tuple[GradeRule, ...]
     slots: asyncio.Semaphore
+    link: LinkChunk | None = None
+    options: Options | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,10 @@ async def process_job(job: Job, deps: Deps) -> Summary:
         PermanentError: the path is outside ``raw/``, not in a dated type folder, or missing.
     """
     async with deps.slots:
-        summary, source = await asyncio.to_thread(_run, job, deps)
+        if deps.link is None:
+            summary, source = await asyncio.to_thread(_run, job, deps)
+        else:
+            summary, source = await _run_linked(job, deps, deps.link)
     if summary.rejected:
         await deps.bus.publish(_rejected_event(summary, job))
         log.warning("file.rejected", raw_file=summary.raw_file, reason=summary.rejected_reason)
@@ -103,21 +113,48 @@ async def process_job(job: Job, deps: Deps) -> Summary:
             records_valid=summary.records_valid,
             records_invalid=summary.records_invalid,
             duplicates_in_batch=summary.duplicates_in_batch,
+            known_duplicates=summary.known_duplicates,
+            near_duplicates=summary.near_duplicates,
             duration_s=summary.duration_s,
         )
     return summary
 
 
-def _run(job: Job, deps: Deps) -> tuple[Summary, str]:
-    """Resolve and process the raw file (blocking; runs in a worker thread)."""
+def _resolve(job: Job, deps: Deps) -> tuple[Path, RecordType, dict[str, Any]]:
+    """Resolve the raw file, its record type and its metadata (blocking: may hash the file)."""
     raw = deps.data_dir.resolve(job.path, under="raw")
     record_type = job.record_type or infer_record_type(deps.data_dir, raw)
     if not raw.is_file():
         msg = f"raw file {job.path!r} does not exist (or is not a file)"
         raise PermanentError(msg)
-    batch_id = make_batch_id(job.sha256 or sha256_file(raw))
-    summary = process_file(raw, record_type, deps.data_dir, batch_id=batch_id, rules=deps.rules)
-    return summary, job.source or source_of(raw)
+    meta = {
+        "batch_id": make_batch_id(job.sha256 or sha256_file(raw)),
+        "source": job.source or source_of(raw),
+    }
+    return raw, record_type, meta
+
+
+def _options(deps: Deps) -> Options:
+    return deps.options or Options(enricher=Enricher(rules=deps.rules))
+
+
+def _run(job: Job, deps: Deps) -> tuple[Summary, str]:
+    """Resolve and process the raw file without linking (blocking; runs in a worker thread)."""
+    raw, record_type, meta = _resolve(job, deps)
+    summary = process_file(
+        raw, record_type, deps.data_dir, batch_id=meta["batch_id"], source=meta["source"],
+        options=_options(deps),
+    )  # fmt: skip
+    return summary, meta["source"]
+
+
+async def _run_linked(job: Job, deps: Deps, link: LinkChunk) -> tuple[Summary, str]:
+    """Process the raw file chunk by chunk, linking each chunk against the known index."""
+    raw, record_type, meta = await asyncio.to_thread(_resolve, job, deps)
+    summary = await process_file_async(
+        raw, record_type, deps.data_dir, link, meta=meta, options=_options(deps)
+    )
+    return summary, meta["source"]
 
 
 def infer_record_type(data_dir: DataDir, raw: Path) -> RecordType:

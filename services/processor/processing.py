@@ -1,30 +1,41 @@
-"""Process one raw file, synchronously: read, validate, dedupe, grade, write, report.
+"""Process one raw file: read, normalize, validate, enrich, link, write, report.
 
-This is the CPU-bound core the handlers run in a worker thread. Output names derive from the raw
-file only, so processing the same file again rewrites the same files (idempotent).
+The blocking part (parsing, mapping, validation, enrichment, writing) runs chunk by chunk in a
+worker thread; between chunks the async side links the chunk against the known index in
+PostgreSQL (``process_file_async``). ``process_file`` is the same without linking (no database).
+Output names derive from the raw file only, so processing the same file again rewrites the same
+files (idempotent).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from shared import PIPELINE_VERSION
 from shared.events import RecordType, utcnow
-from shared.records import LINK_FIELDS, MODELS, Vehicle, processed_columns
-from shared.storage import DataDir, day_of, update_json, write_json_atomic
+from shared.storage import DataDir, day_of, write_json_atomic
 
-from . import transform
-from .grading import DEFAULT_GRADE_RULES, GradeRule, grade
+from .chunks import ChunkReader
+from .enrich.record import Enricher
+from .grading import DEFAULT_GRADE_RULES, GradeRule
 from .reader import UnreadableFileError, iter_values
+from .sources import Normalizer, tool_of
+from .summary import Summary, update_report
 from .writer import BatchWriter
 
-PROCESSING_VERSION = 1
+PROCESSING_VERSION = 2
 """Bump when the processed output of a file changes; it is part of every batch id."""
+CHUNK_SIZE = 2000
+
+LinkChunk = Callable[[RecordType, list[dict[str, Any]]], Awaitable[tuple[int, int]]]
+
+__all__ = ["CHUNK_SIZE", "Options", "OutputPaths", "Summary", "process_file", "process_file_async"]
 
 
 def make_batch_id(raw_sha256: str) -> str:
@@ -54,34 +65,61 @@ class OutputPaths:
         )
 
 
-@dataclass
-class Summary:
-    """What processing one raw file produced; paths are relative to DATA_DIR."""
+@dataclass(frozen=True)
+class Options:
+    """How files are processed: enrichment, mapping configuration and chunk size."""
 
-    raw_file: str
-    record_type: RecordType
-    batch_id: str
-    records_read: int = 0
-    records_valid: int = 0
-    records_invalid: int = 0
-    duplicates_in_batch: int = 0
-    errors_by_reason: dict[str, int] = field(default_factory=dict)
-    processed_path: str | None = None
-    failed_path: str | None = None
-    rejected_reason: str | None = None
-    error_file: str | None = None
-    duration_s: float = 0.0
+    enricher: Enricher = field(default_factory=Enricher)
+    apify_maps_file: Path | None = None
+    chunk_size: int = CHUNK_SIZE
 
-    @property
-    def rejected(self) -> bool:
-        """Return True when the file could not be read at all."""
-        return self.rejected_reason is not None
 
-    def report_entry(self) -> dict[str, Any]:
-        """Return this summary as an entry of ``processing_report.json``."""
-        entry = asdict(self)
-        entry["status"] = "rejected" if self.rejected else "processed"
-        return entry
+class _Run:
+    """One processing of one raw file: its summary, outputs and chunk reader."""
+
+    def __init__(
+        self, raw_path: Path, record_type: RecordType, data_dir: DataDir, meta: dict[str, Any]
+    ) -> None:
+        self.started = time.monotonic()
+        self.data_dir = data_dir
+        self.raw_path = raw_path
+        self.paths = OutputPaths.for_raw(data_dir, raw_path, record_type)
+        tool = tool_of(raw_path.name)
+        self.summary = Summary(
+            raw_file=data_dir.relative(raw_path),
+            record_type=record_type,
+            batch_id=meta["batch_id"],
+            source=meta.get("source") or tool,
+            tool=tool,
+        )
+        self.processed_at = (meta.get("now") or utcnow()).isoformat()
+
+    def reader(self, writer: BatchWriter, options: Options) -> ChunkReader:
+        summary = self.summary
+        lineage = {
+            "raw_file": summary.raw_file,
+            "batch_id": summary.batch_id,
+            "processed_at": self.processed_at,
+            "pipeline_version": PIPELINE_VERSION,
+        }
+        normalizer = Normalizer(
+            summary.tool, summary.source, summary.record_type, options.apify_maps_file
+        )
+        values = iter_values(self.raw_path, summary.record_type)
+        return ChunkReader(values, summary, writer, normalizer, options.enricher, lineage)
+
+    def finish(self, error: UnreadableFileError | None) -> Summary:
+        summary, paths = self.summary, self.paths
+        if error is not None:
+            _reject(summary, paths, self.data_dir, error, self.processed_at)
+        else:
+            summary.processed_path = self.data_dir.relative(paths.processed)
+            if summary.records_invalid:
+                summary.failed_path = self.data_dir.relative(paths.failed)
+            paths.file_error.unlink(missing_ok=True)
+        summary.duration_s = round(time.monotonic() - self.started, 6)
+        update_report(paths.report, summary)
+        return summary
 
 
 def process_file(
@@ -92,79 +130,70 @@ def process_file(
     batch_id: str,
     rules: Sequence[GradeRule] = DEFAULT_GRADE_RULES,
     now: datetime | None = None,
+    source: str | None = None,
+    options: Options | None = None,
 ) -> Summary:
-    """Process one raw file into its processed and failed files, and update the day's report.
+    """Process one raw file without linking (no database): outputs, failures, report.
 
     A file that cannot be parsed leaves no processed output: it gets a ``file_errors`` entry and
     a summary with ``rejected_reason``; the raw file stays where it is.
     """
-    started = time.monotonic()
-    paths = OutputPaths.for_raw(data_dir, raw_path, record_type)
-    summary = Summary(
-        raw_file=data_dir.relative(raw_path), record_type=record_type, batch_id=batch_id
+    options = options or Options(enricher=Enricher(rules=rules))
+    run = _Run(
+        raw_path, record_type, data_dir, {"batch_id": batch_id, "now": now, "source": source}
     )
-    processed_at = (now or utcnow()).isoformat()
     try:
-        _write_outputs(raw_path, paths, summary, rules, processed_at)
+        with BatchWriter(run.paths.processed, run.paths.failed) as writer:
+            reader = run.reader(writer, options)
+            while rows := reader.read(options.chunk_size):
+                reader.write(rows)
     except UnreadableFileError as exc:
-        _reject(summary, paths, data_dir, exc, processed_at)
-    else:
-        summary.processed_path = data_dir.relative(paths.processed)
-        if summary.records_invalid:
-            summary.failed_path = data_dir.relative(paths.failed)
-        paths.file_error.unlink(missing_ok=True)
-    summary.duration_s = round(time.monotonic() - started, 6)
-    _update_report(paths.report, summary)
-    return summary
+        return run.finish(exc)
+    return run.finish(None)
 
 
-def _write_outputs(
+async def process_file_async(
     raw_path: Path,
-    paths: OutputPaths,
-    summary: Summary,
-    rules: Sequence[GradeRule],
-    processed_at: str,
-) -> None:
-    record_type = summary.record_type
-    model = MODELS[record_type]
-    columns = processed_columns(record_type)
-    lineage: dict[str, Any] = {
-        "raw_file": summary.raw_file,
-        "batch_id": summary.batch_id,
-        "processed_at": processed_at,
-        "pipeline_version": PIPELINE_VERSION,
-    }
-    seen: set[bytes] = set()  # 32-byte digests: the only state that grows with the file
-    with BatchWriter(paths.processed, paths.failed) as writer:
-        for position, value in enumerate(iter_values(raw_path, record_type)):
-            summary.records_read += 1
-            outcome = transform.validate(value, model)
-            if isinstance(outcome, list):
-                summary.records_invalid += 1
-                transform.count_reasons(outcome, summary.errors_by_reason)
-                writer.write_failed(
-                    transform.failure_line(summary.raw_file, position, outcome, value)
-                )
-                continue
-            extra = {**lineage, "record_position": position, **_enrichment(outcome, rules)}
-            row = transform.build_row(outcome, columns, extra)
-            digest = bytes.fromhex(row["data_hash"])
-            if digest in seen:
-                summary.duplicates_in_batch += 1
-                continue
-            seen.add(digest)
-            writer.write_valid(transform.dumps_line(row))
-            summary.records_valid += 1
+    record_type: RecordType,
+    data_dir: DataDir,
+    link: LinkChunk,
+    *,
+    meta: dict[str, Any],
+    options: Options,
+) -> Summary:
+    """Process one raw file, linking each chunk with ``link`` between blocking steps.
 
-
-_NO_LINK: dict[str, Any] = dict.fromkeys(LINK_FIELDS)
-
-
-def _enrichment(record: Any, rules: Sequence[GradeRule]) -> dict[str, Any]:
-    if isinstance(record, Vehicle):
-        investment_grade, rule_name = grade(record, rules)
-        return {**_NO_LINK, "investment_grade": investment_grade, "grade_rule": rule_name}
-    return _NO_LINK
+    ``meta`` holds ``batch_id`` and optionally ``source`` and ``now``. ``link``
+    fills the rows' link fields and returns (known duplicates, near duplicates) of the chunk.
+    """
+    run = _Run(raw_path, record_type, data_dir, meta)
+    summary = run.summary
+    error: UnreadableFileError | None = None
+    writer = BatchWriter(run.paths.processed, run.paths.failed)
+    await asyncio.to_thread(writer.__enter__)
+    try:
+        reader = run.reader(writer, options)
+        rows = await asyncio.to_thread(reader.read, options.chunk_size)
+        while rows:
+            # Read the next chunk in the thread while this one is linked (hides DB latency).
+            upcoming = asyncio.ensure_future(asyncio.to_thread(reader.read, options.chunk_size))
+            try:
+                known, near = await link(record_type, rows)
+            finally:
+                following = await upcoming
+            summary.known_duplicates += known
+            summary.near_duplicates += near
+            await asyncio.to_thread(reader.write, rows)
+            rows = following
+    except UnreadableFileError as exc:
+        error = exc
+        await asyncio.to_thread(writer.__exit__, type(exc), exc, exc.__traceback__)
+    except BaseException as exc:
+        await asyncio.to_thread(writer.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    else:
+        await asyncio.to_thread(writer.__exit__, None, None, None)
+    return await asyncio.to_thread(run.finish, error)
 
 
 def _reject(
@@ -175,7 +204,9 @@ def _reject(
     detected_at: str,
 ) -> None:
     summary.records_valid = summary.records_invalid = summary.duplicates_in_batch = 0
+    summary.known_duplicates = summary.near_duplicates = summary.records_repaired = 0
     summary.errors_by_reason = {}
+    summary.errors_by_kind = {}
     summary.rejected_reason = exc.reason
     summary.error_file = data_dir.relative(paths.file_error)
     write_json_atomic(
@@ -189,26 +220,3 @@ def _reject(
             "detected_at": detected_at,
         },
     )
-
-
-def _update_report(report: Path, summary: Summary) -> None:
-    entry = summary.report_entry()
-
-    def change(data: dict[str, Any]) -> dict[str, Any]:
-        files = dict(data.get("files", {}))
-        files[summary.raw_file] = entry
-        return {"files": files, "totals": _totals(files.values())}
-
-    update_json(report, change, default={})
-
-
-def _totals(entries: Any) -> dict[str, int]:
-    keys = ("records_read", "records_valid", "records_invalid", "duplicates_in_batch")
-    totals = dict.fromkeys(keys, 0)
-    totals["files"] = totals["files_rejected"] = 0
-    for entry in entries:
-        totals["files"] += 1
-        totals["files_rejected"] += entry.get("status") == "rejected"
-        for key in keys:
-            totals[key] += int(entry.get(key, 0))
-    return totals

@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 from shared.records import Record
 
 BUSINESS_RULE = "business_rule"
+SOURCE_PREFIX = "source_"  # rules of failures found while mapping a source's item
 NOT_AN_OBJECT = "not_an_object"
 MAX_VALUE_CHARS = 200
 _PLAIN = (str, int, float, bool, type(None))
@@ -62,13 +63,17 @@ def safe_value(value: Any) -> Any:
 
 
 def reason_key(error: Mapping[str, Any]) -> str:
-    """Return the aggregated reason of an error: ``schema:field:rule`` or ``business_rule:field``.
+    """Return the aggregated reason of an error.
 
-    Only the top-level field counts (``tags.3`` is ``tags``), so the key set stays small.
+    ``business_rule:field``, ``source:field:rule`` (found while mapping the source's item) or
+    ``schema:field:rule``. Only the top-level field counts (``tags.3`` is ``tags``), so the key
+    set stays small.
     """
     field = str(error["field"]).split(".", 1)[0] or "record"
     if error["rule"] == BUSINESS_RULE:
         return f"{BUSINESS_RULE}:{field}"
+    if str(error["rule"]).startswith(SOURCE_PREFIX):
+        return f"source:{field}:{error['rule'].removeprefix(SOURCE_PREFIX)}"
     return f"schema:{field}:{error['rule']}"
 
 
@@ -105,9 +110,25 @@ def dumps_line(data: Any) -> bytes:
     return orjson.dumps(data, default=_json_default, option=orjson.OPT_APPEND_NEWLINE)
 
 
-def failure_line(raw_file: str, position: int, errors: list[dict[str, Any]], value: Any) -> bytes:
-    """Serialize the failure line of an invalid record; an unserializable record becomes a repr."""
-    entry = {"raw_file": raw_file, "position": position, "errors": errors, "record": value}
+def failure_line(
+    raw_file: str,
+    position: int,
+    errors: list[dict[str, Any]],
+    value: Any,
+    repairs: list[dict[str, Any]] | None = None,
+) -> bytes:
+    """Serialize the failure line of an invalid record; an unserializable record becomes a repr.
+
+    ``repairs`` made before validation are kept, so a reader sees what the record became.
+    """
+    entry: dict[str, Any] = {
+        "raw_file": raw_file,
+        "position": position,
+        "errors": errors,
+        "record": value,
+    }
+    if repairs:
+        entry["repairs"] = list(repairs)
     try:
         return dumps_line(entry)
     except (orjson.JSONEncodeError, ValueError, OverflowError):

@@ -1,0 +1,176 @@
+"""Benchmark the processor: records/s with mapping, validation, dedup and enrichment, peak RSS.
+
+One command (PostgreSQL on DATABASE_URL or the local default; a throw-away database is made):
+
+    .venv/bin/python -m bench.processor.bench_processor --records 100000 --known 100000
+
+It pre-loads ``--known`` listings into the known index with COPY, writes a raw file of
+``--records`` generated vehicle listings, then processes it as the service does (chunks in a
+worker thread, linking against PostgreSQL in between) and prints records/s and peak RSS.
+``--no-db`` measures the blocking part alone (no linking).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import orjson
+
+from services.processor.app import MIGRATIONS
+from services.processor.dedup.keys import block_keys, from_row, key_id
+from services.processor.dedup.linker import Linker
+from services.processor.processing import Options, process_file, process_file_async
+from services.processor.quality.generator import CITIES, ListingGenerator
+from services.processor.stages import ChunkStages
+from shared import db
+from shared.events import RecordType
+from shared.records import Vehicle
+from shared.storage import DataDir
+
+ADMIN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def write_raw(path: Path, n: int, seed: int) -> int:
+    """Write ``n`` generated listings as a JSON array, streaming; return the file size."""
+    gen = ListingGenerator(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        out.write(b"[")
+        written = 0
+        while written < n:
+            for listing in gen.listings(min(10_000, n - written)):
+                out.write(b"," if written else b"")
+                out.write(orjson.dumps(listing.record))
+                written += 1
+        out.write(b"]")
+    return path.stat().st_size
+
+
+async def preload(conn: asyncpg.Connection, known: int, seed: int) -> None:
+    """COPY ``known`` synthetic listings and their blocking keys into the index."""
+    gen = ListingGenerator(seed + 1)
+    rng = random.Random(seed)
+    batch: list[tuple[object, ...]] = []
+    blocks: list[tuple[int, str]] = []
+    done = 0
+    while done < known:
+        for listing in gen.listings(min(20_000, known - done)):
+            # A fifth in the file's 18 cities, the rest spread over 3,000 towns (a national index).
+            town = rng.choice(CITIES)[0] if rng.random() < 0.2 else f"Town {rng.randrange(3000)}"
+            record = {**listing.record, "locationCity": town}
+            try:
+                row = Vehicle.model_validate(record).to_row()
+            except ValueError:
+                continue
+            key = from_row(row)
+            batch.append((*key.record(), key.data_hash, None, None))
+            blocks.extend((key_id(k), key.data_hash) for k in block_keys(key))
+            done += 1
+        await _copy(conn, batch, blocks)
+        batch, blocks = [], []
+
+
+async def _copy(conn: asyncpg.Connection, batch: list, blocks: list) -> None:
+    from services.processor.dedup.keys import KNOWN_COLUMNS
+
+    seen: set[str] = set()
+    unique = [row for row in batch if not (row[0] in seen or seen.add(row[0]))]
+    await conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS k (LIKE processor_known_vehicles INCLUDING DEFAULTS)"
+    )
+    await conn.execute("TRUNCATE k")
+    columns = (*KNOWN_COLUMNS, "canonical_hash", "match_score", "match_fields")
+    await conn.copy_records_to_table("k", records=unique, columns=columns)
+    await conn.execute(
+        "INSERT INTO processor_known_vehicles SELECT * FROM k ON CONFLICT DO NOTHING"
+    )
+    await conn.execute("CREATE TEMP TABLE IF NOT EXISTS b (LIKE processor_vehicle_blocks)")
+    await conn.execute("TRUNCATE b")
+    await conn.copy_records_to_table("b", records=blocks, columns=("block_key", "data_hash"))
+    await conn.execute(
+        "INSERT INTO processor_vehicle_blocks SELECT * FROM b ON CONFLICT DO NOTHING"
+    )
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Prepare the data, process the file, print the figures."""
+    root = Path(tempfile.mkdtemp(prefix="bench-processor-"))
+    data_dir = DataDir(root)
+    data_dir.ensure_layout()
+    raw = root / "raw" / "2026-11-29" / "vehicles" / "drop_001.json"
+    size = write_raw(raw, args.records, args.seed)
+    print(f"raw file: {args.records} records, {size / 1e6:.1f} MB")
+    options = Options(chunk_size=args.chunk_size)
+    if args.no_db:
+        started = time.perf_counter()
+        summary = process_file(
+            raw, RecordType.VEHICLES, data_dir, batch_id="bench-p2", options=options
+        )
+    else:
+        summary = await _run_with_db(args, raw, data_dir, options)
+        started = summary[1]
+        summary = summary[0]
+    elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"processed {summary.records_read} records in {elapsed:.1f} s: "
+        f"{summary.records_read / elapsed:,.0f} records/s; valid {summary.records_valid}, "
+        f"known {summary.known_duplicates}, near-duplicates {summary.near_duplicates}; "
+        f"peak RSS {peak_mb:.0f} MB"
+    )
+
+
+async def _run_with_db(args, raw, data_dir, options):  # type: ignore[no-untyped-def]
+    name = f"bench_processor_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+        async with pool.acquire() as conn:
+            await db.apply_migrations(conn, "processor", MIGRATIONS)
+            t0 = time.perf_counter()
+            await preload(conn, args.known, args.seed)
+            await conn.execute("ANALYZE")
+            print(f"pre-loaded {args.known} known listings in {time.perf_counter() - t0:.1f} s")
+        stages = ChunkStages(pool, Linker(pool))
+        started = time.perf_counter()
+        summary = await process_file_async(
+            raw,
+            RecordType.VEHICLES,
+            data_dir,
+            stages,
+            meta={"batch_id": "bench-p2"},
+            options=options,
+        )
+        await pool.close()
+        return summary, started
+    finally:
+        admin = await asyncpg.connect(ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> None:
+    """Parse the arguments and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--known", type=int, default=100_000)
+    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-db", action="store_true", help="no linking (blocking part alone)")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Cross-file, cross-source duplicate detection: blocking keys, pair scoring, the known index."""

@@ -1,0 +1,182 @@
+"""Link each chunk of processed rows to what is already known, in one transaction per chunk.
+
+Vehicles: an exact hit (same ``data_hash``) keeps the stored link and counts as known; a new
+record is scored against the candidates sharing a blocking key (known ones and earlier records
+of the chunk); the best candidate at or above the threshold gives its cluster's canonical. The
+chunk's blocking stripes are advisory-locked for the whole transaction, so processors working
+at once see each other's records and link the same way. Events and articles: exact only.
+"""
+
+from __future__ import annotations
+
+import statistics
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from shared.events import RecordType
+
+from . import store
+from .keys import VehicleKey, block_keys, from_row, key_id, lock_ids, probe_keys
+from .scoring import LINK_THRESHOLD, score
+from .store import Known
+
+MARKET_YEARS = 2
+
+
+@dataclass
+class LinkStats:
+    """What linking one chunk found."""
+
+    known: int = 0  # exact duplicates of records seen before (any file, day or replica)
+    near: int = 0  # new records linked to a canonical listing
+
+
+class Linker:
+    """Matches chunks of rows against the known index in PostgreSQL."""
+
+    def __init__(self, pool: asyncpg.Pool, threshold: float = LINK_THRESHOLD) -> None:
+        """Use ``pool`` for the index; link pairs scoring at least ``threshold``."""
+        self.pool = pool
+        self.threshold = threshold
+
+    async def link(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> LinkStats:
+        """Fill the link fields (and market context) of ``rows`` in place."""
+        if not rows:
+            return LinkStats()
+        if record_type is RecordType.VEHICLES:
+            return await self._link_vehicles(rows)
+        async with self.pool.acquire() as conn:
+            known = await store.remember_records(
+                conn, record_type.value, [row["data_hash"] for row in rows]
+            )
+        for row in rows:
+            _dedup_note(row, "known" if row["data_hash"] in known else "new")
+        return LinkStats(known=len(known))
+
+    async def _link_vehicles(self, rows: Sequence[dict[str, Any]]) -> LinkStats:
+        keys = [from_row(row) for row in rows]
+        probes = [[key_id(k) for k in probe_keys(key)] for key in keys]
+        all_ids = sorted({i for probe in probes for i in probe})
+        stats = LinkStats()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.lock(conn, lock_ids(all_ids))
+            known = await store.exact(conn, [key.data_hash for key in keys])
+            blocks = await store.candidates(conn, all_ids)
+            market = market_index(await store.comparables(conn, market_groups(keys)))
+            new: list[Known] = []
+            new_blocks: list[tuple[int, str]] = []
+            for row, key, probe in zip(rows, keys, probes, strict=True):
+                row["enrichment"]["market"] = market_context(key, market)
+                link = known.get(key.data_hash)
+                if link is not None:
+                    stats.known += 1
+                    _apply(row, link, "known")
+                    continue
+                link = self.best_match(key, probe, blocks)
+                stats.near += link.canonical_hash != key.data_hash
+                _apply(row, link, "new")
+                new.append(link)
+                for block in {key_id(k) for k in block_keys(key)}:
+                    new_blocks.append((block, key.data_hash))
+                    blocks.setdefault(block, []).append(link)
+            await store.insert(conn, new, new_blocks)
+        return stats
+
+    def best_match(
+        self, key: VehicleKey, probe: Sequence[int], blocks: dict[int, list[Known]]
+    ) -> Known:
+        """Return ``key`` linked to its best candidate's canonical, or as its own canonical."""
+        best: tuple[float, str, Known, list[str]] | None = None
+        seen: set[str] = {key.data_hash}
+        for block in probe:
+            for candidate in blocks.get(block, ()):
+                if candidate.key.data_hash in seen:
+                    continue
+                seen.add(candidate.key.data_hash)
+                value, fields = score(key, candidate.key)
+                if value < self.threshold:
+                    continue
+                # Highest score wins; ties go to the smallest canonical hash (deterministic).
+                if best is None or (-value, candidate.canonical_hash) < (-best[0], best[1]):
+                    best = (value, candidate.canonical_hash, candidate, fields)
+        if best is None:
+            return Known(key, key.data_hash)
+        return Known(key, best[1], best[0], tuple(best[3]))
+
+
+def _apply(row: dict[str, Any], link: Known, status: str) -> None:
+    linked = link.canonical_hash != link.key.data_hash
+    row["canonical_hash"] = link.canonical_hash if linked else None
+    row["match_score"] = link.match_score if linked else None
+    row["match_fields"] = list(link.match_fields or ()) if linked else None
+    _dedup_note(row, status)
+
+
+def _dedup_note(row: dict[str, Any], status: str) -> None:
+    row["enrichment"]["dedup"] = {"status": status, "index": "processor_known_index"}
+
+
+def market_groups(keys: Sequence[VehicleKey]) -> list[tuple[str, str, int, int]]:
+    """Return one (make, model key, lowest year, highest year) span per make/model in a chunk."""
+    spans: dict[tuple[str, str], tuple[int, int]] = {}
+    for key in keys:
+        low, high = spans.get((key.make, key.model_key), (key.year, key.year))
+        spans[(key.make, key.model_key)] = (min(low, key.year), max(high, key.year))
+    return [
+        (make, model, low - MARKET_YEARS, high + MARKET_YEARS)
+        for (make, model), (low, high) in sorted(spans.items())
+    ]
+
+
+Market = dict[tuple[str, str], "MarketGroup"]
+
+
+@dataclass
+class MarketGroup:
+    """Comparable prices of one make/model, by year (sorted), and whose they are."""
+
+    by_year: dict[int, list[float]]
+    owners: dict[str, tuple[int, float]]
+    sampled: bool
+
+
+def market_index(rows: dict[tuple[str, str], list[tuple[int, float, str]]]) -> Market:
+    """Index the comparables of a chunk by make/model and year, for quick window lookups."""
+    index: Market = {}
+    for group, found in rows.items():
+        by_year: dict[int, list[float]] = {}
+        for year, price, _ in found:
+            by_year.setdefault(year, []).append(price)
+        for prices in by_year.values():
+            prices.sort()
+        owners = {data_hash: (year, price) for year, price, data_hash in found}
+        index[group] = MarketGroup(by_year, owners, len(found) >= store.MARKET_SAMPLE)
+    return index
+
+
+def market_context(key: VehicleKey, market: Market) -> dict[str, Any]:
+    """Return where the price sits among comparables (same make/model, year +/- 2)."""
+    group = market.get((key.make, key.model_key))
+    prices: list[float] = []
+    if group is not None:
+        for year in range(key.year - MARKET_YEARS, key.year + MARKET_YEARS + 1):
+            prices.extend(group.by_year.get(year, ()))
+        prices.sort()
+        own = group.owners.get(key.data_hash)
+        if own is not None and abs(own[0] - key.year) <= MARKET_YEARS:
+            del prices[bisect_left(prices, own[1])]  # never compare a listing with itself
+    context: dict[str, Any] = {
+        "comparables": len(prices),
+        "source": "processor_known_vehicles",
+        "rule": f"same make and model, year +/- {MARKET_YEARS}",
+        "sampled": group is not None and group.sampled,
+    }
+    if prices:
+        below, upto = bisect_left(prices, key.price), bisect_right(prices, key.price)
+        context["median"] = round(statistics.median(prices), 2)
+        context["percentile"] = round(100.0 * (below + upto) / (2 * len(prices)), 1)
+    return context

@@ -1,0 +1,88 @@
+"""Score a candidate pair of vehicles 0..100 over several fields, with vetoes.
+
+Fields and weights: model text (30), year (10), price proximity (15), location (15),
+description (15), image (15). A field missing on either side is left out and the weights of the
+others are scaled up. Vetoes (no link at any score): different makes, years more than one apart,
+different cities or states (unless the image is the same), two listings of the same site with
+different pages and different images (a dealer's two cars), and pairs with no identifying
+evidence: make, model, year, price and city alone describe many cars, so a link also needs the
+description or the image to match.
+"""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz
+
+from .keys import VehicleKey
+
+LINK_THRESHOLD = 82.0
+FIELD_MATCH = 80.0  # a field scoring at least this is listed in ``match_fields``
+IDENTIFYING = {"description": 85.0, "image": 90.0}  # one of these must match for a link
+PRICE_TOLERANCE = 0.20  # relative price gap at which the price score reaches 0
+WEIGHTS = {"model": 30, "year": 10, "price": 15, "location": 15, "description": 15, "image": 15}
+
+
+def _image_score(a: VehicleKey, b: VehicleKey) -> float | None:
+    if not (a.image_url and b.image_url):
+        return None
+    if a.image_url == b.image_url:
+        return 100.0
+    # The same path on another host is the photo re-hosted; a generic file name alone is not.
+    same_path = a.image_url.partition("/")[2] == b.image_url.partition("/")[2]
+    return 90.0 if same_path else 0.0
+
+
+def _location_score(a: VehicleKey, b: VehicleKey) -> float | None:
+    if a.city and b.city:
+        city = fuzz.ratio(a.city, b.city)
+        return city if not (a.state and b.state and a.state != b.state) else 0.0
+    if a.state and b.state:
+        return 100.0 if a.state == b.state else 0.0
+    return None
+
+
+def _price_score(a: VehicleKey, b: VehicleKey) -> float:
+    high = max(a.price, b.price)
+    gap = abs(a.price - b.price) / high if high > 0 else 0.0
+    return max(0.0, 100.0 * (1.0 - gap / PRICE_TOLERANCE))
+
+
+def _vetoed(a: VehicleKey, b: VehicleKey, image: float | None, location: float | None) -> bool:
+    if a.make != b.make or abs(a.year - b.year) > 1:
+        return True
+    same_image = image is not None and image >= FIELD_MATCH
+    if location is not None and location < FIELD_MATCH and not same_image:
+        return True
+    same_site = a.source == b.source and a.source_url and b.source_url
+    return bool(same_site and a.source_url != b.source_url and not same_image)
+
+
+def field_scores(a: VehicleKey, b: VehicleKey) -> dict[str, float] | None:
+    """Return each comparable field's 0..100 score, or None when a veto applies."""
+    image, location = _image_score(a, b), _location_score(a, b)
+    if _vetoed(a, b, image, location):
+        return None
+    scores: dict[str, float | None] = {
+        "model": fuzz.token_set_ratio(a.model, b.model),
+        "year": 100.0 if a.year == b.year else 60.0,
+        "price": _price_score(a, b),
+        "location": location,
+        "description": (
+            fuzz.token_sort_ratio(a.description, b.description)
+            if a.description and b.description
+            else None
+        ),
+        "image": image,
+    }
+    return {name: value for name, value in scores.items() if value is not None}
+
+
+def score(a: VehicleKey, b: VehicleKey) -> tuple[float, list[str]]:
+    """Return the pair's 0..100 score and the fields that matched (0 and [] when vetoed)."""
+    scores = field_scores(a, b)
+    if scores is None or not any(scores.get(f, 0.0) >= m for f, m in IDENTIFYING.items()):
+        return 0.0, []
+    total = sum(WEIGHTS[name] for name in scores)
+    value = sum(WEIGHTS[name] * scores[name] for name in scores) / total
+    matched = sorted(name for name, field_score in scores.items() if field_score >= FIELD_MATCH)
+    return round(value, 2), matched

@@ -1,0 +1,1 @@
+"""Enrichment of valid records: grade, geocode, image check; each value records its provenance."""

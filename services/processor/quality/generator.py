@@ -1,0 +1,197 @@
+"""Realistic raw vehicle listings with ground truth, for measuring duplicate detection.
+
+Each listing belongs to an entity (one physical car). The default mix: exact re-deliveries,
+the same car on another site (new stock number, typo in the model, price change, edited
+description, image on another host), re-posts on the same site (new stock number and page, same
+photos), invalid records, and look-alikes (same make/model/year, another car) in other cities
+and in the same city.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+CARS = (
+    ("Chevrolet", "Chevelle SS"), ("Chevrolet", "Camaro Z28"), ("Chevrolet", "Corvette Stingray"),
+    ("Ford", "Mustang Fastback"), ("Ford", "Bronco"), ("Ford", "Thunderbird"),
+    ("Dodge", "Charger R/T"), ("Dodge", "Challenger"), ("Plymouth", "Barracuda"),
+    ("Pontiac", "GTO"), ("Pontiac", "Firebird Trans Am"), ("Porsche", "911 Carrera"),
+    ("Jaguar", "E-Type"), ("Mercedes-Benz", "280SL"), ("Volkswagen", "Beetle"),
+    ("Oldsmobile", "442"), ("Buick", "Riviera"), ("Cadillac", "Eldorado"), ("AMC", "Javelin"),
+    ("Toyota", "Land Cruiser FJ40"), ("Datsun", "240Z"), ("Alfa Romeo", "Spider"),
+)  # fmt: skip
+CITIES = (
+    ("Tulsa", "OK"), ("Dallas", "TX"), ("Austin", "TX"), ("Phoenix", "AZ"), ("Denver", "CO"),
+    ("Chicago", "IL"), ("Atlanta", "GA"), ("Miami", "FL"), ("Seattle", "WA"), ("Portland", "OR"),
+    ("Detroit", "MI"), ("Nashville", "TN"), ("Charlotte", "NC"), ("Columbus", "OH"),
+    ("Scottsdale", "AZ"), ("San Diego", "CA"), ("Boston", "MA"), ("Kansas City", "MO"),
+)  # fmt: skip
+SITES = ("bringatrailer", "carsandbids", "hemmings", "classiccars", "dealer-feed", "ebay-motors")
+COLORS = ("red", "black", "silver", "blue", "green", "white", "yellow", "orange", "maroon")
+FEATURES = (
+    "numbers matching", "frame-off restoration", "rebuilt engine", "new interior",
+    "original paint", "documented history", "air conditioning", "disc brakes", "manual gearbox",
+    "automatic transmission", "fresh tires", "clean title", "garage kept", "one owner",
+    "rust free", "power steering", "factory options", "recent service",
+)  # fmt: skip
+MIX = {"exact": 0.08, "cross_site": 0.30, "repost": 0.08, "invalid": 0.05, "lookalike": 0.15}
+NAME_VARIANTS = {"Chevrolet": "Chevy", "Volkswagen": "VW", "Mercedes-Benz": "Mercedes"}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One generated raw record and the car (entity) it describes."""
+
+    entity: int
+    kind: str  # original, exact, cross_site, repost, invalid, lookalike
+    record: dict[str, Any]
+
+
+class ListingGenerator:
+    """Generates listings with a seeded random source (the same seed, the same listings)."""
+
+    def __init__(self, seed: int = 7) -> None:
+        """Seed the generator."""
+        self.rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+        self.entities = 0
+        self.stock = 0
+
+    def listings(self, n: int) -> list[Listing]:
+        """Return about ``n`` listings in a shuffled order."""
+        out: list[Listing] = []
+        while len(out) < n:
+            out.extend(self._family())
+        out = out[:n]
+        self.rng.shuffle(out)
+        return out
+
+    def _family(self) -> Iterator[Listing]:
+        base = self._original()
+        yield base
+        rng = self.rng
+        for kind, share in MIX.items():
+            if rng.random() >= share * 2:  # a family has about two listings: ~share of all
+                continue
+            if kind == "lookalike":  # other cars: one elsewhere, one in the same city
+                for same_city in (False, True):
+                    self.entities += 1
+                    yield Listing(self.entities, kind, self._lookalike(base.record, same_city))
+            else:
+                yield Listing(base.entity, kind, self._variant(kind, base.record))
+
+    def _next_stock(self) -> str:
+        self.stock += 1
+        return f"STK-{self.stock:07d}"
+
+    def _original(self) -> Listing:
+        rng = self.rng
+        self.entities += 1
+        make, model = rng.choice(CARS)
+        city, state = rng.choice(CITIES)
+        site = rng.choice(SITES)
+        stock = self._next_stock()
+        words = rng.sample(FEATURES, 4)
+        record = {
+            "sourceName": site,
+            "make": make,
+            "model": model,
+            "year": rng.randint(1955, 1979),
+            "price": rng.randrange(15_000, 250_000, 250),
+            "description": f"{rng.choice(COLORS)} {model}, " + ", ".join(words),
+            "imageUrl": f"https://img.{site}.example.com/p/{stock.lower()}-{rng.randrange(10**6)}.jpg",
+            "locationCity": city,
+            "locationState": state,
+            "sourceUrl": f"https://{site}.example.com/listing/{stock.lower()}",
+            "stockNumber": stock,
+        }
+        return Listing(self.entities, "original", record)
+
+    def _variant(self, kind: str, base: dict[str, Any]) -> dict[str, Any]:
+        if kind == "exact":
+            return dict(base)
+        if kind == "cross_site":
+            return self._cross_site(base)
+        if kind == "repost":
+            return self._repost(base)
+        return {**base, "price": self.rng.choice(["n/a", 10, "call"]), "year": 1800}
+
+    def _cross_site(self, base: dict[str, Any]) -> dict[str, Any]:
+        rng = self.rng
+        site = rng.choice([s for s in SITES if s != base["sourceName"]])
+        stock = self._next_stock()
+        record = {**base, "sourceName": site, "stockNumber": stock}
+        record["sourceUrl"] = f"https://{site}.example.com/listing/{stock.lower()}"
+        record["price"] = _price_text(round(base["price"] * rng.uniform(0.95, 1.05), -2), rng)
+        if rng.random() < 0.4:
+            record["model"] = typo(base["model"], rng)
+        if rng.random() < 0.3:
+            record["make"] = NAME_VARIANTS.get(base["make"], base["make"].upper())
+        record["description"] = _edit(base["description"], rng)
+        image = rng.random()
+        if image < 0.4:  # the same photo re-hosted: another host, same file name
+            record["imageUrl"] = base["imageUrl"].replace(base["sourceName"], site)
+        elif image < 0.7:
+            record.pop("imageUrl")
+        if rng.random() < 0.2:
+            record["locationState"] = {v: k for k, v in _STATES.items()}.get(
+                base["locationState"], base["locationState"]
+            )
+        return record
+
+    def _repost(self, base: dict[str, Any]) -> dict[str, Any]:
+        stock = self._next_stock()
+        record = {**base, "stockNumber": stock, "price": round(base["price"] * 0.97, -2)}
+        record["sourceUrl"] = f"https://{base['sourceName']}.example.com/listing/{stock.lower()}"
+        return record
+
+    def _lookalike(self, base: dict[str, Any], same_city: bool) -> dict[str, Any]:
+        rng = self.rng
+        stock = self._next_stock()
+        site = rng.choice(SITES)
+        city, state = (
+            (base["locationCity"], base["locationState"])
+            if same_city
+            else rng.choice([c for c in CITIES if c[0] != base["locationCity"]])
+        )
+        return {
+            **base,
+            "sourceName": site,
+            "stockNumber": stock,
+            "price": round(base["price"] * rng.uniform(0.8, 1.2), -2),
+            "description": f"{rng.choice(COLORS)} {base['model']}, "
+            + ", ".join(rng.sample(FEATURES, 4)),
+            "imageUrl": f"https://img.{site}.example.com/p/{stock.lower()}.jpg",
+            "locationCity": city,
+            "locationState": state,
+            "sourceUrl": f"https://{site}.example.com/listing/{stock.lower()}",
+        }
+
+
+_STATES = {"California": "CA", "Texas": "TX", "Arizona": "AZ", "Oklahoma": "OK", "Ohio": "OH"}
+
+
+def typo(text: str, rng: random.Random) -> str:
+    """Return ``text`` with two neighbouring letters of one word swapped (or one dropped)."""
+    positions = [i for i in range(len(text) - 1) if text[i].isalpha() and text[i + 1].isalpha()]
+    if not positions:
+        return text
+    i = rng.choice(positions[1:] or positions)
+    if rng.random() < 0.5:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    return text[:i] + text[i + 1 :]
+
+
+def _edit(description: str, rng: random.Random) -> str:
+    parts = description.split(", ")
+    if len(parts) > 2 and rng.random() < 0.5:
+        parts.pop(rng.randrange(1, len(parts)))
+    text = ", ".join(parts)
+    return typo(text, rng) if rng.random() < 0.5 else text
+
+
+def _price_text(price: float, rng: random.Random) -> Any:
+    amount = int(price)
+    return rng.choice([amount, f"${amount:,}", f"Bid to ${amount:,}", str(amount)])

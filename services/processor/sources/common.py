@@ -1,0 +1,152 @@
+"""What every mapper shares: the mapped result, field access, and the per-type repairs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from shared.events import RecordType
+
+from .dates import repair_date, repair_event_dates
+from .repairs import (
+    Repairs,
+    repair_make,
+    repair_model,
+    repair_price,
+    repair_state,
+    repair_whitespace,
+    state_code,
+)
+from .titles import fill_from_title
+
+SOURCE_RULE = "source"  # error type prefix of failures found while mapping (not schema, not rule)
+_TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|ref$|mc_)")
+_LOCATION_RE = re.compile(
+    r"^\s*(?P<city>[^,]+?)\s*,\s*(?P<state>[A-Za-z .]+?)(?:\s+\d{5}(?:-\d{4})?)?\s*$"
+)
+
+
+@dataclass
+class Mapped:
+    """A raw item mapped to the canonical (camelCase) shape, with its repairs and source errors."""
+
+    record: Any
+    repairs: Repairs = field(default_factory=Repairs)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def source_error(field_name: str, rule: str, message: str, value: Any) -> dict[str, Any]:
+    """Return a failure found while mapping, in the processor's error shape."""
+    return {
+        "field": field_name,
+        "rule": f"{SOURCE_RULE}_{rule}",
+        "message": message,
+        "value": value,
+    }
+
+
+def pick(item: Any, paths: str) -> Any:
+    """Return the first non-empty value of ``a|b.c|d.0`` paths in ``item`` (dotted, list index)."""
+    for path in paths.split("|"):
+        value: Any = item
+        for part in path.split("."):
+            if isinstance(value, dict):
+                value = value.get(part)
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                value = None
+                break
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def canonical_url(url: str) -> str:
+    """Return a URL for comparison: lower host, no ``www.``, tracking, fragment or end slash."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip()
+    host = parts.netloc.lower().removeprefix("www.")
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not _TRACKING.match(k)])
+    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), query, ""))
+
+
+def normalize_url(record: dict[str, Any], field_name: str, repairs: Repairs) -> None:
+    """Lower-case scheme and host, drop tracking parameters and the fragment; record it."""
+    value = record.get(field_name)
+    if not isinstance(value, str) or "://" not in value:
+        return
+    head = value[: value.find("/", value.find("://") + 3) % (len(value) + 1)]
+    if "?" not in value and "#" not in value and head == head.lower() and value == value.strip():
+        return  # already in normal form (the common case): skip the parse
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not _TRACKING.match(k)])
+    tidy = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, query, ""))
+    if tidy != value:
+        record[field_name] = repairs.add(field_name, value, tidy, "url_normalized")
+
+
+def split_location(
+    record: dict[str, Any], city_field: str, state_field: str, text: Any, repairs: Repairs
+) -> None:
+    """Fill city and state from "City, ST 12345" when they are missing; record it."""
+    if not isinstance(text, str) or record.get(city_field):
+        return
+    match = _LOCATION_RE.match(text)
+    if match is None or state_code(match["state"]) is None:
+        return
+    record[city_field] = repairs.add(city_field, text, match["city"], "location_split")
+    if not record.get(state_field):
+        record[state_field] = repairs.add(
+            state_field, text, match["state"].strip(), "location_split"
+        )
+
+
+def _finish_vehicle(record: dict[str, Any], repairs: Repairs) -> None:
+    fill_from_title(record, "title", repairs)
+    repair_make(record, repairs)
+    repair_model(record, repairs)
+    repair_price(record, "price", repairs)
+    split_location(record, "locationCity", "locationState", record.get("location"), repairs)
+    split_location(record, "locationCity", "locationState", record.get("locationCity"), repairs)
+    repair_state(record, "locationState", repairs)
+    repair_whitespace(record, ("locationCity", "stockNumber"), repairs)
+    normalize_url(record, "imageUrl", repairs)
+    if isinstance(record.get("year"), str) and record["year"].strip().isdigit():
+        record["year"] = repairs.add("year", record["year"], int(record["year"]), "year_text")
+
+
+def _finish_event(record: dict[str, Any], repairs: Repairs) -> None:
+    repair_event_dates(record, repairs)
+    split_location(record, "city", "state", record.get("location"), repairs)
+    split_location(record, "city", "state", record.get("city"), repairs)
+    repair_state(record, "state", repairs)
+    repair_whitespace(record, ("name", "venue", "city"), repairs)
+    normalize_url(record, "imageUrl", repairs)
+
+
+def _finish_article(record: dict[str, Any], repairs: Repairs) -> None:
+    repair_date(record, "publishedDate", repairs)
+    repair_whitespace(record, ("title", "author"), repairs)
+    normalize_url(record, "imageUrl", repairs)
+
+
+_FINISHERS = {
+    RecordType.VEHICLES: _finish_vehicle,
+    RecordType.EVENTS: _finish_event,
+    RecordType.ARTICLES: _finish_article,
+}
+
+
+def finish(mapped: Mapped, record_type: RecordType) -> Mapped:
+    """Apply the record type's repairs to a mapped record; never raises on odd values."""
+    if isinstance(mapped.record, dict):
+        _FINISHERS[record_type](mapped.record, mapped.repairs)
+    return mapped

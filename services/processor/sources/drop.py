@@ -1,0 +1,20 @@
+"""Dropped files and feeds: items are already in the seed's fields (camelCase or snake_case)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.events import RecordType
+
+from .common import Mapped
+
+
+def map_item(item: Any, record_type: RecordType, source: str) -> Mapped:
+    """Return the item as is (a copy), with ``sourceName`` defaulted to the file's source."""
+    del record_type
+    if not isinstance(item, dict):
+        return Mapped(item)
+    record = dict(item)
+    if not record.get("sourceName") and not record.get("source_name"):
+        record["sourceName"] = source
+    return Mapped(record)

@@ -1,0 +1,54 @@
+"""Word lists the repairs use: US states, car makes and their aliases, title noise."""
+
+from __future__ import annotations
+
+US_STATES: dict[str, str] = {
+    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
+    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "florida": "FL", "georgia": "GA",
+    "hawaii": "HI", "idaho": "ID", "illinois": "IL", "indiana": "IN", "iowa": "IA",
+    "kansas": "KS", "kentucky": "KY", "louisiana": "LA", "maine": "ME", "maryland": "MD",
+    "massachusetts": "MA", "michigan": "MI", "minnesota": "MN", "mississippi": "MS",
+    "missouri": "MO", "montana": "MT", "nebraska": "NE", "nevada": "NV", "new hampshire": "NH",
+    "new jersey": "NJ", "new mexico": "NM", "new york": "NY", "north carolina": "NC",
+    "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
+    "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN",
+    "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
+    "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY", "district of columbia": "DC",
+    "washington dc": "DC", "washington d c": "DC", "puerto rico": "PR",
+}  # fmt: skip
+
+_MAKES = (
+    "AC", "Acura", "Alfa Romeo", "AMC", "Aston Martin", "Audi", "Austin-Healey", "Bentley",
+    "BMW", "Bugatti", "Buick", "Cadillac", "Chevrolet", "Chrysler", "Citroen", "Datsun",
+    "De Tomaso", "DeLorean", "Dodge", "Ferrari", "Fiat", "Ford", "GMC", "Honda", "Hudson",
+    "International", "Jaguar", "Jeep", "Jensen", "Lamborghini", "Lancia", "Land Rover", "Lexus",
+    "Lincoln", "Lotus", "Maserati", "Mazda", "McLaren", "Mercedes-Benz", "Mercury", "MG",
+    "Mini", "Nash", "Nissan", "Oldsmobile", "Packard", "Plymouth", "Pontiac", "Porsche",
+    "Rolls-Royce", "Saab", "Shelby", "Studebaker", "Subaru", "Sunbeam", "Toyota", "Triumph",
+    "Volkswagen", "Volvo", "Willys",
+)  # fmt: skip
+MAKE_SPELLING: dict[str, str] = {make.lower(): make for make in _MAKES}
+MAKE_ALIASES: dict[str, str] = {
+    "chevy": "Chevrolet", "chev": "Chevrolet", "chevrolet motor": "Chevrolet",
+    "mercedes": "Mercedes-Benz", "benz": "Mercedes-Benz", "mercedes benz": "Mercedes-Benz",
+    "mb": "Mercedes-Benz", "vw": "Volkswagen", "volkswagon": "Volkswagen", "alfa": "Alfa Romeo",
+    "alfa-romeo": "Alfa Romeo", "caddy": "Cadillac", "olds": "Oldsmobile", "jag": "Jaguar",
+    "lambo": "Lamborghini", "aston": "Aston Martin", "rolls royce": "Rolls-Royce",
+    "rolls": "Rolls-Royce", "austin healey": "Austin-Healey", "detomaso": "De Tomaso",
+    "landrover": "Land Rover", "range rover": "Land Rover", "delorean": "DeLorean",
+    "international harvester": "International", "ih": "International", "pontiac motor": "Pontiac",
+}  # fmt: skip
+# Every spelling a title may use for a make, longest first (multi-word makes before one word).
+MAKE_WORDS: tuple[tuple[str, str], ...] = tuple(
+    sorted(
+        {**MAKE_SPELLING, **MAKE_ALIASES}.items(),
+        key=lambda item: (-len(item[0].split()), -len(item[0])),
+    )
+)
+TITLE_NOISE = (
+    r"\bfor sale\b",
+    r"\bno reserve\b:?",
+    r"\b\d[\d,]*k?[- ]mile(?:s)?\b",
+    r"\bwith \d[\d,]*k? miles\b",
+    r"\breserve\b",
+)

@@ -1,0 +1,52 @@
+"""The async work done on each chunk between blocking steps: link, online geocode, image check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from shared.events import RecordType
+
+from .dedup.linker import Linker
+from .enrich.geocode import CachedGeocoder
+from .enrich.images import check_head
+
+
+@dataclass(frozen=True)
+class ChunkStages:
+    """Links chunks against the known index and runs the opt-in online enrichments."""
+
+    pool: asyncpg.Pool
+    linker: Linker
+    geocoder: CachedGeocoder | None = None
+    http: aiohttp.ClientSession | None = None  # set when image HEAD checks are on
+
+    async def __call__(
+        self, record_type: RecordType, rows: list[dict[str, Any]]
+    ) -> tuple[int, int]:
+        """Process one chunk in place; return its (known duplicates, near duplicates)."""
+        stats = await self.linker.link(record_type, rows)
+        if self.geocoder is not None:
+            await self._geocode(rows)
+        if self.http is not None:
+            for row in rows:
+                image = row["enrichment"].get("image")
+                if image is not None:
+                    await check_head(self.http, image)
+        return stats.known, stats.near
+
+    async def _geocode(self, rows: Sequence[dict[str, Any]]) -> None:
+        assert self.geocoder is not None  # noqa: S101 - checked by the caller
+        queries = {q for row in rows if (q := row["enrichment"].get("geo_query"))}
+        if not queries:
+            return
+        async with self.pool.acquire() as conn:
+            found = await self.geocoder.lookup(conn, queries)
+        for row in rows:
+            query = row["enrichment"].get("geo_query")
+            if query in found:
+                row["enrichment"]["geo"] = found[query]

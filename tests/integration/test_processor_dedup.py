@@ -1,0 +1,194 @@
+"""Cross-file dedup on real PostgreSQL and JetStream: links across files, sites and replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+
+from services.processor.app import MIGRATIONS, serve
+from services.processor.config import ProcessorSettings
+from services.processor.quality.generator import ListingGenerator
+from shared import db, subjects
+from shared.bus import Bus
+from shared.events import BatchProcessed, FileCollected, RecordType
+from shared.settings import PipelineSettings
+from shared.storage import DataDir
+from tests.polling import eventually
+
+pytestmark = [pytest.mark.nats, pytest.mark.postgres]
+
+DAY = "2026-11-29"
+TABLES = "processor_known_vehicles, processor_vehicle_blocks, processor_known_records"
+CAR = {
+    "make": "Chevrolet",
+    "model": "Chevelle SS",
+    "year": 1970,
+    "price": 45000,
+    "description": "Red Chevelle SS, numbers matching 454, frame-off restoration",
+    "imageUrl": "https://img.site-a.example.com/p/1.jpg",
+    "locationCity": "Tulsa",
+    "locationState": "OK",
+    "sourceName": "site-a",
+    "sourceUrl": "https://site-a.example.com/listing/1",
+    "stockNumber": "A-1",
+}
+
+
+@pytest.fixture
+async def clean_index(settings: PipelineSettings) -> None:
+    """Apply the processor's migrations and empty its index (the test database is shared)."""
+    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        await db.apply_migrations(conn, "processor", MIGRATIONS)
+        await conn.execute(f"TRUNCATE {TABLES}")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def outcomes(bus: Bus) -> AsyncIterator[list[BatchProcessed]]:
+    """Collect every BatchProcessed event published in this test's namespace."""
+    seen: list[BatchProcessed] = []
+
+    async def collect(event: BatchProcessed) -> None:
+        seen.append(event)
+
+    consumer = await bus.consume(subjects.RECORDS_PROCESSED, "probe", BatchProcessed, collect)
+    yield seen
+    await consumer.stop(grace_s=1)
+
+
+async def _processors(count: int) -> tuple[list[asyncio.Task[None]], asyncio.Event]:
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(serve(ProcessorSettings(), stop)) for _ in range(count)]
+    return tasks, stop
+
+
+async def _stop(tasks: Sequence[asyncio.Task[None]], stop: asyncio.Event) -> None:
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
+
+
+async def _process(
+    bus: Bus, data_dir: DataDir, files: dict[str, list[Any]], outcomes: list[BatchProcessed]
+) -> list[dict[str, Any]]:
+    """Publish every file at once, wait for all outcomes, return all processed rows."""
+    outcomes.clear()
+    for name, records in files.items():
+        relative = f"raw/{DAY}/vehicles/{name}"
+        path = data_dir.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(orjson.dumps(records))
+        await bus.publish(
+            FileCollected(
+                path=relative,
+                sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                size_bytes=path.stat().st_size,
+                record_type=RecordType.VEHICLES,
+                source="drop",
+                tool="drop",
+            )
+        )
+
+    async def all_done() -> bool:
+        return len({event.raw_path for event in outcomes}) == len(files)
+
+    await eventually(all_done, timeout_s=40)
+    rows: list[dict[str, Any]] = []
+    for event in outcomes:
+        content = (data_dir.root / event.processed_path).read_bytes()
+        rows.extend(orjson.loads(line) for line in content.splitlines())
+    return rows
+
+
+def _clusters(rows: list[dict[str, Any]]) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for row in rows:
+        head = row["canonical_hash"] or row["data_hash"]
+        groups.setdefault(head, set()).add(row["data_hash"])
+    return {frozenset(members) for members in groups.values()}
+
+
+@pytest.mark.usefixtures("clean_index")
+async def test_same_car_on_two_sites_is_linked_across_files(
+    bus: Bus, data_dir: DataDir, outcomes: list[BatchProcessed]
+) -> None:
+    """The second file's copy of a car links to the first; a look-alike elsewhere does not."""
+    tasks, stop = await _processors(1)
+    try:
+        first = await _process(bus, data_dir, {"drop_001.json": [CAR]}, outcomes)
+        same_car = {
+            **CAR,
+            "model": "Chevele SS",
+            "price": "$46,500",
+            "imageUrl": "https://img.site-b.example.com/p/1.jpg",
+            "sourceName": "site-b",
+            "sourceUrl": "https://site-b.example.com/l/9",
+            "stockNumber": "B-9",
+        }
+        other_city = {
+            **same_car,
+            "model": "Chevelle SS",
+            "locationCity": "Denver",
+            "locationState": "CO",
+            "imageUrl": None,
+            "stockNumber": "B-10",
+        }
+        second = await _process(
+            bus, data_dir, {"drop_002.json": [same_car, other_city, CAR]}, outcomes
+        )
+    finally:
+        await _stop(tasks, stop)
+    (original,) = first
+    linked, lookalike, again = second
+    assert linked["canonical_hash"] == original["data_hash"]
+    assert linked["match_score"] >= 80
+    assert {"model", "description", "location"} <= set(linked["match_fields"])
+    assert lookalike["canonical_hash"] is None
+    assert again["data_hash"] == original["data_hash"]
+    assert again["enrichment"]["dedup"]["status"] == "known"
+    assert lookalike["enrichment"]["market"]["comparables"] == 1
+    (event,) = outcomes
+    report = orjson.loads((data_dir.root / f"processed/{DAY}/processing_report.json").read_bytes())
+    entry = report["files"][event.raw_path]
+    assert (entry["known_duplicates"], entry["near_duplicates"]) == (1, 1)
+
+
+async def test_two_replicas_link_like_one(
+    clean_index: None,
+    settings: PipelineSettings,
+    bus: Bus,
+    data_dir: DataDir,
+    outcomes: list[BatchProcessed],
+) -> None:
+    """Two processors sharing the work over several files give the same clusters as one."""
+    listings = ListingGenerator(11).listings(160)
+    files = {f"drop_{i:03d}.json": [x.record for x in listings[i::4]] for i in range(4)}
+    tasks, stop = await _processors(1)
+    try:
+        one = _clusters(await _process(bus, data_dir, files, outcomes))
+    finally:
+        await _stop(tasks, stop)
+    await clean_index_again(settings)
+    tasks, stop = await _processors(2)
+    try:
+        two = _clusters(await _process(bus, data_dir, files, outcomes))
+    finally:
+        await _stop(tasks, stop)
+    assert sum(len(group) > 1 for group in one) >= 10
+    assert one == two
+
+
+async def clean_index_again(settings: PipelineSettings) -> None:
+    """Empty the index between the two runs."""
+    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        await conn.execute(f"TRUNCATE {TABLES}")
+    finally:
+        await conn.close()

@@ -1,0 +1,161 @@
+"""Blocking keys, pair scoring and linking order, without a database."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from services.processor.dedup.keys import (
+    LOCK_STRIPES,
+    block_keys,
+    from_row,
+    key_id,
+    lock_ids,
+    probe_keys,
+    skeleton,
+)
+from services.processor.dedup.linker import market_context, market_groups, market_index
+from services.processor.dedup.scoring import LINK_THRESHOLD, score
+from services.processor.quality.report import cluster
+
+
+def _row(data_hash: str = "a" * 64, **changes: Any) -> dict[str, Any]:
+    row = {
+        "data_hash": data_hash,
+        "make": "Chevrolet",
+        "model": "Chevelle SS",
+        "year": 1970,
+        "price": "45000.00",
+        "location_city": "Tulsa",
+        "location_state": "OK",
+        "description": "Red Chevelle SS, numbers matching 454, frame-off restoration",
+        "image_url": "https://img.site-a.example.com/p/1.jpg",
+        "source_name": "site-a",
+        "source_url": "https://site-a.example.com/listing/1",
+        "stock_number": "A-1",
+    }
+    row.update(changes)
+    return row
+
+
+SAME_CAR_ELSEWHERE = {
+    "data_hash": "b" * 64,
+    "model": "Chevele SS",
+    "price": "46500",
+    "description": "Red Chevelle SS, numbers matching 454, frame-off restoraton",
+    "image_url": "https://img.site-b.example.com/p/1.jpg",
+    "source_name": "site-b",
+    "source_url": "https://site-b.example.com/l/9",
+    "stock_number": "B-9",
+}
+
+
+def test_same_car_on_two_sites_links() -> None:
+    """A typo in the model, a price change and a re-hosted photo still link, naming the fields."""
+    value, fields = score(from_row(_row()), from_row(_row(**SAME_CAR_ELSEWHERE)))
+    assert value >= LINK_THRESHOLD
+    assert {"model", "year", "location", "description", "image"} <= set(fields)
+
+
+def test_two_chevelles_in_two_cities_do_not_link() -> None:
+    """Same make, model and year in different cities are two cars, even with a similar text."""
+    other = _row("c" * 64, location_city="Denver", location_state="CO", image_url=None)
+    other["description"] = _row()["description"]
+    assert score(from_row(_row()), from_row(other)) == (0.0, [])
+
+
+def test_same_site_different_pages_and_photos_do_not_link() -> None:
+    """A dealer's two similar cars (own pages, own photos) are not duplicates."""
+    other = _row(
+        "d" * 64,
+        stock_number="A-2",
+        source_url="https://site-a.example.com/listing/2",
+        image_url="https://img.site-a.example.com/p/2.jpg",
+    )
+    assert score(from_row(_row()), from_row(other))[0] == 0.0
+
+
+def test_repost_with_new_stock_number_links() -> None:
+    """A re-post on the same site with a new stock number and page but the same photo links."""
+    other = _row("e" * 64, stock_number="A-77", source_url="https://site-a.example.com/listing/77")
+    assert score(from_row(_row()), from_row(other))[0] >= LINK_THRESHOLD
+
+
+def test_lookalike_without_identifying_evidence_does_not_link() -> None:
+    """Same make/model/year/city and price, but another description and no photo: no link."""
+    other = _row("f" * 64, description="Blue Chevelle, automatic, new interior", image_url=None)
+    assert score(from_row(_row()), from_row(other))[0] == 0.0
+
+
+@pytest.mark.parametrize(
+    "changes", [{"make": "Ford"}, {"year": 1972}, {"location_state": "TX", "image_url": None}]
+)
+def test_vetoes(changes: dict[str, Any]) -> None:
+    """Another make, a year two apart or another state (with no shared photo) never link."""
+    assert score(from_row(_row()), from_row(_row("9" * 64, **changes)))[0] == 0.0
+
+
+def test_probe_keys_cover_a_year_either_side() -> None:
+    """A record one year off still shares a blocking key with the stored one."""
+    stored = from_row(_row())
+    probe = from_row(_row("b" * 64, year=1971, image_url=None))
+    assert set(block_keys(stored)) & set(probe_keys(probe))
+
+
+def test_model_typo_shares_a_block() -> None:
+    """The consonant skeleton puts a swapped-vowel typo in the same block."""
+    assert skeleton("chevelless") == skeleton("chevellss") == "chvls"
+
+
+def test_lock_ids_are_sorted_and_bounded() -> None:
+    """Advisory lock ids are sorted, unique and at most LOCK_STRIPES per chunk."""
+    ids = lock_ids(key_id(f"k{i}") for i in range(5000))
+    assert ids == sorted(set(ids))
+    assert len(ids) <= LOCK_STRIPES
+
+
+def test_clusters_do_not_depend_on_order() -> None:
+    """The same records in another order give the same clusters (the canonical may differ)."""
+    rows = [_row(), _row(**SAME_CAR_ELSEWHERE), _row("c" * 64, location_city="Denver",
+            location_state="CO", image_url=None, description="Blue, automatic")]  # fmt: skip
+
+    def groups(order: list[dict[str, Any]]) -> set[frozenset[str]]:
+        canonical = cluster(order)
+        found: dict[str, set[str]] = {}
+        for data_hash, head in canonical.items():
+            found.setdefault(head, set()).add(data_hash)
+        return {frozenset(members) for members in found.values()}
+
+    assert (
+        groups(rows)
+        == groups(rows[::-1])
+        == {
+            frozenset({"a" * 64, "b" * 64}),
+            frozenset({"c" * 64}),
+        }
+    )
+
+
+def test_market_context_counts_comparables_within_two_years() -> None:
+    """Median, percentile and count use same make/model within two years, never the record."""
+    key = from_row(_row())
+    market = {
+        ("chevrolet", "chevelle"): [
+            (1968, 40000.0, "1" * 64),
+            (1970, 50000.0, "2" * 64),
+            (1972, 60000.0, "3" * 64),
+            (1975, 10.0, "4" * 64),
+            (1970, 45000.0, key.data_hash),
+        ]
+    }
+    context = market_context(key, market_index(market))
+    assert (context["comparables"], context["median"], context["percentile"]) == (3, 50000.0, 33.3)
+    assert context["source"] == "processor_known_vehicles"
+
+
+def test_market_groups_span_the_chunk_years() -> None:
+    """One comparables query span per make/model, widened by two years."""
+    keys = [from_row(_row()), replace(from_row(_row()), year=1966)]
+    assert market_groups(keys) == [("chevrolet", "chevelle", 1964, 1972)]

@@ -1,0 +1,190 @@
+"""Value repairs: prices, states, makes, case, titles and dates, each recorded."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from services.processor.sources.dates import parse_date, parse_range, repair_event_dates
+from services.processor.sources.repairs import (
+    Repairs,
+    parse_price,
+    repair_make,
+    repair_model,
+    repair_price,
+    repair_state,
+    state_code,
+)
+from services.processor.sources.titles import fill_from_title, parse_title
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("$61,000", "61000.00"),
+        ("61000", "61000.00"),
+        ("Bid to $61,000", "61000.00"),
+        ("61k", "61000.00"),
+        ("$1.2M", "1200000.00"),
+        ("USD 45,500.50", "45500.50"),
+        ("Sold for $ 120 000", "120000.00"),
+        ("price on request", None),
+        ("", None),
+    ],
+)
+def test_price_texts_become_amounts(text: str, amount: str | None) -> None:
+    """Price strings in the usual shapes give the amount with two decimals, else None."""
+    assert parse_price(text) == (Decimal(amount) if amount else None)
+
+
+def test_price_repair_is_recorded() -> None:
+    """A price string is replaced by its amount and the repair is listed."""
+    record: dict[str, Any] = {"price": "$61,000"}
+    repairs = Repairs()
+    repair_price(record, "price", repairs)
+    assert record["price"] == Decimal("61000.00")
+    assert repairs == [
+        {"field": "price", "from": "$61,000", "to": "61000.00", "rule": "price_text"}
+    ]
+
+
+def test_numeric_prices_are_left_alone() -> None:
+    """A numeric price is not a repair."""
+    record: dict[str, Any] = {"price": Decimal(45000)}
+    repairs = Repairs()
+    repair_price(record, "price", repairs)
+    assert record["price"] == Decimal(45000)
+    assert repairs == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("California", "CA"), ("new  york", "NY"), ("ca", "CA"), ("TX", "TX"), ("Narnia", None)],
+)
+def test_state_names_map_to_codes(text: str, code: str | None) -> None:
+    """US state names and codes give the 2-letter code; unknown names give None."""
+    assert state_code(text) == code
+
+
+def test_state_repair_is_recorded_and_unknown_states_are_kept() -> None:
+    """A state name becomes its code with a repair; an unknown state stays as it is."""
+    record: dict[str, Any] = {"s": "California", "t": "Ontario"}
+    repairs = Repairs()
+    repair_state(record, "s", repairs)
+    repair_state(record, "t", repairs)
+    assert (record["s"], record["t"]) == ("CA", "Ontario")
+    assert [r["rule"] for r in repairs] == ["state_code"]
+
+
+@pytest.mark.parametrize(
+    ("make", "expected", "rule"),
+    [
+        ("Chevy", "Chevrolet", "make_alias"),
+        ("Mercedes", "Mercedes-Benz", "make_alias"),
+        ("Benz", "Mercedes-Benz", "make_alias"),
+        ("VW", "Volkswagen", "make_alias"),
+        ("FORD", "Ford", "make_case"),
+        ("bmw", "BMW", "make_case"),
+        ("  studebaker ", "Studebaker", "make_case"),
+        ("ACME MOTORS", "Acme Motors", "make_case"),
+    ],
+)
+def test_makes_are_canonicalized(make: str, expected: str, rule: str) -> None:
+    """Make aliases resolve and case is tidied, with the rule recorded."""
+    record: dict[str, Any] = {"make": make}
+    repairs = Repairs()
+    repair_make(record, repairs)
+    assert record["make"] == expected
+    assert repairs[0]["rule"] == rule
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("mustang  fastback", "Mustang Fastback"),
+        ("CHEVELLE SS", "Chevelle SS"),
+        ("911 Carrera RS", "911 Carrera RS"),
+        ("e-type 4.2", "E-Type 4.2"),
+    ],
+)
+def test_models_keep_sensible_case(model: str, expected: str) -> None:
+    """All-lower models are title-cased; short upper words (SS, RS) and mixed case are kept."""
+    record: dict[str, Any] = {"model": model}
+    repair_model(record, Repairs())
+    assert record["model"] == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        (
+            "1967 Ford Mustang Fastback 4-Speed",
+            {"year": 1967, "make": "Ford", "model": "Mustang Fastback 4-Speed"},
+        ),
+        (
+            "No Reserve: 21k-Mile 1995 Chevy Camaro Z28",
+            {"year": 1995, "make": "Chevrolet", "model": "Camaro Z28"},
+        ),
+        (
+            "1963 Mercedes Benz 230SL for sale",
+            {"year": 1963, "make": "Mercedes-Benz", "model": "230SL"},
+        ),
+        ("Alfa Romeo Spider Veloce", {"make": "Alfa Romeo", "model": "Spider Veloce"}),
+        ("A nice car", {}),
+    ],
+)
+def test_titles_give_year_make_model(title: str, expected: dict[str, Any]) -> None:
+    """A listing title yields year, make and model when it has them."""
+    assert parse_title(title) == expected
+
+
+def test_title_fills_only_missing_fields() -> None:
+    """Fields already present are kept; the filled ones are recorded as title_parse repairs."""
+    record: dict[str, Any] = {"title": "1967 Ford Mustang Fastback", "model": "Mustang"}
+    repairs = Repairs()
+    fill_from_title(record, "title", repairs)
+    assert (record["year"], record["make"], record["model"]) == (1967, "Ford", "Mustang")
+    assert {r["field"] for r in repairs} == {"year", "make"}
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("June 12-14, 2026", date(2026, 6, 12), date(2026, 6, 14)),
+        ("Oct 7-10, 2026", date(2026, 10, 7), date(2026, 10, 10)),
+        ("March 5\u20138, 2026", date(2026, 3, 5), date(2026, 3, 8)),
+        ("Aug 30 - Sep 2, 2026", date(2026, 8, 30), date(2026, 9, 2)),
+        ("Dec 30 - Jan 2, 2026", date(2026, 12, 30), date(2027, 1, 2)),
+    ],
+)
+def test_event_date_ranges(text: str, start: date, end: date) -> None:
+    """Date ranges give start and end dates."""
+    assert parse_range(text) == (start, end)
+
+
+def test_event_range_repair_sets_both_dates() -> None:
+    """A range in startDate becomes ISO startDate and endDate, recorded as date_range."""
+    record: dict[str, Any] = {"startDate": "June 12-14, 2026"}
+    repairs = Repairs()
+    repair_event_dates(record, repairs)
+    assert (record["startDate"], record["endDate"]) == ("2026-06-12", "2026-06-14")
+    assert {r["rule"] for r in repairs} == {"date_range"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-09-01", date(2026, 9, 1)),
+        ("2026-09-01T23:30:00-05:00", date(2026, 9, 2)),
+        ("Tue, 01 Sep 2026 10:00:00 GMT", date(2026, 9, 1)),
+        ("Sep 1, 2026", date(2026, 9, 1)),
+        ("not a date", None),
+        (None, None),
+    ],
+)
+def test_article_dates(text: str | None, expected: date | None) -> None:
+    """ISO, HTTP and prose dates parse to a UTC date; anything else gives None."""
+    assert parse_date(text) == expected
