@@ -14,6 +14,9 @@ cannot be parsed raises ``UnreadableFileError`` with the reason and how far read
 reject a whole file, a file of up to ``SANITIZE_MAX_BYTES`` that holds them is read with those
 bare tokens turned into strings (strings are left untouched); the record that carries one then
 fails validation with its own reason, and its neighbours load.
+
+Deeply nested JSON makes the C parser's work grow with the square of the depth, so a file that
+opens more than ``MAX_DEPTH`` containers in a row is rejected up front with that reason.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ _PEEK_BYTES = 1 << 16
 SANITIZE_MAX_BYTES = 64 << 20
 _SUSPECT_RE = re.compile(rb"[:,\[]\s*-?(?:NaN|Infinity)\b")
 _TOKEN_RE = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+MAX_DEPTH = 64
+_DEEP_RE = re.compile(rb'(?:[\[{]\s*(?:"(?:[^"\\]|\\.){0,200}"\s*:\s*)?){%d}' % MAX_DEPTH)
 
 
 def _load_backend() -> Any:
@@ -124,26 +129,34 @@ def _without_bare_nan(handle: IO[bytes]) -> IO[bytes]:
 
     The scan reads in chunks (constant memory); only a file that holds such a token, and is
     within ``SANITIZE_MAX_BYTES``, is read whole.
+
+    Raises:
+        UnreadableFileError: the file nests containers deeper than ``MAX_DEPTH``.
     """
     start = handle.tell()
-    if handle.seek(0, io.SEEK_END) > SANITIZE_MAX_BYTES or not _has_bare_nan(handle, start):
-        handle.seek(start)
-        return handle
+    size = handle.seek(0, io.SEEK_END)
+    has_nan = _scan(handle, start, check_nan=size <= SANITIZE_MAX_BYTES)
     handle.seek(start)
+    if not has_nan:
+        return handle
     quoted = _TOKEN_RE.sub(
         lambda m: m.group(0) if m.group(1) is None else b'"' + m.group(1) + b'"', handle.read()
     )
     return io.BytesIO(quoted)
 
 
-def _has_bare_nan(handle: IO[bytes], start: int) -> bool:
+def _scan(handle: IO[bytes], start: int, *, check_nan: bool) -> bool:
+    """Read the file once in chunks: refuse deep nesting, and say whether bare NaN occurs."""
     handle.seek(start)
-    tail = b""
+    tail, has_nan = b"", False
     while chunk := handle.read(_PEEK_BYTES):
-        if _SUSPECT_RE.search(tail + chunk):
-            return True
-        tail = chunk[-32:]
-    return False
+        window = tail + chunk
+        if _DEEP_RE.search(window):
+            reason = f"JSON nested deeper than {MAX_DEPTH} levels"
+            raise UnreadableFileError(reason, records_read=0, bytes_read=handle.tell())
+        has_nan = has_nan or (check_nan and _SUSPECT_RE.search(window) is not None)
+        tail = window[-(MAX_DEPTH * 8) :]
+    return has_nan
 
 
 def _seek_first_significant_byte(handle: IO[bytes]) -> bytes:

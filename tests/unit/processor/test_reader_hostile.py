@@ -1,4 +1,4 @@
-"""NaN and Infinity, which JSON does not allow, fail their own record instead of the file."""
+"""Hostile JSON: NaN/Infinity fail their own record; deep nesting is refused up front."""
 
 from __future__ import annotations
 
@@ -32,3 +32,24 @@ def test_large_files_with_nan_are_rejected_with_a_reason(
     path.write_text('[{"price": NaN}]')
     with pytest.raises(UnreadableFileError, match="not valid JSON"):
         list(iter_values(path, RecordType.VEHICLES))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"[" * 100_000 + b"]" * 100_000, b'[{"a":' * 5_000 + b"1" + b"}]" * 5_000],
+)
+def test_deeply_nested_json_is_rejected_quickly(tmp_path: Path, content: bytes) -> None:
+    """Nesting far deeper than any record is refused with a reason, before parsing."""
+    path = tmp_path / "deep.json"
+    path.write_bytes(content)
+    with pytest.raises(UnreadableFileError, match="nested deeper than"):
+        list(iter_values(path, RecordType.VEHICLES))
+
+
+def test_ordinary_nesting_is_accepted(tmp_path: Path) -> None:
+    """Records with a few nested levels read as usual."""
+    path = tmp_path / "ok.json"
+    path.write_text('[{"a": {"b": [{"c": [1, 2]}]}, "tags": ["x"]}]')
+    assert list(iter_values(path, RecordType.VEHICLES)) == [
+        {"a": {"b": [{"c": [1, 2]}]}, "tags": ["x"]}
+    ]
