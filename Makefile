@@ -26,6 +26,7 @@ up: install servers
 	exec $(BIN)/pipeline up
 
 test: install servers
+	scripts/ensure-browser
 	$(BIN)/pytest
 
 lint: install
