@@ -1,0 +1,1 @@
+"""End-to-end benchmark: the whole stack against a bare COPY of the same rows."""
