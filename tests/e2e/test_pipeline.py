@@ -105,6 +105,7 @@ def stack(stack_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Pope
             proc.wait(timeout=40)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
     log.close()
 
 

@@ -98,6 +98,7 @@ class Stack:
                 codes[name] = proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
                 codes[name] = None
         return codes
 
@@ -111,19 +112,28 @@ class Stack:
         inbox.mkdir(parents=True, exist_ok=True)
         source.replace(inbox / name)
 
-    async def rows(self) -> dict[str, set[tuple[Any, ...]]]:
-        """Return every table's rows as comparable tuples (natural key and the loaded values)."""
+    async def rows(self) -> dict[str, set[Any]]:
+        """Return each table's rows (natural key, source) and its near-duplicate clusters.
+
+        Clusters are compared as sets of members: which member is the canonical listing
+        depends on arrival order, the grouping must not.
+        """
         conn = await asyncpg.connect(self.env["DATABASE_URL"])
         try:
-            result: dict[str, set[tuple[Any, ...]]] = {}
+            result: dict[str, set[Any]] = {}
             for table in TABLES:
                 if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
-                    result[table] = set()
+                    result[table] = result[f"{table}_clusters"] = set()
                     continue
                 records = await conn.fetch(
                     f"SELECT data_hash, canonical_hash, source_name FROM {table}"
                 )
-                result[table] = {tuple(r) for r in records}
+                result[table] = {(r["data_hash"], r["source_name"]) for r in records}
+                groups: dict[str, set[str]] = {}
+                for r in records:
+                    root = r["canonical_hash"] or r["data_hash"]
+                    groups.setdefault(root, {root}).add(r["data_hash"])
+                result[f"{table}_clusters"] = {frozenset(g) for g in groups.values() if len(g) > 1}
             return result
         finally:
             await conn.close()

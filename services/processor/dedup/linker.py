@@ -93,7 +93,7 @@ class Linker:
         best: tuple[float, str, Known, list[str]] | None = None
         seen: set[str] = {key.data_hash}
         for block in probe:
-            for candidate in blocks.get(block, ()):
+            for candidate in blocks.get(block, ())[-store.MAX_CANDIDATES :]:
                 if candidate.key.data_hash in seen:
                     continue
                 seen.add(candidate.key.data_hash)

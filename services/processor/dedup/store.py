@@ -55,13 +55,25 @@ async def exact(conn: asyncpg.Connection, hashes: Sequence[str]) -> dict[str, Kn
     return {row["data_hash"]: _known(row) for row in rows}
 
 
-async def candidates(conn: asyncpg.Connection, key_ids: Sequence[int]) -> dict[int, list[Known]]:
-    """Return the known vehicles under each of these blocking key ids."""
+MAX_CANDIDATES = 64
+"""Known vehicles read per blocking key: bounds the work per record whatever a block's size."""
+
+
+async def candidates(
+    conn: asyncpg.Connection, key_ids: Sequence[int], limit: int = MAX_CANDIDATES
+) -> dict[int, list[Known]]:
+    """Return up to ``limit`` known vehicles under each of these blocking key ids.
+
+    The limit keeps the work per record constant when a block grows large (a popular
+    make/model/year in one city); the btree returns the same subset to every replica.
+    """
     rows = await conn.fetch(
-        f"SELECT b.block_key, {_SELECT}, {_LINK} FROM processor_vehicle_blocks b "
-        "JOIN processor_known_vehicles k ON k.data_hash = b.data_hash "
-        "WHERE b.block_key = ANY($1::bigint[])",
+        f"SELECT q.block_key, {_SELECT}, {_LINK} FROM unnest($1::bigint[]) AS q(block_key) "
+        "CROSS JOIN LATERAL (SELECT data_hash FROM processor_vehicle_blocks "
+        "  WHERE block_key = q.block_key ORDER BY data_hash LIMIT $2) b "
+        "JOIN processor_known_vehicles k ON k.data_hash = b.data_hash",
         list(key_ids),
+        limit,
     )
     found: dict[int, list[Known]] = {}
     for row in rows:
