@@ -15,6 +15,7 @@ import asyncpg
 import structlog
 
 from services.monitor.schema import migrate as migrate_monitor
+from services.processor.schema import migrate as migrate_processor
 from shared.db import apply_migrations
 
 log = structlog.get_logger(__name__)
@@ -45,8 +46,8 @@ async def grant_app_role(conn: asyncpg.Connection, app_role: str) -> bool:
 
 
 async def migrate_all(conn: asyncpg.Connection, app_role: str | None = None) -> list[str]:
-    """Apply the importer's and the monitor's migrations, then grant ``app_role`` on both."""
-    applied = [*await migrate(conn), *await migrate_monitor(conn)]
+    """Apply the importer's, processor's and monitor's migrations, then grant ``app_role``."""
+    applied = [*await migrate(conn), *await migrate_processor(conn), *await migrate_monitor(conn)]
     if app_role:
         await grant_app_role(conn, app_role)
     return applied

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import structlog
 
 from shared import bus as bus_mod
@@ -17,9 +15,10 @@ from shared.bus import Consumer
 from shared.events import FileCollected, ProcessFile
 from shared.lifecycle import load_settings, run_service
 from shared.logs import configure_logging
+from shared.netguard import guarded_session
 from shared.storage import DataDir
 
-from . import handlers
+from . import handlers, schema
 from .config import ProcessorSettings
 from .dedup.linker import Linker
 from .enrich.geocode import CachedGeocoder, OfflineGazetteer
@@ -30,7 +29,6 @@ from .stages import ChunkStages
 
 log = structlog.get_logger(__name__)
 SERVICE = "processor"
-MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def build_options(settings: ProcessorSettings) -> Options:
@@ -58,12 +56,11 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
     data_dir.ensure_layout()
     options = build_options(settings)
     async with contextlib.AsyncExitStack() as stack:
+        await db.migrate_as_owner(settings.owner_database_url, schema.migrate)
         pool = await stack.enter_async_context(db.create_pool(settings.database_url))
-        async with pool.acquire() as conn:
-            await db.apply_migrations(conn, SERVICE, MIGRATIONS)
         http = None
         if settings.check_images:
-            http = await stack.enter_async_context(aiohttp.ClientSession())
+            http = await stack.enter_async_context(guarded_session(settings.url_policy()))
         stages = ChunkStages(
             pool, Linker(pool, settings.link_threshold), _online_geocoder(settings), http
         )

@@ -15,7 +15,7 @@ class ProcessorSettings(PipelineSettings):
 
     max_in_flight: int = Field(default=2, ge=1, le=64, validation_alias="PROCESSOR_MAX_IN_FLIGHT")
     ack_wait_s: float = Field(default=60.0, gt=0, validation_alias="PROCESSOR_ACK_WAIT_S")
-    max_deliver: int = Field(default=5, ge=1, validation_alias="PROCESSOR_MAX_DELIVER")
+    max_deliver: int = Field(default=10, ge=1, validation_alias="PROCESSOR_MAX_DELIVER")
     grading_rules_file: Path | None = Field(
         default=None, validation_alias="PROCESSOR_GRADING_RULES_FILE"
     )

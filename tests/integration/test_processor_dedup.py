@@ -11,9 +11,10 @@ import asyncpg
 import orjson
 import pytest
 
-from services.processor.app import MIGRATIONS, serve
+from services.processor.app import serve
 from services.processor.config import ProcessorSettings
 from services.processor.quality.generator import ListingGenerator
+from services.processor.schema import MIGRATIONS
 from shared import db, subjects
 from shared.bus import Bus
 from shared.events import BatchProcessed, FileCollected, RecordType
