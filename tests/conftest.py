@@ -77,13 +77,15 @@ def env(database_url: str, namespace: str, data_dir: DataDir) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "DATA_DIR": str(data_dir.root),
         "PIPELINE_NAMESPACE": namespace,
+        # The fake providers and webhook receivers of the tests listen on loopback.
+        "ALLOWED_URL_HOSTS": "127.0.0.1,localhost",
     }
 
 
 @pytest.fixture
 def settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> PipelineSettings:
     """Return pipeline settings for this test's namespace, database and data folder."""
-    for key in ("NATS_URL", "DATABASE_URL", "DATA_DIR", "PIPELINE_NAMESPACE"):
+    for key in ("NATS_URL", "DATABASE_URL", "DATA_DIR", "PIPELINE_NAMESPACE", "ALLOWED_URL_HOSTS"):
         monkeypatch.setenv(key, env[key])
     return PipelineSettings()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp
 import click
 import orjson
 
@@ -15,6 +14,7 @@ from shared.db import connect_once
 from shared.errors import ConfigError
 from shared.events import utcnow
 from shared.lifecycle import load_settings
+from shared.netguard import guarded_session
 
 
 def _settings() -> MonitorSettings:
@@ -65,7 +65,7 @@ def alert_test() -> None:
             "firing", "test", "cli", "info", "test notification from `pipeline alert-test`",
             {}, now, now,
         )  # fmt: skip
-        async with aiohttp.ClientSession() as session:
+        async with guarded_session(settings.url_policy()) as session:
             sender = WebhookSender(
                 session,
                 targets,

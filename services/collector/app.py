@@ -8,7 +8,6 @@ import contextlib
 import functools
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import structlog
 
 from services.collector import intake, recovery, triggers, wiring
@@ -23,6 +22,7 @@ from shared import bus as bus_mod
 from shared.events import RecordType
 from shared.lifecycle import load_settings, run_service
 from shared.logs import configure_logging
+from shared.netguard import guarded_session
 from shared.storage import DataDir
 
 log = structlog.get_logger(__name__)
@@ -55,7 +55,7 @@ async def _start_collection(
     stop: asyncio.Event,
 ) -> asyncio.Task[None] | None:
     """Open the HTTP session, answer triggers, and start the schedule (when enabled)."""
-    session = await stack.enter_async_context(aiohttp.ClientSession())
+    session = await stack.enter_async_context(guarded_session(settings.url_policy()))
     limiter = await KvRateLimiter.open(bus, settings.rates(), settings.burst)
     ops = Operations(
         wiring.collect_deps(settings, deps, session, limiter),

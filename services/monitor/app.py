@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import functools
 
-import aiohttp
 import structlog
 from pydantic import BaseModel
 
@@ -26,6 +25,7 @@ from services.monitor.poller import Poller, log_only
 from shared import db, lifecycle, logs
 from shared.bus import Bus, Consumer, connect
 from shared.events import utcnow
+from shared.netguard import guarded_session
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +38,7 @@ async def _alert_engine(settings: MonitorSettings, stack: contextlib.AsyncExitSt
     targets = parse_targets(settings.webhook_urls)
     send = log_only
     if targets:
-        session = await stack.enter_async_context(aiohttp.ClientSession())
+        session = await stack.enter_async_context(guarded_session(settings.url_policy()))
         sender = WebhookSender(
             session,
             targets,

@@ -28,6 +28,7 @@ from tenacity import (
 )
 
 from shared.errors import ConfigError
+from shared.netguard import BlockedUrlError
 
 log = structlog.get_logger(__name__)
 
@@ -145,7 +146,13 @@ class WebhookSender:
         for target in self.targets:
             try:
                 await self._deliver(target, body_for(target.fmt, note, self.namespace))
-            except (aiohttp.ClientError, TimeoutError, RetryableStatusError) as exc:
+            except (
+                aiohttp.ClientError,
+                TimeoutError,
+                RetryableStatusError,
+                BlockedUrlError,
+            ) as exc:
+                # BlockedUrlError: an internal address not allowed by ALLOWED_URL_HOSTS.
                 log.error(
                     "monitor.webhook_failed",
                     url=_safe(target.url),
