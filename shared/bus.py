@@ -75,11 +75,12 @@ class Envelope:
 class Bus:
     """One NATS connection and its JetStream context, for one namespace."""
 
-    def __init__(self, nc: Client, names: Names) -> None:
+    def __init__(self, nc: Client, names: Names, stream_replicas: int = 1) -> None:
         """Wrap a connected client; use ``connect()`` instead of calling this."""
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.names = names
+        self.stream_replicas = stream_replicas
 
     async def ensure_stream(self) -> None:
         """Create (or update) the namespace's stream; safe to call from every replica."""
@@ -88,6 +89,7 @@ class Bus:
             subjects=[self.names.all_subjects],
             max_age=STREAM_MAX_AGE_S,
             duplicate_window=DUPLICATE_WINDOW_S,
+            num_replicas=self.stream_replicas,
         )
         try:
             await self.js.add_stream(config)
@@ -347,7 +349,7 @@ async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
     errors: list[Exception] = []
     try:
         async with asyncio.timeout(settings.connect_wait_s):
-            nc = await nats.connect(settings.nats_url, **_options(settings, name, errors))
+            nc = await nats.connect(settings.nats_servers, **_options(settings, name, errors))
     except (nats.errors.Error, OSError, TimeoutError) as exc:
         last = errors[-1] if errors else exc
         msg = (
@@ -356,7 +358,7 @@ async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
             "check NATS_URL, the credentials, and that nats-server runs with -js"
         )
         raise ConfigError(msg) from exc
-    bus = Bus(nc, Names(settings.namespace))
+    bus = Bus(nc, Names(settings.namespace), settings.nats_stream_replicas)
     beat = asyncio.create_task(_heartbeat(bus, name, settings.heartbeat_s))
     try:
         try:

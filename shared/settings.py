@@ -24,6 +24,9 @@ class PipelineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
     nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias="NATS_URL")
+    nats_stream_replicas: int = Field(
+        default=1, ge=1, le=5, validation_alias="NATS_STREAM_REPLICAS"
+    )
     nats_user: str | None = Field(default=None, validation_alias="NATS_USER")
     nats_password: SecretStr | None = Field(default=None, validation_alias="NATS_PASSWORD")
     nats_token: SecretStr | None = Field(default=None, validation_alias="NATS_TOKEN")
@@ -60,6 +63,11 @@ class PipelineSettings(BaseSettings):
         migrations need the owner.
         """
         return self.migration_database_url or self.database_url
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """Return the NATS servers: ``NATS_URL`` may list several, comma-separated (a cluster)."""
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
 
     def url_policy(self) -> UrlPolicy:
         """Return the outbound URL policy (feeds, images, webhooks) from the settings."""

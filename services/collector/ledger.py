@@ -40,7 +40,7 @@ class KvLedger:
         try:
             kv = await bus.js.key_value(bucket)
         except nats.js.errors.BucketNotFoundError:
-            kv = await bus.js.create_key_value(bucket=bucket)
+            kv = await bus.js.create_key_value(bucket=bucket, replicas=bus.stream_replicas)
         return cls(kv)
 
     async def get(self, sha256: str) -> str | None:

@@ -131,7 +131,7 @@ class KvRateLimiter:
         try:
             kv = await bus.js.key_value(name)
         except nats.js.errors.BucketNotFoundError:
-            kv = await bus.js.create_key_value(bucket=name, history=1)
+            kv = await bus.js.create_key_value(bucket=name, history=1, replicas=bus.stream_replicas)
         return cls(kv=kv, rates=rates, burst=burst)
 
     async def _change(

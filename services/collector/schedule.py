@@ -83,7 +83,7 @@ class KvSlotStore:
         try:
             kv = await bus.js.key_value(name)
         except nats.js.errors.BucketNotFoundError:
-            kv = await bus.js.create_key_value(bucket=name, history=1)
+            kv = await bus.js.create_key_value(bucket=name, history=1, replicas=bus.stream_replicas)
         return cls(kv)
 
     async def claim(self, key: str) -> bool:

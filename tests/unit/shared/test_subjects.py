@@ -34,3 +34,13 @@ def test_database_url_has_no_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     with pytest.raises(ValidationError):
         PipelineSettings()
+
+
+def test_nats_url_may_list_a_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A comma-separated NATS_URL becomes the list of servers the client tries."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/x")
+    monkeypatch.setenv("NATS_URL", "nats://n1:4222, nats://n2:4222,nats://n3:4222")
+    monkeypatch.setenv("NATS_STREAM_REPLICAS", "3")
+    settings = PipelineSettings()
+    assert settings.nats_servers == ["nats://n1:4222", "nats://n2:4222", "nats://n3:4222"]
+    assert settings.nats_stream_replicas == 3
