@@ -15,6 +15,7 @@ class MonitorSettings(PipelineSettings):
     """What the monitor reads from the environment (``MONITOR_*`` on top of the shared settings)."""
 
     monitor_host: str = Field(default="127.0.0.1", validation_alias="MONITOR_HOST")
+    api_token: SecretStr | None = Field(default=None, validation_alias="MONITOR_API_TOKEN")
     monitor_port: int = Field(default=8080, ge=0, le=65535, validation_alias="MONITOR_PORT")
     monitor_max_in_flight: int = Field(default=16, ge=1, validation_alias="MONITOR_MAX_IN_FLIGHT")
     # The monitor should outlast a database outage rather than dead-letter telemetry: with the bus
