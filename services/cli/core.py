@@ -14,13 +14,15 @@ from services.cli.common import run_async, settings_or_exit
 from shared.db import connect_once, ensure_database, migrate_as_owner
 from shared.lifecycle import load_settings
 from shared.logs import configure_logging
+from shared.storage import DataDir
 
 
 @click.command()
 @click.option("--only", multiple=True, type=click.Choice(runner.SERVICES), help="Run only these.")
 def up(only: tuple[str, ...]) -> None:
     """Start the four services as local processes until Ctrl-C or SIGTERM."""
-    settings_or_exit()  # fail fast, with one line, before starting anything
+    settings = settings_or_exit()  # fail fast, with one line, before starting anything
+    DataDir(settings.data_dir).ensure_layout()  # the inboxes exist before anyone copies into them
     sys.exit(runner.run_all(only or runner.SERVICES))
 
 
