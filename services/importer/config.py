@@ -11,7 +11,7 @@ class ImporterSettings(PipelineSettings):
     """Settings of one importer process, read once from the environment."""
 
     chunk_size: int = Field(
-        default=1000, ge=100, le=100_000, validation_alias="IMPORTER_CHUNK_SIZE"
+        default=5000, ge=100, le=100_000, validation_alias="IMPORTER_CHUNK_SIZE"
     )
     max_in_flight: int = Field(default=2, ge=1, le=32, validation_alias="IMPORTER_MAX_IN_FLIGHT")
     ack_wait_s: float = Field(default=60.0, gt=0, validation_alias="IMPORTER_ACK_WAIT_S")
