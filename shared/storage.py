@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+import structlog
 
 from shared.errors import BadInputError
 from shared.events import RecordType
 
+log = structlog.get_logger(__name__)
 _DATE_DIR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TEMP_PREFIX = ".tmp-"
 
@@ -51,12 +53,21 @@ class DataDir:
         """Return the failed-records folder of a day for one kind (validation_errors, ...)."""
         return self.root / "failed" / day.isoformat() / kind
 
-    def ensure_layout(self) -> None:
-        """Create the top-level folders and the inboxes."""
-        for name in ("raw", "processed", "failed", "archive"):
-            (self.root / name).mkdir(parents=True, exist_ok=True)
-        for record_type in RecordType:
-            self.inbox(record_type).mkdir(parents=True, exist_ok=True)
+    def ensure_layout(self) -> bool:
+        """Create the top-level folders and the inboxes; False (logged) if the disk refuses.
+
+        A read-only or full data folder must not stop a service at start: each piece of work
+        then fails transiently (and is redelivered) until the fault clears.
+        """
+        try:
+            for name in ("raw", "processed", "failed", "archive"):
+                (self.root / name).mkdir(parents=True, exist_ok=True)
+            for record_type in RecordType:
+                self.inbox(record_type).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.warning("data_dir.unwritable", root=str(self.root), error=repr(exc))
+            return False
+        return True
 
     def relative(self, path: Path) -> str:
         """Return ``path`` relative to the data folder, as events carry it."""
