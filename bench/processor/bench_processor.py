@@ -25,11 +25,11 @@ from pathlib import Path
 import asyncpg
 import orjson
 
-from services.processor.app import MIGRATIONS
 from services.processor.dedup.keys import block_keys, from_row, key_id
 from services.processor.dedup.linker import Linker
 from services.processor.processing import Options, process_file, process_file_async
 from services.processor.quality.generator import CITIES, ListingGenerator
+from services.processor.schema import MIGRATIONS
 from services.processor.stages import ChunkStages
 from shared import db
 from shared.events import RecordType
