@@ -67,17 +67,24 @@ async def candidates(
     The limit keeps the work per record constant when a block grows large (a popular
     make/model/year in one city); the btree returns the same subset to every replica.
     """
-    rows = await conn.fetch(
-        f"SELECT q.block_key, {_SELECT}, {_LINK} FROM unnest($1::bigint[]) AS q(block_key) "
+    pairs = await conn.fetch(
+        "SELECT q.block_key, b.data_hash FROM unnest($1::bigint[]) AS q(block_key) "
         "CROSS JOIN LATERAL (SELECT data_hash FROM processor_vehicle_blocks "
-        "  WHERE block_key = q.block_key ORDER BY data_hash LIMIT $2) b "
-        "JOIN processor_known_vehicles k ON k.data_hash = b.data_hash",
+        "  WHERE block_key = q.block_key ORDER BY data_hash LIMIT $2) b",
         list(key_ids),
         limit,
     )
+    # A known vehicle sits under several of the probed keys: read and build it once.
+    hashes = list({pair["data_hash"] for pair in pairs})
+    rows = await conn.fetch(
+        f"SELECT {_SELECT}, {_LINK} FROM processor_known_vehicles k "
+        "WHERE k.data_hash = ANY($1::text[])",
+        hashes,
+    )
+    by_hash = {row["data_hash"]: _known(row) for row in rows}
     found: dict[int, list[Known]] = {}
-    for row in rows:
-        found.setdefault(row["block_key"], []).append(_known(row))
+    for pair in pairs:
+        found.setdefault(pair["block_key"], []).append(by_hash[pair["data_hash"]])
     return found
 
 
