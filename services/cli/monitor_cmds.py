@@ -66,15 +66,7 @@ def alert_test() -> None:
             {}, now, now,
         )  # fmt: skip
         async with guarded_session(settings.url_policy()) as session:
-            sender = WebhookSender(
-                session,
-                targets,
-                settings.webhook_secret,
-                settings.namespace,
-                timeout_s=settings.webhook_timeout_s,
-                attempts=settings.webhook_attempts,
-                backoff_s=settings.webhook_backoff_s,
-            )
+            sender = WebhookSender.from_settings(session, targets, settings)
             return await sender.send(note)
 
     delivered = run_async(send())

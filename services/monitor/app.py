@@ -39,15 +39,7 @@ async def _alert_engine(settings: MonitorSettings, stack: contextlib.AsyncExitSt
     send = log_only
     if targets:
         session = await stack.enter_async_context(guarded_session(settings.url_policy()))
-        sender = WebhookSender(
-            session,
-            targets,
-            settings.webhook_secret,
-            settings.namespace,
-            timeout_s=settings.webhook_timeout_s,
-            attempts=settings.webhook_attempts,
-            backoff_s=settings.webhook_backoff_s,
-        )
+        sender = WebhookSender.from_settings(session, targets, settings)
         send = sender.send
     log.info("monitor.alerts_configured", rules=len(rules), webhooks=len(targets))
     return AlertEngine(rules, send, settings.alert_cooldown_s)

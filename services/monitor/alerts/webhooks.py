@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -29,6 +29,9 @@ from tenacity import (
 
 from shared.errors import ConfigError
 from shared.netguard import BlockedUrlError
+
+if TYPE_CHECKING:
+    from services.monitor.config import MonitorSettings
 
 log = structlog.get_logger(__name__)
 
@@ -134,6 +137,21 @@ class WebhookSender:
     timeout_s: float = 5.0
     attempts: int = 4
     backoff_s: float = 1.0
+
+    @classmethod
+    def from_settings(
+        cls, session: aiohttp.ClientSession, targets: list[Target], settings: MonitorSettings
+    ) -> WebhookSender:
+        """Return a sender configured by the monitor's settings (secret, timeout, retries)."""
+        return cls(
+            session,
+            targets,
+            settings.webhook_secret,
+            settings.namespace,
+            timeout_s=settings.webhook_timeout_s,
+            attempts=settings.webhook_attempts,
+            backoff_s=settings.webhook_backoff_s,
+        )
 
     def __post_init__(self) -> None:
         """Warn once that notifications go out unsigned when no secret is configured."""
