@@ -299,20 +299,24 @@ def _tls_context(settings: PipelineSettings) -> ssl.SSLContext | None:
     return context
 
 
-async def _log_disconnected() -> None:
-    log.warning("nats.disconnected")
-
-
 async def _log_reconnected() -> None:
     log.info("nats.reconnected")
 
 
-def _options(settings: PipelineSettings, name: str, errors: list[Exception]) -> dict[str, Any]:
+def _options(
+    settings: PipelineSettings, name: str, errors: list[Exception], closing: asyncio.Event
+) -> dict[str, Any]:
     """Return nats.connect options: reconnect forever, credentials and TLS from the settings."""
 
     async def on_error(exc: Exception) -> None:
         errors.append(exc)
         log.warning("nats.error", error=repr(exc))
+
+    async def on_disconnected() -> None:
+        if closing.is_set():
+            log.debug("nats.closed")
+        else:
+            log.warning("nats.disconnected")
 
     options: dict[str, Any] = {
         "name": name,
@@ -321,7 +325,7 @@ def _options(settings: PipelineSettings, name: str, errors: list[Exception]) -> 
         "reconnect_time_wait": 1,
         "allow_reconnect": True,
         "error_cb": on_error,
-        "disconnected_cb": _log_disconnected,
+        "disconnected_cb": on_disconnected,
         "reconnected_cb": _log_reconnected,
     }
     if settings.nats_user:
@@ -347,9 +351,11 @@ async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
             (one actionable line, naming the last error the client saw).
     """
     errors: list[Exception] = []
+    closing = asyncio.Event()
     try:
         async with asyncio.timeout(settings.connect_wait_s):
-            nc = await nats.connect(settings.nats_servers, **_options(settings, name, errors))
+            options = _options(settings, name, errors, closing)
+            nc = await nats.connect(settings.nats_servers, **options)
     except (nats.errors.Error, OSError, TimeoutError) as exc:
         last = errors[-1] if errors else exc
         msg = (
@@ -371,6 +377,7 @@ async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beat
+        closing.set()
         with contextlib.suppress(nats.errors.Error):
             await nc.drain()
 
