@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -143,6 +144,46 @@ class Bus:
         )
         consumer.start()
         return consumer
+
+
+Route = tuple[str, type[BaseModel] | None, Callable[..., Awaitable[None]]]
+"""A bare subject, the model of its payloads (None: any subject, an Envelope), its handler."""
+
+
+@dataclass(frozen=True)
+class ConsumerLimits:
+    """How one service consumes: concurrency, ack wait, deliveries and the stop grace."""
+
+    max_in_flight: int
+    ack_wait_s: float
+    max_deliver: int
+    grace_s: float
+
+
+@contextlib.asynccontextmanager
+async def consuming(
+    bus: Bus, service: str, routes: Sequence[Route], deps: Any, limits: ConsumerLimits
+) -> AsyncIterator[list[Consumer[Any]]]:
+    """Consume every route with ``handler(event, deps=deps)``; on exit stop them all at once.
+
+    Stopping stops intake first and lets in-flight handlers finish within ``limits.grace_s``.
+    """
+    consumers: list[Consumer[Any]] = []
+    try:
+        for subject, model, handler in routes:
+            consumer = await bus.consume(
+                subject,
+                service,
+                model,
+                functools.partial(handler, deps=deps),
+                max_in_flight=limits.max_in_flight,
+                ack_wait_s=limits.ack_wait_s,
+                max_deliver=limits.max_deliver,
+            )
+            consumers.append(consumer)
+        yield consumers
+    finally:
+        await asyncio.gather(*(c.stop(grace_s=limits.grace_s) for c in consumers))
 
 
 @dataclass

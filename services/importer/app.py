@@ -47,28 +47,20 @@ async def serve(settings: ImporterSettings, stop: asyncio.Event) -> None:
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))
         data_dir = data_folder(settings)
         deps = handlers.Deps(pool=pool, bus=bus, data_dir=data_dir, chunk_size=settings.chunk_size)
-        routes: list[tuple[str, type[BatchProcessed] | type[ImportFile] | None, Handler]] = [
+        routes: list[bus_mod.Route] = [
             (subjects.RECORDS_PROCESSED, BatchProcessed, handlers.handle_batch_processed),
             (subjects.COMMAND_IMPORT_FILE, ImportFile, handlers.handle_import_file),
             (DEAD_LETTERS, None, handlers.handle_dead_letter),
         ]
-        consumers = [
-            await bus.consume(
-                subject,
-                SERVICE,
-                model,
-                functools.partial(handler, deps=deps),
-                max_in_flight=settings.max_in_flight,
-                ack_wait_s=settings.ack_wait_s,
-                max_deliver=settings.max_deliver,
-            )
-            for subject, model, handler in routes
-        ]
+        limits = bus_mod.ConsumerLimits(
+            settings.max_in_flight,
+            settings.ack_wait_s,
+            settings.max_deliver,
+            settings.shutdown_grace_s,
+        )
+        await stack.enter_async_context(bus_mod.consuming(bus, SERVICE, routes, deps, limits))
         log.info("service.started", service=SERVICE, chunk_size=settings.chunk_size)
-        try:
-            await stop.wait()
-        finally:
-            await asyncio.gather(*(c.stop(grace_s=settings.shutdown_grace_s) for c in consumers))
+        await stop.wait()
 
 
 def data_folder(settings: ImporterSettings) -> DataDir:

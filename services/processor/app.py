@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from typing import Any
 
 import structlog
 
 from shared import bus as bus_mod
 from shared import db, subjects
-from shared.bus import Consumer
 from shared.events import FileCollected, ProcessFile
 from shared.lifecycle import load_settings, run_service
 from shared.logs import configure_logging
@@ -68,30 +66,20 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
         # One limit over both subjects: at most max_in_flight files are parsed at a time.
         slots = asyncio.Semaphore(settings.max_in_flight)
         deps = handlers.Deps(bus, data_dir, tuple(options.enricher.rules), slots, stages, options)
-        consumers: list[Consumer[Any]] = []
-        stack.push_async_callback(_stop_all, consumers, settings.shutdown_grace_s)
-        for subject, model, handler in (
+        routes: list[bus_mod.Route] = [
             (subjects.FILES_COLLECTED, FileCollected, handlers.handle_file_collected),
             (subjects.COMMAND_PROCESS_FILE, ProcessFile, handlers.handle_process_file),
-        ):
-            consumer = await bus.consume(
-                subject,
-                SERVICE,
-                model,
-                functools.partial(handler, deps=deps),
-                max_in_flight=settings.max_in_flight,
-                ack_wait_s=settings.ack_wait_s,
-                max_deliver=settings.max_deliver,
-            )
-            consumers.append(consumer)
+        ]
+        limits = bus_mod.ConsumerLimits(
+            settings.max_in_flight,
+            settings.ack_wait_s,
+            settings.max_deliver,
+            settings.shutdown_grace_s,
+        )
+        await stack.enter_async_context(bus_mod.consuming(bus, SERVICE, routes, deps, limits))
         log.info("service.started", service=SERVICE, data_dir=str(data_dir.root))
         await stop.wait()
         log.info("service.stopping", service=SERVICE)
-
-
-async def _stop_all(consumers: list[Consumer[Any]], grace_s: float) -> None:
-    """Stop intake on every consumer at once and let in-flight files finish within ``grace_s``."""
-    await asyncio.gather(*(consumer.stop(grace_s) for consumer in consumers))
 
 
 def main() -> int:
