@@ -21,6 +21,10 @@ from shared.events import RecordType
 from shared.records import LINEAGE_FIELDS, processed_columns
 
 NATURAL_KEY = "data_hash"
+NOT_COMPARED = frozenset({*LINEAGE_FIELDS, NATURAL_KEY, "enrichment"})
+"""Columns that do not make a record "changed": where it came from, its key, and the derived
+context (market position, geocode, repairs), which moves with what else is known. They are
+rewritten together with a real change, never alone."""
 COLLECTED_AT = "collected_at"  # lineage the processed lines do not carry: set per file
 _IDENTIFIER_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -51,7 +55,7 @@ def table_sql(record_type: RecordType) -> TableSql:
     table = record_type.value
     stage = f"importer_stage_{table}"
     columns = processed_columns(record_type)
-    compared = tuple(c for c in columns if c not in LINEAGE_FIELDS and c != NATURAL_KEY)
+    compared = tuple(c for c in columns if c not in NOT_COMPARED)
     return TableSql(
         table=table,
         stage=stage,

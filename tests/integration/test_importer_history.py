@@ -249,3 +249,19 @@ async def test_redrive_of_validation_errors_asks_to_reprocess_raw_files(
     assert isinstance(command, ProcessFile)
     assert (command.path, command.record_type) == (raw, "vehicles")
     assert report.files_requested == [raw]
+
+
+async def test_changed_enrichment_alone_changes_nothing(
+    deps: Deps, data_dir: DataDir, pool: asyncpg.Pool
+) -> None:
+    """Re-processing that only moves the derived context leaves the row and updated_at alone."""
+    lines = [vehicle_line(0)]
+    await handle_batch_processed(batch_event(write_jsonl(data_dir, VEHICLES_FILE, lines)), deps)
+    before = await pool.fetchrow("SELECT updated_at, enrichment FROM vehicles")
+    moved = [{**vehicle_line(0, batch_id="batch-2"), "enrichment": {"market": {"comparables": 9}}}]
+    relative = write_jsonl(data_dir, SECOND_FILE, moved)
+    await handle_batch_processed(batch_event(relative, batch_id="batch-2"), deps)
+    after = await pool.fetchrow("SELECT updated_at, enrichment FROM vehicles")
+    assert after["updated_at"] == before["updated_at"]
+    assert after["enrichment"] == before["enrichment"]
+    assert await history(pool) == []

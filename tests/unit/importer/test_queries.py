@@ -21,11 +21,12 @@ def test_statements_cover_every_processed_column(record_type: RecordType) -> Non
 
 
 @pytest.mark.parametrize("record_type", list(RecordType))
-def test_compared_columns_exclude_lineage_and_key(record_type: RecordType) -> None:
-    """Only data columns decide whether a row changed; lineage and the key do not."""
+def test_compared_columns_exclude_lineage_key_and_derived_context(record_type: RecordType) -> None:
+    """Only data columns decide whether a row changed; lineage, key and enrichment do not."""
     compared = queries.table_sql(record_type).compared
-    assert not set(compared) & {*LINEAGE_FIELDS, "data_hash"}
-    assert set(compared) | {*LINEAGE_FIELDS, "data_hash"} == set(processed_columns(record_type))
+    ignored = {*LINEAGE_FIELDS, "data_hash", "enrichment"}
+    assert not set(compared) & ignored
+    assert set(compared) | ignored == set(processed_columns(record_type))
 
 
 def test_upsert_is_idempotent_and_keeps_last_duplicate() -> None:
