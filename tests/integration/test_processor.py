@@ -50,19 +50,6 @@ async def processor(settings: PipelineSettings, bus: Bus) -> AsyncIterator[async
     await asyncio.wait_for(task, timeout=30)
 
 
-@pytest.fixture
-async def outcomes(bus: Bus) -> AsyncIterator[list[BatchProcessed]]:
-    """Collect every BatchProcessed event published in this test's namespace."""
-    seen: list[BatchProcessed] = []
-
-    async def collect(event: BatchProcessed) -> None:
-        seen.append(event)
-
-    consumer = await bus.consume(subjects.RECORDS_PROCESSED, "probe", BatchProcessed, collect)
-    yield seen
-    await consumer.stop(grace_s=1)
-
-
 async def test_collected_file_is_processed_and_announced(
     processor: asyncio.Task[None], bus: Bus, data_dir: DataDir, outcomes: list[BatchProcessed]
 ) -> None:

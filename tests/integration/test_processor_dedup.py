@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -15,7 +15,7 @@ from services.processor.app import serve
 from services.processor.config import ProcessorSettings
 from services.processor.quality.generator import ListingGenerator
 from services.processor.schema import MIGRATIONS
-from shared import db, subjects
+from shared import db
 from shared.bus import Bus
 from shared.events import BatchProcessed, FileCollected, RecordType
 from shared.settings import PipelineSettings
@@ -50,19 +50,6 @@ async def clean_index(settings: PipelineSettings) -> None:
         await conn.execute(f"TRUNCATE {TABLES}")
     finally:
         await conn.close()
-
-
-@pytest.fixture
-async def outcomes(bus: Bus) -> AsyncIterator[list[BatchProcessed]]:
-    """Collect every BatchProcessed event published in this test's namespace."""
-    seen: list[BatchProcessed] = []
-
-    async def collect(event: BatchProcessed) -> None:
-        seen.append(event)
-
-    consumer = await bus.consume(subjects.RECORDS_PROCESSED, "probe", BatchProcessed, collect)
-    yield seen
-    await consumer.stop(grace_s=1)
 
 
 async def _processors(count: int) -> tuple[list[asyncio.Task[None]], asyncio.Event]:
