@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from services.runner import SERVICES, service_command
+from shared.storage import DataDir
 from tests.conftest import ADMIN_DSN, NATS_URL, dsn_for, unique
 
 TABLES = ("vehicles", "events", "articles")
@@ -72,7 +73,8 @@ class Stack:
         log.close()
 
     def start_all(self) -> None:
-        """Start the four services."""
+        """Lay out the data folder (as `pipeline up` does), then start the four services."""
+        DataDir(self.data).ensure_layout()
         for name in SERVICES:
             self.start(name)
 
