@@ -7,23 +7,42 @@ environment, with the local defaults of the development machines.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import nats
 import pytest
+from pydantic import BaseModel
 
 from shared.bus import Bus, connect
 from shared.settings import PipelineSettings
 from shared.storage import DataDir
 
+T = TypeVar("T", bound=BaseModel)
 ADMIN_DSN = os.environ.get(
     "TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
+
+
+@contextlib.asynccontextmanager
+async def recorded(bus: Bus, subject: str, model: type[T]) -> AsyncIterator[list[T]]:
+    """Record every event of ``subject`` with a probe consumer; stop it on exit."""
+    seen: list[T] = []
+
+    async def keep(event: T) -> None:
+        seen.append(event)
+
+    consumer = await bus.consume(subject, "probe", model, keep)
+    try:
+        yield seen
+    finally:
+        await consumer.stop(grace_s=1)
 
 
 def unique(prefix: str) -> str:

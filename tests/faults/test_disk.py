@@ -18,6 +18,7 @@ from services.processor.config import ProcessorSettings
 from shared import subjects
 from shared.bus import Bus
 from shared.events import BatchProcessed, FileCollected, RecordType
+from tests.conftest import recorded
 from tests.faults.data import vehicle_files
 from tests.polling import eventually
 
@@ -60,38 +61,32 @@ async def test_read_only_then_full_data_folder_recovers_by_itself(
     (small_disk / "filler").write_bytes(b"\0" * (4_000_000 - len(content) - 60_000))
     _mount("-o", "remount,ro", str(small_disk))
 
-    done: list[BatchProcessed] = []
-
-    async def collect(event: BatchProcessed) -> None:
-        done.append(event)
-
-    probe = await bus.consume(subjects.RECORDS_PROCESSED, "probe", BatchProcessed, collect)
-    stop = asyncio.Event()
-    service = asyncio.create_task(serve(ProcessorSettings(), stop))
-    try:
-        await bus.publish(
-            FileCollected(
-                path=f"raw/{DAY}/vehicles/drop_001.json",
-                sha256=hashlib.sha256(content).hexdigest(),
-                size_bytes=len(content),
-                record_type=RecordType.VEHICLES,
-                source="drop",
-                tool="drop",
+    async with recorded(bus, subjects.RECORDS_PROCESSED, BatchProcessed) as done:
+        stop = asyncio.Event()
+        service = asyncio.create_task(serve(ProcessorSettings(), stop))
+        try:
+            await bus.publish(
+                FileCollected(
+                    path=f"raw/{DAY}/vehicles/drop_001.json",
+                    sha256=hashlib.sha256(content).hexdigest(),
+                    size_bytes=len(content),
+                    record_type=RecordType.VEHICLES,
+                    source="drop",
+                    tool="drop",
+                )
             )
-        )
-        await asyncio.sleep(3)  # the fault lasts a while: a duration, not synchronisation
-        assert done == []
-        _mount("-o", "remount,rw", str(small_disk))  # writable now, but almost full
-        await asyncio.sleep(3)
-        assert done == []
-        assert _visible_partials(small_disk) == []
-        assert raw.read_bytes() == content  # the input is kept
-        (small_disk / "filler").unlink()  # the fault clears
-        await eventually(lambda: _async(done), timeout_s=90)
-    finally:
-        stop.set()
-        await asyncio.wait_for(service, timeout=30)
-        await probe.stop(grace_s=1)
+            await asyncio.sleep(3)  # the fault lasts a while: a duration, not synchronisation
+            assert done == []
+            _mount("-o", "remount,rw", str(small_disk))  # writable now, but almost full
+            await asyncio.sleep(3)
+            assert done == []
+            assert _visible_partials(small_disk) == []
+            assert raw.read_bytes() == content  # the input is kept
+            (small_disk / "filler").unlink()  # the fault clears
+            await eventually(lambda: _async(done), timeout_s=90)
+        finally:
+            stop.set()
+            await asyncio.wait_for(service, timeout=30)
     assert done[0].records_valid > 400
     processed = small_disk / done[0].processed_path
     assert len(processed.read_bytes().splitlines()) == done[0].records_valid

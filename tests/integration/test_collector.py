@@ -19,6 +19,7 @@ from shared.bus import Bus
 from shared.events import FileCollected, RecordType, derived_id, utcnow
 from shared.settings import PipelineSettings
 from shared.storage import DataDir, sha256_file, write_json_atomic
+from tests.conftest import recorded
 from tests.polling import eventually
 
 pytestmark = pytest.mark.nats
@@ -30,14 +31,8 @@ Start = Callable[[], Awaitable[None]]
 @pytest.fixture
 async def received(bus: Bus) -> AsyncIterator[list[FileCollected]]:
     """Collect every FileCollected of this test's namespace with a probe consumer."""
-    seen: list[FileCollected] = []
-
-    async def record(event: FileCollected) -> None:
-        seen.append(event)
-
-    consumer = await bus.consume(subjects.FILES_COLLECTED, "probe", FileCollected, record)
-    yield seen
-    await consumer.stop(grace_s=1)
+    async with recorded(bus, subjects.FILES_COLLECTED, FileCollected) as seen:
+        yield seen
 
 
 @pytest.fixture

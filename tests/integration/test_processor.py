@@ -19,6 +19,7 @@ from shared.bus import Bus
 from shared.events import BatchProcessed, FileCollected, FileRejected, RecordType
 from shared.settings import PipelineSettings
 from shared.storage import DataDir
+from tests.conftest import recorded
 from tests.polling import eventually
 
 pytestmark = pytest.mark.nats
@@ -116,23 +117,17 @@ async def test_unreadable_file_is_rejected_not_dead_lettered(
     data_dir: DataDir,
 ) -> None:
     """A truncated file publishes FileRejected with its reason and leaves no processed output."""
-    rejected: list[FileRejected] = []
+    async with recorded(bus, subjects.FILES_REJECTED, FileRejected) as rejected:
+        raw_path = f"raw/{DAY}/vehicles/drop_003.json"
+        _place(data_dir, raw_path, orjson.dumps(RECORDS)[:-7])
+        await nats_client.publish(
+            f"{namespace}.{subjects.COMMAND_PROCESS_FILE}", orjson.dumps({"path": raw_path})
+        )
 
-    async def collect(event: FileRejected) -> None:
-        rejected.append(event)
+        async def announced() -> list[FileRejected]:
+            return rejected
 
-    consumer = await bus.consume(subjects.FILES_REJECTED, "probe", FileRejected, collect)
-    raw_path = f"raw/{DAY}/vehicles/drop_003.json"
-    _place(data_dir, raw_path, orjson.dumps(RECORDS)[:-7])
-    await nats_client.publish(
-        f"{namespace}.{subjects.COMMAND_PROCESS_FILE}", orjson.dumps({"path": raw_path})
-    )
-
-    async def announced() -> list[FileRejected]:
-        return rejected
-
-    (event,) = await eventually(announced)
-    await consumer.stop(grace_s=1)
+        (event,) = await eventually(announced)
     assert event.stage == "processor"
     assert (data_dir.root / str(event.error_file)).is_file()
     assert not (data_dir.root / f"processed/{DAY}/vehicles/drop_003.jsonl").exists()
