@@ -180,3 +180,22 @@ async def clean_index_again(settings: PipelineSettings) -> None:
         await conn.execute(f"TRUNCATE {TABLES}")
     finally:
         await conn.close()
+
+
+@pytest.mark.usefixtures("clean_index")
+async def test_a_listing_seen_again_is_not_its_own_comparable(
+    bus: Bus, data_dir: DataDir, outcomes: list[BatchProcessed]
+) -> None:
+    """A fresh processor reads the comparables from PostgreSQL and leaves the listing out."""
+    neighbour = {**CAR, "stockNumber": "A-2", "year": 1971, "price": 52000}
+    for stage, files in enumerate(({"drop_001.json": [CAR, neighbour]}, {"drop_002.json": [CAR]})):
+        tasks, stop = await _processors(1)  # a new process each time: nothing cached
+        try:
+            rows = await _process(bus, data_dir, files, outcomes)
+        finally:
+            await _stop(tasks, stop)
+    (again,) = rows
+    assert stage == 1
+    assert again["enrichment"]["dedup"]["status"] == "known"
+    assert again["enrichment"]["market"]["comparables"] == 1  # the neighbour, not itself
+    assert again["enrichment"]["market"]["median"] == 52000.0

@@ -98,37 +98,48 @@ def skeleton(word: str) -> str:
     return "".join(c for i, c in enumerate(consonants) if i == 0 or consonants[i - 1] != c)
 
 
-def _year_keys(key: VehicleKey, year: int) -> list[str]:
-    """Return model-prefix, model-suffix and model-skeleton keys within the place (city or state).
+def _model_parts(key: VehicleKey) -> tuple[tuple[str, str], ...]:
+    """Return the model's prefix, suffix and skeleton parts (one typo cannot change all three)."""
+    model = key.model.replace(" ", "")
+    return (("m", model[:4]), ("e", model[-4:]), ("s", skeleton(model)[:3]))
 
-    One typo in the model (a swap or a dropped letter) cannot change all three.
+
+def _year_keys(key: VehicleKey, year: int, parts: tuple[tuple[str, str], ...]) -> list[str]:
+    """Return model-prefix, model-suffix and model-skeleton keys within the place (city or state).
 
     A pair in two places is vetoed unless it shares its photo, which has its own key; so keying
     by place loses no link the scorer would make, and keeps blocks small.
     """
-    model = key.model.replace(" ", "")
     place = key.city or key.state
-    return [
-        f"m|{key.make}|{year}|{model[:4]}|{place}",
-        f"e|{key.make}|{year}|{model[-4:]}|{place}",
-        f"s|{key.make}|{year}|{skeleton(model)[:3]}|{place}",
-    ]
+    return [f"{tag}|{key.make}|{year}|{part}|{place}" for tag, part in parts]
 
 
 def block_keys(key: VehicleKey) -> list[str]:
     """Return the keys a known listing is stored under."""
-    keys = _year_keys(key, key.year)
+    keys = _year_keys(key, key.year, _model_parts(key))
     if key.image_url:
         keys.append(f"i|{key.image_url}")
     return keys
 
 
 def probe_keys(key: VehicleKey) -> list[str]:
-    """Return the keys a new record looks up: its stored keys for year - 1, year and year + 1."""
-    keys = [k for year in (key.year - 1, key.year, key.year + 1) for k in _year_keys(key, year)]
+    """Return the keys a new record looks up: its stored keys for year - 1, year and year + 1.
+
+    The order is fixed: year - 1, year, year + 1 (three keys each), then the image key; so the
+    stored keys are a slice of the probe keys (``stored_ids``).
+    """
+    parts = _model_parts(key)
+    keys = [
+        k for year in (key.year - 1, key.year, key.year + 1) for k in _year_keys(key, year, parts)
+    ]
     if key.image_url:
         keys.append(f"i|{key.image_url}")
     return keys
+
+
+def stored_ids(probe_ids: list[int]) -> list[int]:
+    """Return the distinct ids of ``block_keys`` from the ids of ``probe_keys`` (same key)."""
+    return list(dict.fromkeys(probe_ids[3:6] + probe_ids[9:]))
 
 
 def key_id(key: str) -> int:

@@ -9,22 +9,23 @@ at once see each other's records and link the same way. Events and articles: exa
 
 from __future__ import annotations
 
-import statistics
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from cachetools import LRUCache
 
 from shared.events import RecordType
 
 from . import store
-from .keys import VehicleKey, block_keys, from_row, key_id, lock_ids, probe_keys
-from .scoring import LINK_THRESHOLD, score
+from .keys import VehicleKey, from_row, key_id, lock_ids, probe_keys, stored_ids
+from .market import MarketCache, market_context
+from .scoring import LINK_THRESHOLD, score, with_evidence
 from .store import Known
 
-MARKET_YEARS = 2
+KNOWN_CACHE = 50_000
+"""Known vehicles kept in memory (about 40 MB): candidates already seen are not read again."""
 
 
 @dataclass
@@ -38,10 +39,17 @@ class LinkStats:
 class Linker:
     """Matches chunks of rows against the known index in PostgreSQL."""
 
-    def __init__(self, pool: asyncpg.Pool, threshold: float = LINK_THRESHOLD) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        threshold: float = LINK_THRESHOLD,
+        market: MarketCache | None = None,
+    ) -> None:
         """Use ``pool`` for the index; link pairs scoring at least ``threshold``."""
         self.pool = pool
         self.threshold = threshold
+        self.market = market or MarketCache()
+        self.known: store.KnownCache = LRUCache(KNOWN_CACHE)
 
     async def link(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> LinkStats:
         """Fill the link fields (and market context) of ``rows`` in place."""
@@ -65,8 +73,8 @@ class Linker:
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock(conn, lock_ids(all_ids))
             known = await store.exact(conn, [key.data_hash for key in keys])
-            blocks = await store.candidates(conn, all_ids)
-            market = market_index(await store.comparables(conn, market_groups(keys)))
+            blocks = await store.candidates(conn, all_ids, self.known)
+            market = await self.market.load(conn, keys)
             new: list[Known] = []
             new_blocks: list[tuple[int, str]] = []
             for row, key, probe in zip(rows, keys, probes, strict=True):
@@ -80,29 +88,34 @@ class Linker:
                 stats.near += link.canonical_hash != key.data_hash
                 _apply(row, link, "new")
                 new.append(link)
-                for block in {key_id(k) for k in block_keys(key)}:
+                for block in stored_ids(probe):
                     new_blocks.append((block, key.data_hash))
                     blocks.setdefault(block, []).append(link)
             await store.insert(conn, new, new_blocks)
+        self.market.remember(link.key for link in new)
+        self.known.update((link.key.data_hash, link) for link in new)
         return stats
 
     def best_match(
         self, key: VehicleKey, probe: Sequence[int], blocks: dict[int, list[Known]]
     ) -> Known:
         """Return ``key`` linked to its best candidate's canonical, or as its own canonical."""
-        best: tuple[float, str, Known, list[str]] | None = None
+        candidates: list[Known] = []
         seen: set[str] = {key.data_hash}
         for block in probe:
             for candidate in blocks.get(block, ())[-store.MAX_CANDIDATES :]:
-                if candidate.key.data_hash in seen:
-                    continue
-                seen.add(candidate.key.data_hash)
-                value, fields = score(key, candidate.key)
-                if value < self.threshold:
-                    continue
-                # Highest score wins; ties go to the smallest canonical hash (deterministic).
-                if best is None or (-value, candidate.canonical_hash) < (-best[0], best[1]):
-                    best = (value, candidate.canonical_hash, candidate, fields)
+                if candidate.key.data_hash not in seen:
+                    seen.add(candidate.key.data_hash)
+                    candidates.append(candidate)
+        best: tuple[float, str, Known, list[str]] | None = None
+        for index in with_evidence(key, [candidate.key for candidate in candidates]):
+            candidate = candidates[index]
+            value, fields = score(key, candidate.key)
+            if value < self.threshold:
+                continue
+            # Highest score wins; ties go to the smallest canonical hash (deterministic).
+            if best is None or (-value, candidate.canonical_hash) < (-best[0], best[1]):
+                best = (value, candidate.canonical_hash, candidate, fields)
         if best is None:
             return Known(key, key.data_hash)
         return Known(key, best[1], best[0], tuple(best[3]))
@@ -118,65 +131,3 @@ def _apply(row: dict[str, Any], link: Known, status: str) -> None:
 
 def _dedup_note(row: dict[str, Any], status: str) -> None:
     row["enrichment"]["dedup"] = {"status": status, "index": "processor_known_index"}
-
-
-def market_groups(keys: Sequence[VehicleKey]) -> list[tuple[str, str, int, int]]:
-    """Return one (make, model key, lowest year, highest year) span per make/model in a chunk."""
-    spans: dict[tuple[str, str], tuple[int, int]] = {}
-    for key in keys:
-        low, high = spans.get((key.make, key.model_key), (key.year, key.year))
-        spans[(key.make, key.model_key)] = (min(low, key.year), max(high, key.year))
-    return [
-        (make, model, low - MARKET_YEARS, high + MARKET_YEARS)
-        for (make, model), (low, high) in sorted(spans.items())
-    ]
-
-
-Market = dict[tuple[str, str], "MarketGroup"]
-
-
-@dataclass
-class MarketGroup:
-    """Comparable prices of one make/model, by year (sorted), and whose they are."""
-
-    by_year: dict[int, list[float]]
-    owners: dict[str, tuple[int, float]]
-    sampled: bool
-
-
-def market_index(rows: dict[tuple[str, str], list[tuple[int, float, str]]]) -> Market:
-    """Index the comparables of a chunk by make/model and year, for quick window lookups."""
-    index: Market = {}
-    for group, found in rows.items():
-        by_year: dict[int, list[float]] = {}
-        for year, price, _ in found:
-            by_year.setdefault(year, []).append(price)
-        for prices in by_year.values():
-            prices.sort()
-        owners = {data_hash: (year, price) for year, price, data_hash in found}
-        index[group] = MarketGroup(by_year, owners, len(found) >= store.MARKET_SAMPLE)
-    return index
-
-
-def market_context(key: VehicleKey, market: Market) -> dict[str, Any]:
-    """Return where the price sits among comparables (same make/model, year +/- 2)."""
-    group = market.get((key.make, key.model_key))
-    prices: list[float] = []
-    if group is not None:
-        for year in range(key.year - MARKET_YEARS, key.year + MARKET_YEARS + 1):
-            prices.extend(group.by_year.get(year, ()))
-        prices.sort()
-        own = group.owners.get(key.data_hash)
-        if own is not None and abs(own[0] - key.year) <= MARKET_YEARS:
-            del prices[bisect_left(prices, own[1])]  # never compare a listing with itself
-    context: dict[str, Any] = {
-        "comparables": len(prices),
-        "source": "processor_known_vehicles",
-        "rule": f"same make and model, year +/- {MARKET_YEARS}",
-        "sampled": group is not None and group.sampled,
-    }
-    if prices:
-        below, upto = bisect_left(prices, key.price), bisect_right(prices, key.price)
-        context["median"] = round(statistics.median(prices), 2)
-        context["percentile"] = round(100.0 * (below + upto) / (2 * len(prices)), 1)
-    return context

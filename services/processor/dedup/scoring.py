@@ -11,7 +11,9 @@ description or the image to match.
 
 from __future__ import annotations
 
-from rapidfuzz import fuzz
+from collections.abc import Sequence
+
+from rapidfuzz import fuzz, process
 
 from .keys import VehicleKey
 
@@ -22,14 +24,17 @@ PRICE_TOLERANCE = 0.20  # relative price gap at which the price score reaches 0
 WEIGHTS = {"model": 30, "year": 10, "price": 15, "location": 15, "description": 15, "image": 15}
 
 
+def _image_path(image_url: str) -> str:
+    return image_url.partition("/")[2]
+
+
 def _image_score(a: VehicleKey, b: VehicleKey) -> float | None:
     if not (a.image_url and b.image_url):
         return None
     if a.image_url == b.image_url:
         return 100.0
     # The same path on another host is the photo re-hosted; a generic file name alone is not.
-    same_path = a.image_url.partition("/")[2] == b.image_url.partition("/")[2]
-    return 90.0 if same_path else 0.0
+    return 90.0 if _image_path(a.image_url) == _image_path(b.image_url) else 0.0
 
 
 def _location_score(a: VehicleKey, b: VehicleKey) -> float | None:
@@ -86,3 +91,27 @@ def score(a: VehicleKey, b: VehicleKey) -> tuple[float, list[str]]:
     value = sum(WEIGHTS[name] * scores[name] for name in scores) / total
     matched = sorted(name for name, field_score in scores.items() if field_score >= FIELD_MATCH)
     return round(value, 2), matched
+
+
+def with_evidence(key: VehicleKey, others: Sequence[VehicleKey]) -> list[int]:
+    """Return the indexes of ``others`` that share identifying evidence with ``key``.
+
+    The same gate as ``score`` (the photo, or a description scoring at least
+    ``IDENTIFYING["description"]``), checked for all candidates at once: the descriptions are
+    compared in rapidfuzz's C loop, so only the few plausible pairs are scored field by field.
+    """
+    found: set[int] = set()
+    if key.image_url:
+        # A cheap superset of "same path" (the host holds no "/"); ``score`` decides exactly.
+        suffix = "/" + _image_path(key.image_url)
+        found.update(i for i, other in enumerate(others) if other.image_url.endswith(suffix))
+    if key.description:
+        matches = process.extract(
+            key.description,
+            [other.description or None for other in others],
+            scorer=fuzz.token_sort_ratio,
+            score_cutoff=IDENTIFYING["description"],
+            limit=None,
+        )
+        found.update(index for _, _, index in matches)
+    return sorted(found)

@@ -6,14 +6,12 @@ fetches a whole chunk at once (``= ANY($1)``), never one query per record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, fields
 
 import asyncpg
 
 from .keys import KNOWN_COLUMNS, VehicleKey
-
-MARKET_SAMPLE = 1000  # comparables read per make/model group at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +34,12 @@ async def lock(conn: asyncpg.Connection, lock_ids: Sequence[int]) -> None:
 
 
 def _known(row: asyncpg.Record) -> Known:
-    key = VehicleKey(*(row[column] for column in KNOWN_COLUMNS if column != "model_key"))
-    fields = tuple(row["match_fields"]) if row["match_fields"] is not None else None
-    return Known(key, row["canonical_hash"], row["match_score"], fields)
+    values = tuple(row)  # _SELECT (VehicleKey's fields, in order), then _LINK
+    matched = tuple(values[-1]) if values[-1] is not None else None
+    return Known(VehicleKey(*values[:-3]), values[-3], values[-2], matched)
 
 
-_SELECT = ", ".join(f"k.{column}" for column in KNOWN_COLUMNS if column != "model_key")
+_SELECT = ", ".join(f"k.{field.name}" for field in fields(VehicleKey))  # VehicleKey(*columns)
 _LINK = "k.canonical_hash, k.match_score, k.match_fields"
 
 
@@ -58,33 +56,47 @@ async def exact(conn: asyncpg.Connection, hashes: Sequence[str]) -> dict[str, Kn
 MAX_CANDIDATES = 64
 """Known vehicles read per blocking key: bounds the work per record whatever a block's size."""
 
+KnownCache = MutableMapping[str, Known]
+"""Known vehicles by data hash. The index is append-only (a known vehicle and its link never
+change once stored), so a cached one stays right."""
+
 
 async def candidates(
-    conn: asyncpg.Connection, key_ids: Sequence[int], limit: int = MAX_CANDIDATES
+    conn: asyncpg.Connection,
+    key_ids: Sequence[int],
+    cache: KnownCache,
+    limit: int = MAX_CANDIDATES,
 ) -> dict[int, list[Known]]:
     """Return up to ``limit`` known vehicles under each of these blocking key ids.
 
     The limit keeps the work per record constant when a block grows large (a popular
-    make/model/year in one city); the btree returns the same subset to every replica.
+    make/model/year in one city); the btree returns the same subset to every replica. Each
+    known vehicle comes once with the probed keys it sits under, in data-hash order; only those
+    not in ``cache`` are read whole (and then cached).
     """
-    pairs = await conn.fetch(
-        "SELECT q.block_key, b.data_hash FROM unnest($1::bigint[]) AS q(block_key) "
+    hits = await conn.fetch(
+        "SELECT b.data_hash, array_agg(q.block_key) AS blocks "
+        "FROM unnest($1::bigint[]) AS q(block_key) "
         "CROSS JOIN LATERAL (SELECT data_hash FROM processor_vehicle_blocks "
-        "  WHERE block_key = q.block_key ORDER BY data_hash LIMIT $2) b",
+        "  WHERE block_key = q.block_key ORDER BY data_hash LIMIT $2) b "
+        "GROUP BY b.data_hash ORDER BY b.data_hash",
         list(key_ids),
         limit,
     )
-    # A known vehicle sits under several of the probed keys: read and build it once.
-    hashes = list({pair["data_hash"] for pair in pairs})
-    rows = await conn.fetch(
-        f"SELECT {_SELECT}, {_LINK} FROM processor_known_vehicles k "
-        "WHERE k.data_hash = ANY($1::text[])",
-        hashes,
-    )
-    by_hash = {row["data_hash"]: _known(row) for row in rows}
+    missing = [hit["data_hash"] for hit in hits if hit["data_hash"] not in cache]
+    if missing:
+        rows = await conn.fetch(
+            f"SELECT {_SELECT}, {_LINK} FROM processor_known_vehicles k "
+            "WHERE k.data_hash = ANY($1::text[])",
+            missing,
+        )
+        for row in rows:
+            cache[row["data_hash"]] = _known(row)
     found: dict[int, list[Known]] = {}
-    for pair in pairs:
-        found.setdefault(pair["block_key"], []).append(by_hash[pair["data_hash"]])
+    for data_hash, blocks in hits:
+        known = cache[data_hash]
+        for block in blocks:
+            found.setdefault(block, []).append(known)
     return found
 
 
@@ -103,31 +115,6 @@ async def insert(
     await conn.copy_records_to_table(
         "processor_vehicle_blocks", records=list(blocks), columns=("block_key", "data_hash")
     )
-
-
-async def comparables(
-    conn: asyncpg.Connection, groups: Sequence[tuple[str, str, int, int]]
-) -> dict[tuple[str, str], list[tuple[int, float, str]]]:
-    """Return ``(year, price, data_hash)`` of known vehicles per (make, model key) in year spans."""
-    rows = await conn.fetch(
-        """
-        SELECT g.make, g.model_key, c.year, c.price, c.data_hash
-        FROM unnest($1::text[], $2::text[], $3::int[], $4::int[]) AS g(make, model_key, lo, hi)
-        CROSS JOIN LATERAL (
-            SELECT k.year, k.price, k.data_hash FROM processor_known_vehicles k
-            WHERE k.make = g.make AND k.model_key = g.model_key AND k.year BETWEEN g.lo AND g.hi
-            LIMIT $5
-        ) AS c
-        """,
-        *(list(column) for column in zip(*groups, strict=True)) if groups else ([], [], [], []),
-        MARKET_SAMPLE,
-    )
-    found: dict[tuple[str, str], list[tuple[int, float, str]]] = {}
-    for row in rows:
-        found.setdefault((row["make"], row["model_key"]), []).append(
-            (row["year"], row["price"], row["data_hash"])
-        )
-    return found
 
 
 async def remember_records(

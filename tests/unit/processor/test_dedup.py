@@ -15,8 +15,16 @@ from services.processor.dedup.keys import (
     lock_ids,
     probe_keys,
     skeleton,
+    stored_ids,
 )
-from services.processor.dedup.linker import market_context, market_groups, market_index
+from services.processor.dedup.market import (
+    Market,
+    MarketCache,
+    YearPrices,
+    hash_id,
+    market_context,
+    year_keys,
+)
 from services.processor.dedup.scoring import LINK_THRESHOLD, score
 from services.processor.quality.report import cluster
 
@@ -104,6 +112,14 @@ def test_probe_keys_cover_a_year_either_side() -> None:
     assert set(block_keys(stored)) & set(probe_keys(probe))
 
 
+@pytest.mark.parametrize("image_url", ["https://img.site-a.example.com/p/1.jpg", None])
+def test_stored_ids_are_the_block_keys_among_the_probe_ids(image_url: str | None) -> None:
+    """The linker derives a new record's stored ids from its probe ids: the same set."""
+    key = from_row(_row(image_url=image_url))
+    probe = [key_id(k) for k in probe_keys(key)]
+    assert set(stored_ids(probe)) == {key_id(k) for k in block_keys(key)}
+
+
 def test_model_typo_shares_a_block() -> None:
     """The consonant skeleton puts a swapped-vowel typo in the same block."""
     assert skeleton("chevelless") == skeleton("chevellss") == "chvls"
@@ -138,24 +154,42 @@ def test_clusters_do_not_depend_on_order() -> None:
     )
 
 
+def _year_prices(*owners: tuple[str, float], sampled: bool = False) -> YearPrices:
+    entry = YearPrices(sampled=sampled)
+    for data_hash, price in owners:
+        entry.add(data_hash, price)
+    return entry
+
+
 def test_market_context_counts_comparables_within_two_years() -> None:
     """Median, percentile and count use same make/model within two years, never the record."""
     key = from_row(_row())
     market = {
-        ("chevrolet", "chevelle"): [
-            (1968, 40000.0, "1" * 64),
-            (1970, 50000.0, "2" * 64),
-            (1972, 60000.0, "3" * 64),
-            (1975, 10.0, "4" * 64),
-            (1970, 45000.0, key.data_hash),
-        ]
+        ("chevrolet", "chevelle", 1968): _year_prices(("1" * 64, 40000.0)),
+        ("chevrolet", "chevelle", 1970): _year_prices(
+            ("2" * 64, 50000.0), (key.data_hash, 45000.0)
+        ),
+        ("chevrolet", "chevelle", 1972): _year_prices(("3" * 64, 60000.0)),
+        ("chevrolet", "chevelle", 1975): _year_prices(("4" * 64, 10.0)),
     }
-    context = market_context(key, market_index(market))
+    context = market_context(key, Market(market))
     assert (context["comparables"], context["median"], context["percentile"]) == (3, 50000.0, 33.3)
     assert context["source"] == "processor_known_vehicles"
+    assert context["sampled"] is False
 
 
-def test_market_groups_span_the_chunk_years() -> None:
-    """One comparables query span per make/model, widened by two years."""
+def test_market_reads_the_years_around_each_record() -> None:
+    """The entries read for a chunk: each record's make/model for its year +/- 2, once."""
     keys = [from_row(_row()), replace(from_row(_row()), year=1966)]
-    assert market_groups(keys) == [("chevrolet", "chevelle", 1964, 1972)]
+    assert year_keys(keys) == [("chevrolet", "chevelle", year) for year in range(1964, 1973)]
+
+
+def test_market_cache_counts_listings_stored_after_it_was_read() -> None:
+    """A listing stored by this processor joins the cached year at once, and only once."""
+    cache = MarketCache()
+    key = from_row(_row())
+    cache.entries[("chevrolet", "chevelle", 1970)] = _year_prices(("2" * 64, 50000.0))
+    cache.remember([key, key])
+    entry = cache.entries[("chevrolet", "chevelle", 1970)]
+    assert entry.prices == [45000.0, 50000.0]
+    assert set(entry.owners) == {hash_id("2" * 64), hash_id(key.data_hash)}

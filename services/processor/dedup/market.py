@@ -1,0 +1,174 @@
+"""Market context of a vehicle: where its asking price sits among comparable known listings.
+
+Comparables are known vehicles of the same make and model key within two model years. Their
+prices are read from the known index once per (make, model key, year), at most
+``SAMPLE_PER_YEAR`` of them (``sampled`` says when a year had more), and kept in a cache for
+``TTL_S`` seconds: the queries per chunk then touch only years not seen lately. The listings this
+processor links are added to the cached years as soon as their chunk is stored, so its later
+chunks see them at once; another replica's new listings are seen when the entry expires.
+"""
+
+from __future__ import annotations
+
+import statistics
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+import asyncpg
+from cachetools import TTLCache
+
+from .keys import VehicleKey
+
+MARKET_YEARS = 2
+SAMPLE_PER_YEAR = 200
+TTL_S = 60.0
+MAX_PRICES = 300_000  # cached comparables in all (about 30 MB); least recently used go first
+
+YearKey = tuple[str, str, int]
+
+
+@dataclass
+class YearPrices:
+    """The comparable prices of one make, model key and year (sorted), and whose they are."""
+
+    prices: list[float] = field(default_factory=list)
+    owners: dict[int, float] = field(default_factory=dict)  # hash_id(data_hash) -> its price
+    sampled: bool = False
+
+    def add(self, data_hash: str, price: float) -> None:
+        """Count one more listing (ignored if it is already counted)."""
+        owner = hash_id(data_hash)
+        if owner not in self.owners:
+            self.owners[owner] = price
+            insort(self.prices, price)
+
+
+def hash_id(data_hash: str) -> int:
+    """Return the signed 64-bit id of a data hash (its first 16 hex digits), as SQL computes it.
+
+    Eight bytes instead of 64 characters per cached comparable; two different listings share an
+    id with a probability of about n^2 / 2^65.
+    """
+    return int.from_bytes(bytes.fromhex(data_hash[:16]), "big", signed=True)
+
+
+def year_keys(keys: Iterable[VehicleKey]) -> list[YearKey]:
+    """Return the (make, model key, year) entries the market context of ``keys`` reads, sorted."""
+    return sorted(
+        {
+            (key.make, key.model_key, year)
+            for key in keys
+            for year in range(key.year - MARKET_YEARS, key.year + MARKET_YEARS + 1)
+        }
+    )
+
+
+async def fetch(
+    conn: asyncpg.Connection, wanted: Sequence[YearKey], sample: int = SAMPLE_PER_YEAR
+) -> dict[YearKey, YearPrices]:
+    """Read up to ``sample`` comparables of each entry in one query (empty entries included)."""
+    found = {entry: YearPrices() for entry in wanted}
+    if not wanted:
+        return found
+    makes, models, years = (list(column) for column in zip(*wanted, strict=True))
+    rows = await conn.fetch(
+        """
+        SELECT g.make, g.model_key, g.year, c.price, c.owner
+        FROM unnest($1::text[], $2::text[], $3::int[]) AS g(make, model_key, year)
+        CROSS JOIN LATERAL (
+            SELECT k.price, ('x' || left(k.data_hash, 16))::bit(64)::bigint AS owner
+            FROM processor_known_vehicles k
+            WHERE k.make = g.make AND k.model_key = g.model_key AND k.year = g.year
+            LIMIT $4
+        ) AS c
+        """,
+        makes,
+        models,
+        years,
+        sample,
+    )
+    for make, model, year, price, owner in rows:
+        found[(make, model, year)].owners[owner] = price
+    for entry in found.values():
+        entry.prices = sorted(entry.owners.values())
+        entry.sampled = len(entry.prices) >= sample
+    return found
+
+
+class MarketCache:
+    """Comparable prices by (make, model key, year), read once per ``ttl_s`` per entry."""
+
+    def __init__(
+        self, ttl_s: float = TTL_S, max_prices: int = MAX_PRICES, sample: int = SAMPLE_PER_YEAR
+    ) -> None:
+        """Keep entries of at most ``sample`` prices, ``max_prices`` in all, each for ``ttl_s``."""
+        self.sample = sample
+        self.entries: TTLCache[YearKey, YearPrices] = TTLCache(
+            max_prices, ttl_s, getsizeof=lambda entry: 1 + len(entry.prices)
+        )
+
+    async def load(self, conn: asyncpg.Connection, keys: Sequence[VehicleKey]) -> Market:
+        """Return the market of a chunk: the entries ``keys`` need (missing ones read at once)."""
+        wanted = year_keys(keys)
+        entries = {entry: found for entry in wanted if (found := self.entries.get(entry))}
+        missing = [entry for entry in wanted if entry not in entries]
+        fetched = await fetch(conn, missing, self.sample)
+        entries.update(fetched)
+        self.entries.update(fetched)
+        return Market(entries)
+
+    def remember(self, keys: Iterable[VehicleKey]) -> None:
+        """Count newly stored listings in the cached entries of their year."""
+        for key in keys:
+            entry = self.entries.get((key.make, key.model_key, key.year))
+            if entry is not None:  # weighed when read: grows by what is stored within ttl_s
+                entry.add(key.data_hash, key.price)
+
+
+class Market:
+    """The comparables one chunk sees; each (make, model key, year) window is merged once."""
+
+    def __init__(self, entries: Mapping[YearKey, YearPrices]) -> None:
+        """Hold the chunk's entries."""
+        self.entries = entries
+        self._windows: dict[YearKey, tuple[list[float], bool]] = {}
+
+    def window(self, key: VehicleKey) -> tuple[list[float], bool]:
+        """Return the sorted prices of the record's make/model, year +/- 2, and if sampled."""
+        centre = (key.make, key.model_key, key.year)
+        found = self._windows.get(centre)
+        if found is None:
+            years = range(key.year - MARKET_YEARS, key.year + MARKET_YEARS + 1)
+            entries = [e for y in years if (e := self.entries.get((key.make, key.model_key, y)))]
+            prices = list(chain.from_iterable(entry.prices for entry in entries))
+            prices.sort()  # sorted runs: timsort merges them
+            found = self._windows[centre] = (prices, any(entry.sampled for entry in entries))
+        return found
+
+    def owner_price(self, key: VehicleKey) -> float | None:
+        """Return the stored price of this very listing if it is among the comparables."""
+        entry = self.entries.get((key.make, key.model_key, key.year))
+        return None if entry is None else entry.owners.get(hash_id(key.data_hash))
+
+
+def market_context(key: VehicleKey, market: Market) -> dict[str, Any]:
+    """Return where the price sits among comparables (same make/model, year +/- 2)."""
+    prices, sampled = market.window(key)
+    own = market.owner_price(key)
+    if own is not None:  # never compare a listing with itself
+        prices = prices.copy()
+        del prices[bisect_left(prices, own)]
+    context: dict[str, Any] = {
+        "comparables": len(prices),
+        "source": "processor_known_vehicles",
+        "rule": f"same make and model, year +/- {MARKET_YEARS}",
+        "sampled": sampled,
+    }
+    if prices:
+        below, upto = bisect_left(prices, key.price), bisect_right(prices, key.price)
+        context["median"] = round(statistics.median(prices), 2)
+        context["percentile"] = round(100.0 * (below + upto) / (2 * len(prices)), 1)
+    return context
