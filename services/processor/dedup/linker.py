@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import asyncpg
@@ -100,13 +101,12 @@ class Linker:
         self, key: VehicleKey, probe: Sequence[int], blocks: dict[int, list[Known]]
     ) -> Known:
         """Return ``key`` linked to its best candidate's canonical, or as its own canonical."""
-        candidates: list[Known] = []
-        seen: set[str] = {key.data_hash}
-        for block in probe:
-            for candidate in blocks.get(block, ())[-store.MAX_CANDIDATES :]:
-                if candidate.key.data_hash not in seen:
-                    seen.add(candidate.key.data_hash)
-                    candidates.append(candidate)
+        lists = (blocks.get(block, ())[-store.MAX_CANDIDATES :] for block in probe)
+        candidates = [  # each known vehicle once (one object per chunk), never the record itself
+            candidate
+            for candidate in dict.fromkeys(chain.from_iterable(lists))
+            if candidate.key.data_hash != key.data_hash
+        ]
         best: tuple[float, str, Known, list[str]] | None = None
         for index in with_evidence(key, [candidate.key for candidate in candidates]):
             candidate = candidates[index]

@@ -14,9 +14,9 @@ import asyncpg
 from .keys import KNOWN_COLUMNS, VehicleKey
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Known:
-    """A known vehicle: its matching fields and its link."""
+    """A known vehicle: its matching fields and its link (hashed by identity: one per chunk)."""
 
     key: VehicleKey
     canonical_hash: str
