@@ -45,12 +45,13 @@ class Linker:
         pool: asyncpg.Pool,
         threshold: float = LINK_THRESHOLD,
         market: MarketCache | None = None,
+        known_cache: int = KNOWN_CACHE,
     ) -> None:
         """Use ``pool`` for the index; link pairs scoring at least ``threshold``."""
         self.pool = pool
         self.threshold = threshold
         self.market = market or MarketCache()
-        self.known: store.KnownCache = LRUCache(KNOWN_CACHE)
+        self.known: store.KnownCache = LRUCache(known_cache)
 
     async def link(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> LinkStats:
         """Fill the link fields (and market context) of ``rows`` in place."""

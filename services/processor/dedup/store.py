@@ -83,7 +83,11 @@ async def candidates(
         list(key_ids),
         limit,
     )
-    missing = [hit["data_hash"] for hit in hits if hit["data_hash"] not in cache]
+    # This chunk's rows are held here: filling the cache may evict some of them from it.
+    rows_of: dict[str, Known | None] = {
+        hit["data_hash"]: cache.get(hit["data_hash"]) for hit in hits
+    }
+    missing = [data_hash for data_hash, known in rows_of.items() if known is None]
     if missing:
         rows = await conn.fetch(
             f"SELECT {_SELECT}, {_LINK} FROM processor_known_vehicles k "
@@ -91,10 +95,11 @@ async def candidates(
             missing,
         )
         for row in rows:
-            cache[row["data_hash"]] = _known(row)
+            rows_of[row["data_hash"]] = cache[row["data_hash"]] = _known(row)
     found: dict[int, list[Known]] = {}
     for data_hash, blocks in hits:
-        known = cache[data_hash]
+        known = rows_of[data_hash]
+        assert known is not None  # noqa: S101 - every hit's row was read above
         for block in blocks:
             found.setdefault(block, []).append(known)
     return found
