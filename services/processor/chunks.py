@@ -15,6 +15,7 @@ from shared.records import LINK_FIELDS, MODELS, processed_columns
 
 from . import transform
 from .enrich.record import Enricher
+from .seen import DigestSet
 from .sources import Normalizer
 from .summary import Summary
 from .writer import BatchWriter
@@ -37,7 +38,7 @@ class ChunkReader:
         """Prepare the model, the output columns and the in-file exact-duplicate set."""
         self.model = MODELS[self.summary.record_type]
         self.columns = processed_columns(self.summary.record_type)
-        self.seen: set[bytes] = set()  # 32-byte digests: the only state that grows with the file
+        self.seen = DigestSet()  # the only state that grows with the file: ~16 bytes a record
         self.position = 0
 
     def read(self, size: int) -> list[dict[str, Any]]:
@@ -73,9 +74,8 @@ class ChunkReader:
         extra.update(self.enricher.enrich(outcome, list(mapped.repairs)))
         row = transform.build_row(outcome, self.columns, extra)
         digest = bytes.fromhex(row["data_hash"])
-        if digest in self.seen:
+        if not self.seen.add(digest):
             summary.duplicates_in_batch += 1
             return None
-        self.seen.add(digest)
         summary.records_valid += 1
         return row
