@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -142,6 +143,7 @@ def stored_ids(probe_ids: list[int]) -> list[int]:
     return list(dict.fromkeys(probe_ids[3:6] + probe_ids[9:]))
 
 
+@lru_cache(maxsize=1 << 16)  # records of a chunk share most keys (same make, model, place)
 def key_id(key: str) -> int:
     """Return a blocking key's signed 64-bit id."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)

@@ -15,7 +15,6 @@ from itertools import chain
 from typing import Any
 
 import asyncpg
-from cachetools import LRUCache
 
 from shared.events import RecordType
 
@@ -51,7 +50,7 @@ class Linker:
         self.pool = pool
         self.threshold = threshold
         self.market = market or MarketCache()
-        self.known: store.KnownCache = LRUCache(known_cache)
+        self.known = store.KnownCache(known_cache)
 
     async def link(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> LinkStats:
         """Fill the link fields (and market context) of ``rows`` in place."""
@@ -95,7 +94,7 @@ class Linker:
                     blocks.setdefault(block, []).append(link)
             await store.insert(conn, new, new_blocks)
         self.market.remember(link.key for link in new)
-        self.known.update((link.key.data_hash, link) for link in new)
+        self.known.keep((link.key.data_hash, link) for link in new)
         return stats
 
     def best_match(

@@ -10,7 +10,6 @@ chunks see them at once; another replica's new listings are seen when the entry 
 
 from __future__ import annotations
 
-import statistics
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -154,6 +153,12 @@ class Market:
         return None if entry is None else entry.owners.get(hash_id(key.data_hash))
 
 
+def _median(ordered: list[float]) -> float:
+    """Return the median of a sorted, non-empty list (``statistics.median`` would sort it again)."""
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def market_context(key: VehicleKey, market: Market) -> dict[str, Any]:
     """Return where the price sits among comparables (same make/model, year +/- 2)."""
     prices, sampled = market.window(key)
@@ -169,6 +174,6 @@ def market_context(key: VehicleKey, market: Market) -> dict[str, Any]:
     }
     if prices:
         below, upto = bisect_left(prices, key.price), bisect_right(prices, key.price)
-        context["median"] = round(statistics.median(prices), 2)
+        context["median"] = round(_median(prices), 2)
         context["percentile"] = round(100.0 * (below + upto) / (2 * len(prices)), 1)
     return context

@@ -6,8 +6,9 @@ fetches a whole chunk at once (``= ANY($1)``), never one query per record.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from itertools import islice
 
 import asyncpg
 
@@ -56,9 +57,27 @@ async def exact(conn: asyncpg.Connection, hashes: Sequence[str]) -> dict[str, Kn
 MAX_CANDIDATES = 64
 """Known vehicles read per blocking key: bounds the work per record whatever a block's size."""
 
-KnownCache = MutableMapping[str, Known]
-"""Known vehicles by data hash. The index is append-only (a known vehicle and its link never
-change once stored), so a cached one stays right."""
+
+class KnownCache(dict[str, Known]):
+    """Known vehicles by data hash, at most ``size``; the oldest half goes when it is full.
+
+    The index is append-only (a known vehicle and its link never change once stored), so a
+    cached one stays right. A plain dict (first in, first out) rather than an LRU: this is read
+    ~100,000 times per chunk, and cachetools' Python-level bookkeeping cost more than it saved.
+    """
+
+    def __init__(self, size: int) -> None:
+        """Hold at most ``size`` known vehicles."""
+        super().__init__()
+        self.size = size
+
+    def keep(self, found: Iterable[tuple[str, Known]]) -> None:
+        """Add known vehicles, dropping the oldest half first whenever the cache is full."""
+        for data_hash, known in found:
+            if len(self) >= self.size:
+                for old in list(islice(self, max(1, self.size // 2))):
+                    del self[old]
+            self[data_hash] = known
 
 
 async def candidates(
@@ -94,8 +113,9 @@ async def candidates(
             "WHERE k.data_hash = ANY($1::text[])",
             missing,
         )
-        for row in rows:
-            rows_of[row["data_hash"]] = cache[row["data_hash"]] = _known(row)
+        read = [(row["data_hash"], _known(row)) for row in rows]
+        rows_of.update(read)
+        cache.keep(read)
     found: dict[int, list[Known]] = {}
     for data_hash, blocks in hits:
         known = rows_of[data_hash]
