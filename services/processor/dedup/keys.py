@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 LOCK_NAMESPACE = 0x7072_6F63_0000_0000  # "proc": keeps the stripes apart from other locks
@@ -23,9 +22,12 @@ _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
 _VOWELS = re.compile(r"[aeiouy]")
 
 
-@dataclass(frozen=True, slots=True)
-class VehicleKey:
-    """What matching compares of a vehicle: lower-cased, trimmed, comparable fields."""
+class VehicleKey(NamedTuple):
+    """What matching compares of a vehicle: lower-cased, trimmed, comparable fields.
+
+    A named tuple: built ~10x faster than a frozen dataclass, and at a million known listings
+    hundreds of thousands of candidates are built per file.
+    """
 
     data_hash: str
     make: str

@@ -7,7 +7,7 @@ fetches a whole chunk at once (``= ANY($1)``), never one query per record.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from itertools import islice
 
 import asyncpg
@@ -15,9 +15,12 @@ import asyncpg
 from .keys import KNOWN_COLUMNS, VehicleKey
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Known:
-    """A known vehicle: its matching fields and its link (hashed by identity: one per chunk)."""
+    """A known vehicle: its matching fields and its link (hashed by identity: one per chunk).
+
+    Not frozen (a frozen dataclass is slow to build); nothing changes one once made.
+    """
 
     key: VehicleKey
     canonical_hash: str
@@ -40,7 +43,7 @@ def _known(row: asyncpg.Record) -> Known:
     return Known(VehicleKey(*values[:-3]), values[-3], values[-2], matched)
 
 
-_SELECT = ", ".join(f"k.{field.name}" for field in fields(VehicleKey))  # VehicleKey(*columns)
+_SELECT = ", ".join(f"k.{field}" for field in VehicleKey._fields)  # VehicleKey(*columns)
 _LINK = "k.canonical_hash, k.match_score, k.match_fields"
 
 

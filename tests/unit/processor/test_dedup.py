@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -180,7 +179,7 @@ def test_market_context_counts_comparables_within_two_years() -> None:
 
 def test_market_reads_the_years_around_each_record() -> None:
     """The entries read for a chunk: each record's make/model for its year +/- 2, once."""
-    keys = [from_row(_row()), replace(from_row(_row()), year=1966)]
+    keys = [from_row(_row()), from_row(_row())._replace(year=1966)]
     assert year_keys(keys) == [("chevrolet", "chevelle", year) for year in range(1964, 1973)]
 
 
