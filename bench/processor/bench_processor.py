@@ -31,7 +31,7 @@ from services.processor.processing import Options, process_file, process_file_as
 from services.processor.quality.generator import CITIES, ListingGenerator
 from services.processor.schema import MIGRATIONS
 from services.processor.stages import ChunkStages
-from shared import db
+from shared import db, lifecycle
 from shared.events import RecordType
 from shared.records import Vehicle
 from shared.storage import DataDir
@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-db", action="store_true", help="no linking (blocking part alone)")
+    lifecycle.tune_gc()  # as the service does (shared.lifecycle.run_service)
     asyncio.run(run(parser.parse_args()))
 
 
