@@ -47,6 +47,12 @@ class TableSql:
     compared: tuple[str, ...]
     create_stage: str
     upsert: str
+    copy_columns: tuple[str, ...]
+    """The columns of a staged row (and of the staging table): ``columns``, ``collected_at``."""
+    key_index: int
+    """Position of the natural key in ``copy_columns`` (and in each staged row's values)."""
+    known_keys: str
+    """Query: which of the natural keys in ``$1`` (a text array) the table already holds."""
 
 
 @cache
@@ -55,15 +61,29 @@ def table_sql(record_type: RecordType) -> TableSql:
     table = record_type.value
     stage = f"importer_stage_{table}"
     columns = processed_columns(record_type)
+    copy_columns = (*columns, COLLECTED_AT)
     compared = tuple(c for c in columns if c not in NOT_COMPARED)
     return TableSql(
         table=table,
         stage=stage,
         columns=columns,
         compared=compared,
-        create_stage=create_stage_sql(table, stage, columns),
-        upsert=upsert_sql(table, stage, columns, compared),
+        create_stage=create_stage_sql(table, stage, copy_columns),
+        upsert=upsert_sql(table, stage, copy_columns, compared),
+        copy_columns=copy_columns,
+        key_index=copy_columns.index(NATURAL_KEY),
+        known_keys=known_keys_sql(table),
     )
+
+
+def known_keys_sql(table: str) -> str:
+    """Return the query of the natural keys among ``$1`` that ``table`` already holds.
+
+    Served by the key's unique index (one descent per key) once the table has statistics, so
+    its cost does not grow with the table.
+    """
+    key = quote(NATURAL_KEY)
+    return f"SELECT {key} FROM {quote(table)} WHERE {key} = ANY($1::text[])"
 
 
 def create_stage_sql(table: str, stage: str, columns: tuple[str, ...]) -> str:
@@ -83,19 +103,15 @@ def upsert_sql(table: str, stage: str, columns: tuple[str, ...], compared: tuple
     """Return the statement that moves the staging rows into the table, idempotently.
 
     Within a chunk the last occurrence of a natural key wins. A row whose data columns are all
-    unchanged is not touched (not even ``updated_at``); lineage columns follow the data and are
-    rewritten only together with a data change. ``$1`` is the batch's ``collected_at`` (one
-    value per file, from the raw folder's ``meta.json``). Each returned row says whether it was
+    unchanged is not touched (not even ``updated_at``); lineage columns (``collected_at``
+    among them, one value per file from the raw folder's ``meta.json``) follow the data and are
+    rewritten only together with a data change. Each returned row says whether it was
     inserted; a changed price or description is recorded by the table's history trigger.
     """
     cols = ", ".join(quote(c) for c in columns)
     key = quote(NATURAL_KEY)
     assignments = [f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c != NATURAL_KEY]
-    assignments += [
-        f"{quote(COLLECTED_AT)} = EXCLUDED.{quote(COLLECTED_AT)}",
-        "imported_at = now()",
-        "updated_at = now()",
-    ]
+    assignments += ["imported_at = now()", "updated_at = now()"]
     current = ", ".join(f"target.{quote(c)}" for c in compared)
     incoming = ", ".join(f"EXCLUDED.{quote(c)}" for c in compared)
     known = ", ".join(f"known.{quote(c)}" for c in compared)
@@ -104,8 +120,8 @@ def upsert_sql(table: str, stage: str, columns: tuple[str, ...], compared: tuple
     # (and so write) every conflicting row even when its WHERE is false. The ON CONFLICT clause
     # still decides for rows that a concurrent import changes meanwhile.
     return (
-        f"INSERT INTO {quote(table)} AS target ({cols}, {quote(COLLECTED_AT)}) "
-        f"SELECT {cols}, $1::timestamptz FROM ("
+        f"INSERT INTO {quote(table)} AS target ({cols}) "
+        f"SELECT {cols} FROM ("
         f"SELECT DISTINCT ON ({key}) {cols} FROM {quote(stage)} "
         f"ORDER BY {key}, {quote('record_position')} DESC NULLS LAST) AS incoming "
         f"WHERE NOT EXISTS (SELECT 1 FROM {quote(table)} AS known "
@@ -151,9 +167,12 @@ def to_int(value: Any) -> int:
     raise TypeError(msg)
 
 
+_DECIMAL_SOURCES = (str, int, float)  # a tuple: an ``X | Y`` union is rebuilt at every call
+
+
 def to_decimal(value: Any) -> Decimal:
     """Return a finite Decimal from a JSON string or number (the processor writes strings)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, _DECIMAL_SOURCES):
         msg = f"expected a decimal number, got {type(value).__name__}"
         raise TypeError(msg)
     try:
@@ -255,16 +274,24 @@ def to_record(columns: tuple[str, ...], line: Mapping[str, Any]) -> tuple[Any, .
         RowValueError: a value has the wrong JSON type or format for its column.
     """
     values: list[Any] = []
-    for column in columns:
+    for column, convert, empty in _conversions(columns):
         value = line.get(column)
         if value is None:
-            empty = EMPTY_DEFAULTS.get(column)
             values.append(empty() if empty else None)
-            continue
-        convert: Converter = CONVERTERS.get(column, to_text)
-        try:
-            values.append(convert(value))
-        except (TypeError, ValueError) as exc:
-            msg = f"column {column}: {exc}"
-            raise RowValueError(msg) from exc
+        elif convert is None and isinstance(value, str):
+            values.append(value)  # a text column, the common case: no call
+        else:
+            try:
+                values.append((convert or to_text)(value))
+            except (TypeError, ValueError) as exc:
+                msg = f"column {column}: {exc}"
+                raise RowValueError(msg) from exc
     return tuple(values)
+
+
+@cache
+def _conversions(
+    columns: tuple[str, ...],
+) -> tuple[tuple[str, Converter | None, Callable[[], Any] | None], ...]:
+    """Return (column, converter or None for text, empty default) per column, looked up once."""
+    return tuple((c, CONVERTERS.get(c), EMPTY_DEFAULTS.get(c)) for c in columns)

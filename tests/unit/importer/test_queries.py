@@ -11,13 +11,25 @@ from shared.records import LINEAGE_FIELDS, processed_columns
 
 @pytest.mark.parametrize("record_type", list(RecordType))
 def test_statements_cover_every_processed_column(record_type: RecordType) -> None:
-    """The staging table and the upsert name each processed column, in order."""
+    """The staging table and the upsert name each processed column, then collected_at, in order."""
     sql = queries.table_sql(record_type)
-    quoted = ", ".join(f'"{c}"' for c in processed_columns(record_type))
+    quoted = ", ".join(f'"{c}"' for c in processed_columns(record_type)) + ', "collected_at"'
     assert sql.columns == processed_columns(record_type)
+    assert sql.copy_columns == (*processed_columns(record_type), "collected_at")
+    assert sql.copy_columns[sql.key_index] == "data_hash"
     assert f'SELECT {quoted} FROM "{record_type.value}"' in sql.create_stage
-    assert f'INSERT INTO "{record_type.value}" AS target ({quoted}, "collected_at")' in sql.upsert
-    assert f'SELECT {quoted}, $1::timestamptz FROM (SELECT DISTINCT ON ("data_hash")' in sql.upsert
+    assert f'INSERT INTO "{record_type.value}" AS target ({quoted})' in sql.upsert
+    assert f'SELECT {quoted} FROM (SELECT DISTINCT ON ("data_hash") {quoted} FROM' in sql.upsert
+    assert '"collected_at" = EXCLUDED."collected_at"' in sql.upsert
+
+
+@pytest.mark.parametrize("record_type", list(RecordType))
+def test_known_keys_probe_uses_the_natural_key(record_type: RecordType) -> None:
+    """The probe for existing keys takes one text array and matches the natural key only."""
+    probe = queries.table_sql(record_type).known_keys
+    assert probe == (
+        f'SELECT "data_hash" FROM "{record_type.value}" WHERE "data_hash" = ANY($1::text[])'
+    )
 
 
 @pytest.mark.parametrize("record_type", list(RecordType))

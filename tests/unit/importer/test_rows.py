@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from services.importer import queries
-from services.importer.loader import parse_lines
+from services.importer.loader import parse_lines, split_new
 from shared.events import RecordType
 from shared.records import processed_columns
 
@@ -113,3 +113,21 @@ def test_parse_lines_separates_good_rows_from_bad_lines() -> None:
     assert [f.line for f in failed] == [2, 3, 5]
     assert failed[1].error == "line is not a JSON object"
     assert failed[2].error.startswith("column year:")
+
+
+def test_staged_values_end_with_collected_at_and_split_new_keys_from_the_rest() -> None:
+    """Rows carry the file's collected_at last; only unknown keys seen once are COPYed directly."""
+    sql = queries.table_sql(RecordType.VEHICLES)
+    keys = [c * 64 for c in "abcde"]
+    lines = [_vehicle_line(data_hash=key, record_position=i) for i, key in enumerate(keys)]
+    lines.append(_vehicle_line(data_hash=keys[3], record_position=9))
+    collected = datetime(2026, 11, 29, 7, 30, tzinfo=UTC)
+    numbered = [(n, orjson.dumps(line)) for n, line in enumerate(lines, 1)]
+    staged, failed = parse_lines(VEHICLE_COLUMNS, numbered, collected)
+    new, others = split_new(sql, staged, known={keys[1]})
+    assert not failed
+    assert all(row.values[-1] == collected for row in staged)
+    assert len(staged[0].values) == len(sql.copy_columns)
+    assert [row.values[sql.key_index] for row in staged] == [*keys, keys[3]]
+    assert [row.line for row in new] == [1, 3, 5]
+    assert [row.line for row in others] == [2, 4, 6]
