@@ -25,6 +25,7 @@ import structlog
 
 from shared.errors import BadInputError
 from shared.events import RecordType
+from shared.faults import crash_point
 
 log = structlog.get_logger(__name__)
 _DATE_DIR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -159,6 +160,7 @@ def move_no_clobber(src: Path, folder: Path, name_for: Callable[[int], str]) -> 
         except FileExistsError:
             number += 1
             continue
+        crash_point("storage.move_linked")
         src.unlink()
         fsync_dir(folder)
         fsync_dir(src.parent)

@@ -19,6 +19,7 @@ from services.collector import meta
 from services.collector.ledger import Ledger
 from shared.errors import BadInputError
 from shared.events import Event, FileCollected, RecordType, derived_id, utcnow
+from shared.faults import crash_point
 from shared.storage import DataDir, move_no_clobber, sha256_file
 
 log = structlog.get_logger(__name__)
@@ -85,6 +86,7 @@ async def handle_inbox_file(path: Path, deps: IntakeDeps) -> Path | None:
         log.info("file.duplicate", original_name=path.name, sha256=sha256, duplicate_of=known)
         return None
     target = await asyncio.to_thread(move_no_clobber, path, folder, meta.drop_name)
+    crash_point("collector.before_meta")
     entry: meta.Entry = {
         "file": target.name,
         "original_name": path.name,
@@ -97,6 +99,7 @@ async def handle_inbox_file(path: Path, deps: IntakeDeps) -> Path | None:
         "event_published": False,
     }
     await asyncio.to_thread(meta.append_entry, folder, entry)
+    crash_point("collector.before_publish")
     await announce(folder, entry, deps)
     log.info(
         "file.collected",
@@ -130,5 +133,6 @@ async def announce(folder: Path, entry: meta.Entry, deps: IntakeDeps) -> None:
         record_count=entry.get("record_count"),
     )
     await deps.publish(event)
+    crash_point("collector.after_publish")
     await deps.ledger.put(sha256, relative)
     await asyncio.to_thread(meta.mark_published, folder, file_name)

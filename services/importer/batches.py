@@ -27,6 +27,7 @@ from services.importer.loader import FailedRow, LoadResult, load_file
 from shared import retry
 from shared.errors import BadInputError, PermanentError
 from shared.events import BatchImported, Event, ImportProgress, RecordType, derived_id, utcnow
+from shared.faults import crash_point
 from shared.storage import DataDir, atomic_writer, day_of
 
 log = structlog.get_logger(__name__)
@@ -101,6 +102,7 @@ async def import_batch(
     await retry.for_db()(record_batch, deps.pool, request, result)
     imported = imported_event(request, result, time.monotonic() - started)
     await deps.bus.publish(imported)
+    crash_point("importer.before_ack")
     log.info(
         "import.batch_imported",
         rows_total=result.rows_total,

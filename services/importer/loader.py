@@ -27,6 +27,7 @@ import structlog
 from services.importer import queries
 from shared import retry
 from shared.events import RecordType
+from shared.faults import crash_point
 
 log = structlog.get_logger(__name__)
 
@@ -180,6 +181,7 @@ async def load_file(
             result = await load_parsed(pool, sql, chunk, probe=probe)
             probe = result.inserted > 0
             total.add(result)
+            crash_point("importer.chunk_committed")
             log.debug("import.chunk_loaded", chunk=total.chunks, rows=chunk.lines)
             if on_chunk is not None:
                 await on_chunk(total)
@@ -330,6 +332,7 @@ async def _write_once(
                 await conn.copy_records_to_table(
                     sql.table, records=records, columns=list(sql.copy_columns)
                 )
+            crash_point("importer.mid_copy")
             if not others:
                 return len(new), 0
             await conn.execute(sql.create_stage)

@@ -27,6 +27,7 @@ from shared.events import (
     RecordType,
     derived_id,
 )
+from shared.faults import crash_point
 from shared.storage import DataDir, sha256_file
 
 from .enrich.record import Enricher
@@ -100,6 +101,7 @@ async def process_job(job: Job, deps: Deps) -> Summary:
             summary, source = await asyncio.to_thread(_run, job, deps)
         else:
             summary, source = await _run_linked(job, deps, deps.link)
+    crash_point("processor.before_publish")
     if summary.rejected:
         await deps.bus.publish(_rejected_event(summary, job))
         log.warning("file.rejected", raw_file=summary.raw_file, reason=summary.rejected_reason)
@@ -117,6 +119,7 @@ async def process_job(job: Job, deps: Deps) -> Summary:
             near_duplicates=summary.near_duplicates,
             duration_s=summary.duration_s,
         )
+    crash_point("processor.before_ack")
     return summary
 
 

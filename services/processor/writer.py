@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from shared.faults import crash_point
 from shared.storage import atomic_writer
 
 
@@ -52,6 +53,7 @@ class BatchWriter:
         """Append one serialized valid line."""
         assert self._valid is not None, "use BatchWriter as a context manager"  # noqa: S101
         self._valid.write(line)
+        crash_point("processor.batch_writing")
 
     def write_failed(self, line: bytes) -> None:
         """Append one serialized failure line, opening the failed file on first use."""
