@@ -14,6 +14,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,18 +67,26 @@ class Stack:
         """Return the data folder."""
         return Path(self.env["DATA_DIR"])
 
-    def start(self, name: str) -> None:
-        """Start one service process (appending to its log)."""
+    def start(self, name: str, **extra_env: str) -> None:
+        """Start one service process (appending to its log), with ``extra_env`` on top."""
         command = [sys.executable, *service_command(name)[1:]]
         log = (self.root / "logs" / f"{name}.log").open("ab")
-        self.procs[name] = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+        env = {**self.env, **extra_env}
+        self.procs[name] = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         log.close()
 
-    def start_all(self) -> None:
-        """Lay out the data folder (as `pipeline up` does), then start the four services."""
+    def start_all(self, extra_env: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        """Lay out the data folder (as `pipeline up` does), then start the four services.
+
+        ``extra_env`` maps a service name to variables only that service gets.
+        """
         DataDir(self.data).ensure_layout()
         for name in SERVICES:
-            self.start(name)
+            self.start(name, **(extra_env or {}).get(name, {}))
+
+    def log_text(self, name: str) -> str:
+        """Return what one service wrote to its log so far (every start appended)."""
+        return (self.root / "logs" / f"{name}.log").read_text(errors="replace")
 
     def kill(self, name: str) -> None:
         """SIGKILL one service and reap it."""
@@ -140,17 +150,35 @@ class Stack:
         finally:
             await conn.close()
 
-    def failed_records(self) -> set[str]:
-        """Return the failed records (validation and import), independent of raw file names."""
-        found: set[str] = set()
+    def failed_record_counts(self) -> Counter[str]:
+        """Return each failed record (validation and import) with how often it is kept."""
+        found: Counter[str] = Counter()
         for path in (self.data / "failed").rglob("*.jsonl"):
             for line in path.read_text().splitlines():
                 if line.strip():
                     item = json.loads(line)
                     item.pop("raw_file", None)
                     item.pop("position", None)
-                    found.add(json.dumps(item.get("record", item), sort_keys=True))
+                    found[json.dumps(item.get("record", item), sort_keys=True)] += 1
         return found
+
+    async def row_counts(self) -> dict[str, int]:
+        """Return each table's number of rows (a set of rows would hide a row loaded twice)."""
+        conn = await asyncpg.connect(self.env["DATABASE_URL"])
+        try:
+            counts: dict[str, int] = {}
+            for table in TABLES:
+                if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+                    counts[table] = int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+                else:
+                    counts[table] = 0
+            return counts
+        finally:
+            await conn.close()
+
+    def failed_records(self) -> set[str]:
+        """Return the failed records (validation and import), independent of raw file names."""
+        return set(self.failed_record_counts())
 
     async def destroy(self) -> None:
         """Stop the processes and drop the database."""
