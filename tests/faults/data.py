@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 MAKES = ("Chevrolet", "Ford", "Porsche", "Dodge", "Jaguar", "Plymouth", "Pontiac", "Mercedes-Benz")
@@ -58,3 +59,38 @@ def is_valid(record: object) -> bool:
 def valid_keys(files: list[list[Any]]) -> set[str]:
     """Return the stock numbers of the distinct valid records across files (one row each)."""
     return {r["stockNumber"] for f in files for r in f if is_valid(r)}
+
+
+HOSTILE_VALUES: tuple[Any, ...] = (
+    42,
+    "a string, not a listing",
+    None,
+    [],
+    {},
+    {"make": "Ford", "model": "T", "year": 1850, "price": 5_000},
+    {"make": "Ford", "model": "A", "year": 1930, "price": "lots"},
+    {"make": "", "model": "", "year": "old", "price": -1},
+    {"make": "Dodge", "model": "Charger", "year": 1969, "price": 5},
+    {"make": "Jaguar", "model": "E-Type" * 40, "year": 1966, "price": {"amount": 1}},
+)
+"""Values that must each fail with a reason: non-objects, wrong types, broken business rules."""
+
+
+def flood(total: int, distinct: int, valid_share: float = 0.3) -> Iterator[Any]:
+    """Yield ``total`` values: ``distinct`` valid listings, exact repeats of them, hostile values.
+
+    Value ``i`` is valid when ``(i % 10) < valid_share * 10``: the n-th valid value is listing
+    ``n % distinct`` (so each repeats ``~total * valid_share / distinct`` times); every other
+    value cycles through ``HOSTILE_VALUES``. Deterministic.
+    """
+    rng = random.Random(total)
+    listings = [vehicle(rng, index) for index in range(1, distinct + 1)]
+    valid_per_ten = round(valid_share * 10)
+    valid = hostile = 0
+    for index in range(total):
+        if index % 10 < valid_per_ten:
+            yield listings[valid % distinct]
+            valid += 1
+        else:
+            yield HOSTILE_VALUES[hostile % len(HOSTILE_VALUES)]
+            hostile += 1
