@@ -12,6 +12,7 @@ description or the image to match.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -107,11 +108,17 @@ def with_evidence(key: VehicleKey, others: Sequence[VehicleKey]) -> list[int]:
         found.update(i for i, other in enumerate(others) if other.image_url.endswith(suffix))
     if key.description:
         matches = process.extract(
-            key.description,
-            [other.description or None for other in others],
-            scorer=fuzz.token_sort_ratio,
+            sorted_words(key.description),
+            [sorted_words(other.description) if other.description else None for other in others],
+            scorer=fuzz.ratio,  # on sorted words: token_sort_ratio, without re-sorting each pair
             score_cutoff=IDENTIFYING["description"],
             limit=None,
         )
         found.update(index for _, _, index in matches)
     return sorted(found)
+
+
+@lru_cache(maxsize=1 << 15)  # a candidate is compared with many records: sort its words once
+def sorted_words(description: str) -> str:
+    """Return the words sorted: ``token_sort_ratio(a, b) == ratio(sorted(a), sorted(b))``."""
+    return " ".join(sorted(description.split()))

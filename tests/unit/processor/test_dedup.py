@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rapidfuzz import fuzz
 
 from services.processor.dedup.keys import (
     LOCK_STRIPES,
@@ -24,7 +27,7 @@ from services.processor.dedup.market import (
     market_context,
     year_keys,
 )
-from services.processor.dedup.scoring import LINK_THRESHOLD, score
+from services.processor.dedup.scoring import LINK_THRESHOLD, score, sorted_words
 from services.processor.quality.report import cluster
 
 
@@ -192,3 +195,15 @@ def test_market_cache_counts_listings_stored_after_it_was_read() -> None:
     entry = cache.entries[("chevrolet", "chevelle", 1970)]
     assert entry.prices == [45000.0, 50000.0]
     assert set(entry.owners) == {hash_id("2" * 64), hash_id(key.data_hash)}
+
+
+WORDS = ("red", "chevelle", "ss", "numbers", "matching", "454", "frame", "off", "a", "zz")
+
+
+@given(st.lists(st.sampled_from(WORDS), max_size=12), st.lists(st.sampled_from(WORDS), max_size=12))
+def test_sorted_words_ratio_is_token_sort_ratio(left: list[str], right: list[str]) -> None:
+    """The evidence gate compares pre-sorted words with ratio: the same as token_sort_ratio."""
+    a, b = " ".join(left), " ".join(right)
+    assert fuzz.ratio(sorted_words(a), sorted_words(b)) == pytest.approx(
+        fuzz.token_sort_ratio(a, b)
+    )
