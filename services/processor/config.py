@@ -9,11 +9,13 @@ from pydantic import Field
 
 from shared.settings import PipelineSettings
 
+from .processing import CHUNK_SIZE
+
 
 class ProcessorSettings(PipelineSettings):
     """Infrastructure settings plus concurrency, mapping, dedup and enrichment knobs."""
 
-    max_in_flight: int = Field(default=2, ge=1, le=64, validation_alias="PROCESSOR_MAX_IN_FLIGHT")
+    max_in_flight: int = Field(default=1, ge=1, le=64, validation_alias="PROCESSOR_MAX_IN_FLIGHT")
     ack_wait_s: float = Field(default=60.0, gt=0, validation_alias="PROCESSOR_ACK_WAIT_S")
     max_deliver: int = Field(default=10, ge=1, validation_alias="PROCESSOR_MAX_DELIVER")
     grading_rules_file: Path | None = Field(
@@ -22,7 +24,9 @@ class ProcessorSettings(PipelineSettings):
     apify_field_maps_file: Path | None = Field(
         default=None, validation_alias="PROCESSOR_APIFY_FIELD_MAPS_FILE"
     )
-    chunk_size: int = Field(default=2000, ge=1, le=100_000, validation_alias="PROCESSOR_CHUNK_SIZE")
+    chunk_size: int = Field(
+        default=CHUNK_SIZE, ge=1, le=100_000, validation_alias="PROCESSOR_CHUNK_SIZE"
+    )
     link_threshold: float = Field(
         default=82.0, ge=0, le=100, validation_alias="PROCESSOR_LINK_THRESHOLD"
     )

@@ -31,7 +31,9 @@ from .writer import BatchWriter
 
 PROCESSING_VERSION = 2
 """Bump when the processed output of a file changes; it is part of every batch id."""
-CHUNK_SIZE = 2000
+CHUNK_SIZE = (
+    1000  # records per linking transaction: the candidates of a chunk are in memory at once
+)
 
 LinkChunk = Callable[[RecordType, list[dict[str, Any]]], Awaitable[tuple[int, int]]]
 

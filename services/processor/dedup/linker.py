@@ -24,8 +24,9 @@ from .market import MarketCache, market_context
 from .scoring import LINK_THRESHOLD, score, with_evidence
 from .store import Known
 
-KNOWN_CACHE = 50_000
-"""Known vehicles kept in memory (about 40 MB): candidates already seen are not read again."""
+KNOWN_CACHE = 20_000
+"""Known vehicles kept in memory (~1 KB each with a long description: ~20 MB); candidates
+already seen are not read again."""
 
 
 @dataclass

