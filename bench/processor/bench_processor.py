@@ -27,7 +27,7 @@ import orjson
 
 from services.processor.dedup.keys import block_keys, from_row, key_id
 from services.processor.dedup.linker import Linker
-from services.processor.processing import Options, process_file, process_file_async
+from services.processor.processing import CHUNK_SIZE, Options, process_file, process_file_async
 from services.processor.quality.generator import CITIES, ListingGenerator
 from services.processor.schema import MIGRATIONS
 from services.processor.stages import ChunkStages
@@ -166,7 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--known", type=int, default=100_000)
-    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE)  # the service default
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-db", action="store_true", help="no linking (blocking part alone)")
     lifecycle.tune_gc()  # as the service does (shared.lifecycle.run_service)
