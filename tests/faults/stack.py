@@ -176,6 +176,16 @@ class Stack:
         finally:
             await conn.close()
 
+    async def imported_batches(self) -> int:
+        """Return how many batches the importer has committed (0 before its migrations ran)."""
+        conn = await asyncpg.connect(self.env["DATABASE_URL"])
+        try:
+            if not await conn.fetchval("SELECT to_regclass('import_batches') IS NOT NULL"):
+                return 0
+            return int(await conn.fetchval("SELECT count(*) FROM import_batches"))
+        finally:
+            await conn.close()
+
     def failed_records(self) -> set[str]:
         """Return the failed records (validation and import), independent of raw file names."""
         return set(self.failed_record_counts())

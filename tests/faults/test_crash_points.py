@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from shared.faults import ENV_VAR, POINTS
@@ -76,18 +75,8 @@ WINDOW_STATE: dict[str, Callable[[Path], bool]] = {
 Outcome = tuple[dict[str, set[Any]], dict[str, int], Counter[str]]
 
 
-async def _imported_batches(stack: Stack) -> int:
-    conn = await asyncpg.connect(stack.env["DATABASE_URL"])
-    try:
-        if not await conn.fetchval("SELECT to_regclass('import_batches') IS NOT NULL"):
-            return 0
-        return int(await conn.fetchval("SELECT count(*) FROM import_batches"))
-    finally:
-        await conn.close()
-
-
 async def _all_imported(stack: Stack) -> bool:
-    return await _imported_batches(stack) >= FILES
+    return await stack.imported_batches() >= FILES
 
 
 async def _drop_all(stack: Stack) -> None:
@@ -136,7 +125,7 @@ async def test_sigkill_at_a_crash_point_loses_and_doubles_nothing(
         code = stack.procs[service].returncode
         assert code == -signal.SIGKILL, f"{service} exited with {code}, not by SIGKILL"
         assert f"crash_point: {point} " in stack.log_text(service)
-        assert await _imported_batches(stack) < FILES, "the kill came after all the work"
+        assert await stack.imported_batches() < FILES, "the kill came after all the work"
         left = WINDOW_STATE.get(point)
         assert left is None or left(stack.data), f"{point}: not the state the point names"
         stack.start(service)  # without the variable, as after a real crash

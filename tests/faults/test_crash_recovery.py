@@ -13,7 +13,6 @@ import random
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from services.runner import SERVICES
@@ -33,16 +32,6 @@ FILES, PER_FILE = 6, 400
 SEEDS = [int(s) for s in os.environ.get("CHAOS_SEEDS", "11,23").split(",") if s.strip()]
 
 
-async def _imported_batches(stack: Stack) -> int:
-    conn = await asyncpg.connect(stack.env["DATABASE_URL"])
-    try:
-        if not await conn.fetchval("SELECT to_regclass('import_batches') IS NOT NULL"):
-            return 0
-        return int(await conn.fetchval("SELECT count(*) FROM import_batches"))
-    finally:
-        await conn.close()
-
-
 async def _run_to_completion(stack: Stack, files: list[list[Any]]) -> None:
     for number, records in enumerate(files):
         await stack.drop("vehicles", f"batch_{number:02d}.json", records)
@@ -50,7 +39,7 @@ async def _run_to_completion(stack: Stack, files: list[list[Any]]) -> None:
 
 
 async def _done(stack: Stack, expected_batches: int) -> bool:
-    return await _imported_batches(stack) >= expected_batches
+    return await stack.imported_batches() >= expected_batches
 
 
 @pytest.fixture(scope="module")
