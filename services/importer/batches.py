@@ -103,16 +103,7 @@ async def import_batch(
     imported = imported_event(request, result, time.monotonic() - started)
     await deps.bus.publish(imported)
     crash_point("importer.before_ack")
-    log.info(
-        "import.batch_imported",
-        rows_total=result.rows_total,
-        inserted=result.inserted,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        failed=len(result.failed),
-        chunks=result.chunks,
-        duration_s=imported.duration_s,
-    )
+    log.info("import.batch_imported", **imported.model_dump(include=_LOGGED_COUNTS))
     return imported
 
 
@@ -210,6 +201,11 @@ async def record_batch(pool: asyncpg.Pool, request: ImportRequest, result: LoadR
             len(result.failed),
             result.chunks,
         )
+
+
+_LOGGED_COUNTS = {
+    "rows_total", "inserted", "updated", "unchanged", "failed", "chunks", "duration_s"
+}  # fmt: skip
 
 
 def imported_event(request: ImportRequest, result: LoadResult, duration_s: float) -> BatchImported:
