@@ -1,16 +1,80 @@
-"""The processor's own tables (known-listings index, geocode cache), in ``migrations/``."""
+"""The processor's own tables (known-listings index, geocode cache), in ``migrations/``.
+
+A migration whose data only Python can compute (blocking keys) leaves a row in
+``processor_backfills``; ``migrate`` runs that backfill before the processor takes work, so a
+record is never linked against a half-filled index.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import asyncpg
+import structlog
 
 from shared.db import apply_migrations
 
+from .dedup.keys import VehicleKey, evidence_ids, vehicle_id
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+BACKFILL_LOCK_KEY = 0x5049_5046  # one processor backfills; the others wait, then find it done
+BACKFILL_BATCH = 5_000
+EVIDENCE = "vehicle_evidence"
+
+log = structlog.get_logger(__name__)
 
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply the processor's pending migrations; return the versions applied (idempotent)."""
-    return await apply_migrations(conn, "processor", MIGRATIONS)
+    """Apply the processor's pending migrations and backfills; return the versions applied."""
+    applied = await apply_migrations(conn, "processor", MIGRATIONS)
+    await backfill_evidence(conn)
+    return applied
+
+
+async def _pending(conn: asyncpg.Connection, name: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM processor_backfills WHERE name = $1", name))
+
+
+async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATCH) -> int:
+    """Fill the evidence blocking table from the known vehicles, if that is still to do.
+
+    Idempotent: rows are added with ON CONFLICT DO NOTHING in batches of ``batch`` vehicles (one
+    transaction each), so a backfill cut short is simply run again at the next start. Returns
+    the number of vehicles read (0 when there was nothing to do).
+    """
+    if not await _pending(conn, EVIDENCE):
+        return 0
+    await conn.execute("SELECT pg_advisory_lock($1)", BACKFILL_LOCK_KEY)
+    try:
+        if not await _pending(conn, EVIDENCE):  # another processor finished it meanwhile
+            return 0
+        columns = ", ".join(VehicleKey._fields)
+        after, done = "", 0
+        while rows := await conn.fetch(
+            f"SELECT {columns} FROM processor_known_vehicles "
+            "WHERE data_hash > $1 ORDER BY data_hash LIMIT $2",
+            after,
+            batch,
+        ):
+            keys = [VehicleKey(*row) for row in rows]
+            blocks, years, vehicles = [], [], []
+            for key in keys:
+                for block in evidence_ids(key):
+                    blocks.append(block)
+                    years.append(key.year)
+                    vehicles.append(vehicle_id(key.data_hash))
+            await conn.execute(
+                "INSERT INTO processor_vehicle_evidence (block_key, year, vehicle_id) "
+                "SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[]) "
+                "ON CONFLICT DO NOTHING",
+                blocks,
+                years,
+                vehicles,
+            )
+            after, done = keys[-1].data_hash, done + len(keys)
+            log.info("processor.backfill_progress", backfill=EVIDENCE, vehicles=done)
+        await conn.execute("DELETE FROM processor_backfills WHERE name = $1", EVIDENCE)
+        log.info("processor.backfill_done", backfill=EVIDENCE, vehicles=done)
+        return done
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", BACKFILL_LOCK_KEY)

@@ -13,6 +13,7 @@ import pytest
 
 from services.processor.app import serve
 from services.processor.config import ProcessorSettings
+from services.processor.dedup.keys import vehicle_id
 from services.processor.dedup.linker import Linker
 from services.processor.quality.generator import ListingGenerator
 from services.processor.schema import MIGRATIONS
@@ -27,7 +28,7 @@ from tests.polling import eventually
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 
 DAY = "2026-11-29"
-TABLES = "processor_known_vehicles, processor_vehicle_blocks, processor_known_records"
+TABLES = "processor_known_vehicles, processor_vehicle_evidence, processor_known_records"
 CAR = {
     "make": "Chevrolet",
     "model": "Chevelle SS",
@@ -226,10 +227,14 @@ async def test_links_do_not_depend_on_the_known_row_cache(settings: PipelineSett
             await Linker(pool, known_cache=cache_size).link(RecordType.VEHICLES, chunk)
             links[cache_size] = [row["canonical_hash"] for row in chunk]
             async with pool.acquire() as conn:  # forget the second chunk before the next run
-                for table in ("processor_vehicle_blocks", "processor_known_vehicles"):
-                    await conn.execute(
-                        f"DELETE FROM {table} WHERE data_hash = ANY($1::text[])", hashes
-                    )
+                await conn.execute(
+                    "DELETE FROM processor_vehicle_evidence WHERE vehicle_id = ANY($1::bigint[])",
+                    [vehicle_id(data_hash) for data_hash in hashes],
+                )
+                await conn.execute(
+                    "DELETE FROM processor_known_vehicles WHERE data_hash = ANY($1::text[])",
+                    hashes,
+                )
     finally:
         await pool.close()
     assert sum(link is not None for link in links[1]) >= 10

@@ -1,15 +1,17 @@
 """Normalized matching fields of a vehicle and its blocking keys.
 
 Blocking keeps matching about linear: a record is only compared with known listings that share
-one of its keys. Stored keys use the record's own year; probe keys cover year +/- 1, so a pair
-one year apart still meets. Keys become signed 64-bit ids (btree-indexed in PostgreSQL), and
-their advisory-lock stripes serialize processors that could link the same records.
+one of its keys within a year either side, and the keys are the identifying evidence a link
+needs (a description signature band, a photo path), so blocks stay small however many listings
+of a model a town has. Keys are signed 64-bit ids (btree-indexed in PostgreSQL with the year),
+and their advisory-lock stripes serialize processors that could link the same records.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -18,8 +20,9 @@ from urllib.parse import urlsplit
 LOCK_NAMESPACE = 0x7072_6F63_0000_0000  # "proc": keeps the stripes apart from other locks
 LOCK_STRIPES = 512  # at most this many advisory locks per chunk transaction
 DESCRIPTION_CHARS = 300
+BANDS = 6  # description signature bands (blocking keys per record)
+ROWS = 2  # MinHash minima per band: two 32-bit minima make one 64-bit band value
 _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
-_VOWELS = re.compile(r"[aeiouy]")
 
 
 class VehicleKey(NamedTuple):
@@ -95,54 +98,79 @@ def from_row(row: Mapping[str, Any]) -> VehicleKey:
     )
 
 
-def skeleton(word: str) -> str:
-    """Return a word's consonant skeleton without repeats ("mustnag" -> "mstng")."""
-    consonants = _VOWELS.sub("", word.replace(" ", ""))
-    return "".join(c for i, c in enumerate(consonants) if i == 0 or consonants[i - 1] != c)
+def vehicle_id(data_hash: str) -> int:
+    """Return a vehicle's signed 64-bit id: the first 16 hex digits of its data hash.
 
-
-def _model_parts(key: VehicleKey) -> tuple[tuple[str, str], ...]:
-    """Return the model's prefix, suffix and skeleton parts (one typo cannot change all three)."""
-    model = key.model.replace(" ", "")
-    return (("m", model[:4]), ("e", model[-4:]), ("s", skeleton(model)[:3]))
-
-
-def _year_keys(key: VehicleKey, year: int, parts: tuple[tuple[str, str], ...]) -> list[str]:
-    """Return model-prefix, model-suffix and model-skeleton keys within the place (city or state).
-
-    A pair in two places is vetoed unless it shares its photo, which has its own key; so keying
-    by place loses no link the scorer would make, and keeps blocks small.
+    The known index's ``vehicle_id`` column is the same value computed by PostgreSQL. Eight bytes
+    instead of 64 characters per blocking row and cached comparable; two listings share an id
+    with a probability of about n^2 / 2^65 (1e-8 at a million listings), and then one is a
+    candidate for the other's blocks (the scorer still decides).
     """
-    place = key.city or key.state
-    return [f"{tag}|{key.make}|{year}|{part}|{place}" for tag, part in parts]
+    return int.from_bytes(bytes.fromhex(data_hash[:16]), "big", signed=True)
 
 
-def block_keys(key: VehicleKey) -> list[str]:
-    """Return the keys a known listing is stored under."""
-    keys = _year_keys(key, key.year, _model_parts(key))
-    if key.image_url:
-        keys.append(f"i|{key.image_url}")
-    return keys
+@lru_cache(maxsize=1 << 16)  # descriptions share most of their words
+def _word_minhashes(word: str) -> tuple[int, ...]:
+    """Return a word's ``BANDS * ROWS`` independent 32-bit hash values (one per MinHash row)."""
+    return struct.unpack(
+        f">{BANDS * ROWS}I", hashlib.shake_256(word.encode()).digest(4 * BANDS * ROWS)
+    )
 
 
-def probe_keys(key: VehicleKey) -> list[str]:
-    """Return the keys a new record looks up: its stored keys for year - 1, year and year + 1.
+def signature(key: VehicleKey) -> tuple[int, ...]:
+    """Return the description's MinHash bands: ``BANDS`` 64-bit values (``()`` if no words).
 
-    The order is fixed: year - 1, year, year + 1 (three keys each), then the image key; so the
-    stored keys are a slice of the probe keys (``stored_ids``).
+    Words naming the make or model are left out: every listing of the model has them, so they
+    would put look-alikes together. Each band is two minima (``ROWS``); two descriptions with word
+    sets of Jaccard similarity J share a given band with probability J^2, so at least one of
+    ``BANDS`` with 1 - (1 - J^2)^BANDS: near-certain for an edited copy (J >= 0.7), unlikely
+    for another car's description.
     """
-    parts = _model_parts(key)
-    keys = [
-        k for year in (key.year - 1, key.year, key.year + 1) for k in _year_keys(key, year, parts)
-    ]
-    if key.image_url:
-        keys.append(f"i|{key.image_url}")
-    return keys
+    words = set(key.description.split())
+    words.difference_update(key.make.split(), key.model.split())
+    if not words:
+        return ()
+    minima = list(map(min, zip(*map(_word_minhashes, words), strict=True)))
+    return tuple((minima[2 * band] << 32) | minima[2 * band + 1] for band in range(BANDS))
 
 
-def stored_ids(probe_ids: list[int]) -> list[int]:
-    """Return the distinct ids of ``block_keys`` from the ids of ``probe_keys`` (same key)."""
-    return list(dict.fromkeys(probe_ids[3:6] + probe_ids[9:]))
+@lru_cache(maxsize=1 << 16)  # a chunk's records share most (make, place) pairs
+def _place_base(make: str, place: str) -> int:
+    digest = hashlib.blake2b(f"d|{make}|{place}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+# Band i's key is base(make, place) ^ band value ^ salt i: two bands never share a key id.
+_BAND_SALTS = struct.unpack(f">{BANDS}Q", hashlib.shake_256(b"bands").digest(8 * BANDS))
+
+
+def evidence_ids(key: VehicleKey) -> list[int]:
+    """Return the blocking key ids of a record: it is stored under them and probes them.
+
+    Keys are the identifying evidence ``scoring.score`` requires for a link, so a record meets
+    its plausible matches and not every listing of its model in its town:
+
+    * the description: each signature band within the make and place (city, else state);
+    * the photo: its path within the make (the same path on another host is the photo
+      re-hosted).
+
+    The index stores each key with the year, and a probe reads the years year - 1 to year + 1
+    (the scorer's year veto) in one range of the btree. A record with neither a description
+    nor a photo has no key: it cannot be linked, so it is never a candidate.
+    """
+    ids: list[int] = []
+    bands = signature(key)
+    if bands:
+        base = _place_base(key.make, key.city or key.state)
+        # Unsigned to signed 64-bit, inline: this runs for every band of every record.
+        ids = [
+            (x := base ^ value ^ salt) - ((x >> 63) << 64)
+            for value, salt in zip(bands, _BAND_SALTS, strict=True)
+        ]
+    path = key.image_url.partition("/")[2]
+    if path:
+        ids.append(key_id(f"p|{key.make}|{path}"))
+    return ids
 
 
 @lru_cache(maxsize=1 << 16)  # records of a chunk share most keys (same make, model, place)

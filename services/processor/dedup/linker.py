@@ -19,7 +19,7 @@ import asyncpg
 from shared.events import RecordType
 
 from . import store
-from .keys import VehicleKey, from_row, key_id, lock_ids, probe_keys, stored_ids
+from .keys import VehicleKey, evidence_ids, from_row, lock_ids, vehicle_id
 from .market import MarketCache, market_context
 from .scoring import LINK_THRESHOLD, score, with_evidence
 from .store import Known
@@ -69,17 +69,17 @@ class Linker:
 
     async def _link_vehicles(self, rows: Sequence[dict[str, Any]]) -> LinkStats:
         keys = [from_row(row) for row in rows]
-        probes = [[key_id(k) for k in probe_keys(key)] for key in keys]
-        all_ids = sorted({i for probe in probes for i in probe})
+        found = [evidence_ids(key) for key in keys]
+        probes = sorted({(i, key.year) for key, ids in zip(keys, found, strict=True) for i in ids})
         stats = LinkStats()
         async with self.pool.acquire() as conn, conn.transaction():
-            await store.lock(conn, lock_ids(all_ids))
+            await store.lock(conn, lock_ids(block for block, _ in probes))
             known = await store.exact(conn, [key.data_hash for key in keys])
-            blocks = await store.candidates(conn, all_ids, self.known)
+            blocks = await store.candidates(conn, probes, self.known)
             market = await self.market.load(conn, keys)
             new: list[Known] = []
-            new_blocks: list[tuple[int, str]] = []
-            for row, key, probe in zip(rows, keys, probes, strict=True):
+            new_blocks: list[tuple[int, int, int]] = []
+            for row, key, probe in zip(rows, keys, found, strict=True):
                 row["enrichment"]["market"] = market_context(key, market)
                 link = known.get(key.data_hash)
                 if link is not None:
@@ -90,12 +90,13 @@ class Linker:
                 stats.near += link.canonical_hash != key.data_hash
                 _apply(row, link, "new")
                 new.append(link)
-                for block in stored_ids(probe):
-                    new_blocks.append((block, key.data_hash))
+                vehicle = vehicle_id(key.data_hash)
+                for block in probe:
+                    new_blocks.append((block, key.year, vehicle))
                     blocks.setdefault(block, []).append(link)
             await store.insert(conn, new, new_blocks)
         self.market.remember(link.key for link in new)
-        self.known.keep((link.key.data_hash, link) for link in new)
+        self.known.keep(new)
         return stats
 
     def best_match(
@@ -103,10 +104,11 @@ class Linker:
     ) -> Known:
         """Return ``key`` linked to its best candidate's canonical, or as its own canonical."""
         lists = (blocks.get(block, ())[-store.MAX_CANDIDATES :] for block in probe)
-        candidates = [  # each known vehicle once (one object per chunk), never the record itself
+        year = key.year
+        candidates = [  # each once (one object per chunk), never the record itself
             candidate
             for candidate in dict.fromkeys(chain.from_iterable(lists))
-            if candidate.key.data_hash != key.data_hash
+            if abs(candidate.key.year - year) <= 1 and candidate.key.data_hash != key.data_hash
         ]
         best: tuple[float, str, Known, list[str]] | None = None
         for index in with_evidence(key, [candidate.key for candidate in candidates]):

@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 from cachetools import TTLCache
 
-from .keys import VehicleKey
+from .keys import VehicleKey, vehicle_id
 
 MARKET_YEARS = 2
 SAMPLE_PER_YEAR = 200
@@ -34,24 +34,15 @@ class YearPrices:
     """The comparable prices of one make, model key and year (sorted), and whose they are."""
 
     prices: list[float] = field(default_factory=list)
-    owners: dict[int, float] = field(default_factory=dict)  # hash_id(data_hash) -> its price
+    owners: dict[int, float] = field(default_factory=dict)  # vehicle_id(data_hash) -> its price
     sampled: bool = False
 
     def add(self, data_hash: str, price: float) -> None:
         """Count one more listing (ignored if it is already counted)."""
-        owner = hash_id(data_hash)
+        owner = vehicle_id(data_hash)
         if owner not in self.owners:
             self.owners[owner] = price
             insort(self.prices, price)
-
-
-def hash_id(data_hash: str) -> int:
-    """Return the signed 64-bit id of a data hash (its first 16 hex digits), as SQL computes it.
-
-    Eight bytes instead of 64 characters per cached comparable; two different listings share an
-    id with a probability of about n^2 / 2^65.
-    """
-    return int.from_bytes(bytes.fromhex(data_hash[:16]), "big", signed=True)
 
 
 def year_keys(keys: Iterable[VehicleKey]) -> list[YearKey]:
@@ -78,7 +69,7 @@ async def fetch(
         SELECT g.make, g.model_key, g.year, c.price, c.owner
         FROM unnest($1::text[], $2::text[], $3::int[]) AS g(make, model_key, year)
         CROSS JOIN LATERAL (
-            SELECT k.price, ('x' || left(k.data_hash, 16))::bit(64)::bigint AS owner
+            SELECT k.price, k.vehicle_id AS owner
             FROM processor_known_vehicles k
             WHERE k.make = g.make AND k.model_key = g.model_key AND k.year = g.year
             LIMIT $4
@@ -150,7 +141,7 @@ class Market:
     def owner_price(self, key: VehicleKey) -> float | None:
         """Return the stored price of this very listing if it is among the comparables."""
         entry = self.entries.get((key.make, key.model_key, key.year))
-        return None if entry is None else entry.owners.get(hash_id(key.data_hash))
+        return None if entry is None else entry.owners.get(vehicle_id(key.data_hash))
 
 
 def _median(ordered: list[float]) -> float:

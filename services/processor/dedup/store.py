@@ -12,7 +12,7 @@ from itertools import islice
 
 import asyncpg
 
-from .keys import KNOWN_COLUMNS, VehicleKey
+from .keys import KNOWN_COLUMNS, VehicleKey, vehicle_id
 
 
 @dataclass(slots=True, eq=False)
@@ -62,8 +62,8 @@ MAX_CANDIDATES = 32
 block's size (64 let a chunk's candidates grow the processor past 300 MB at 200,000 known)."""
 
 
-class KnownCache(dict[str, Known]):
-    """Known vehicles by data hash, at most ``size``; the oldest half goes when it is full.
+class KnownCache(dict[int, Known]):
+    """Known vehicles by vehicle id, at most ``size``; the oldest half goes when it is full.
 
     The index is append-only (a known vehicle and its link never change once stored), so a
     cached one stays right. A plain dict (first in, first out) rather than an LRU: this is read
@@ -75,54 +75,56 @@ class KnownCache(dict[str, Known]):
         super().__init__()
         self.size = size
 
-    def keep(self, found: Iterable[tuple[str, Known]]) -> None:
+    def keep(self, found: Iterable[Known]) -> None:
         """Add known vehicles, dropping the oldest half first whenever the cache is full."""
-        for data_hash, known in found:
+        for known in found:
             if len(self) >= self.size:
                 for old in list(islice(self, max(1, self.size // 2))):
                     del self[old]
-            self[data_hash] = known
+            self[vehicle_id(known.key.data_hash)] = known
 
 
 async def candidates(
     conn: asyncpg.Connection,
-    key_ids: Sequence[int],
+    probes: Sequence[tuple[int, int]],
     cache: KnownCache,
     limit: int = MAX_CANDIDATES,
 ) -> dict[int, list[Known]]:
-    """Return up to ``limit`` known vehicles under each of these blocking key ids.
+    """Return up to ``limit`` known vehicles under each probed (blocking key id, year).
 
-    The limit keeps the work per record constant when a block grows large (a popular
-    make/model/year in one city); the btree returns the same subset to every replica. Each
-    known vehicle comes once with the probed keys it sits under, in data-hash order; only those
-    not in ``cache`` are read whole (and then cached).
+    A probe reads its key's listings of year - 1 to year + 1: one range of the btree. The limit
+    keeps the work per record constant when a block grows large (a photo path shared by many
+    listings); the btree returns the same subset to every replica. Each known vehicle comes once
+    with the probed keys it sits under; only those not in ``cache`` are read whole (and then
+    cached). The result is keyed by block key id (the years of one key's probes merged).
     """
+    keys, years = (list(column) for column in zip(*probes, strict=True)) if probes else ([], [])
     hits = await conn.fetch(
-        "SELECT b.data_hash, array_agg(q.block_key) AS blocks "
-        "FROM unnest($1::bigint[]) AS q(block_key) "
-        "CROSS JOIN LATERAL (SELECT data_hash FROM processor_vehicle_blocks "
-        "  WHERE block_key = q.block_key ORDER BY data_hash LIMIT $2) b "
-        "GROUP BY b.data_hash ORDER BY b.data_hash",
-        list(key_ids),
+        "SELECT b.vehicle_id, array_agg(DISTINCT q.block_key) AS blocks "
+        "FROM unnest($1::bigint[], $2::int[]) AS q(block_key, year) "
+        "CROSS JOIN LATERAL (SELECT vehicle_id FROM processor_vehicle_evidence "
+        "  WHERE block_key = q.block_key AND year BETWEEN q.year - 1 AND q.year + 1 "
+        "  ORDER BY year, vehicle_id LIMIT $3) b "
+        "GROUP BY b.vehicle_id ORDER BY b.vehicle_id",
+        keys,
+        years,
         limit,
     )
     # This chunk's rows are held here: filling the cache may evict some of them from it.
-    rows_of: dict[str, Known | None] = {
-        hit["data_hash"]: cache.get(hit["data_hash"]) for hit in hits
-    }
-    missing = [data_hash for data_hash, known in rows_of.items() if known is None]
+    rows_of: dict[int, Known | None] = {vehicle: cache.get(vehicle) for vehicle, _ in hits}
+    missing = [vehicle for vehicle, known in rows_of.items() if known is None]
     if missing:
         rows = await conn.fetch(
             f"SELECT {_SELECT}, {_LINK} FROM processor_known_vehicles k "
-            "WHERE k.data_hash = ANY($1::text[])",
+            "WHERE k.vehicle_id = ANY($1::bigint[])",
             missing,
         )
-        read = [(row["data_hash"], _known(row)) for row in rows]
-        rows_of.update(read)
+        read = [_known(row) for row in rows]
+        rows_of.update((vehicle_id(known.key.data_hash), known) for known in read)
         cache.keep(read)
     found: dict[int, list[Known]] = {}
-    for data_hash, blocks in hits:
-        known = rows_of[data_hash]
+    for vehicle, blocks in hits:
+        known = rows_of[vehicle]
         assert known is not None  # noqa: S101 - every hit's row was read above
         for block in blocks:
             found.setdefault(block, []).append(known)
@@ -132,9 +134,9 @@ async def candidates(
 async def insert(
     conn: asyncpg.Connection,
     known: Sequence[Known],
-    blocks: Sequence[tuple[int, str]],
+    blocks: Sequence[tuple[int, int, int]],
 ) -> None:
-    """Add new vehicles and their blocking keys to the index (COPY: one round trip each)."""
+    """Add new vehicles and their (block key, year, vehicle id) rows to the index (COPY each)."""
     records = [
         (*item.key.record(), item.canonical_hash, item.match_score, item.match_fields)
         for item in known
@@ -142,7 +144,9 @@ async def insert(
     columns = (*KNOWN_COLUMNS, "canonical_hash", "match_score", "match_fields")
     await conn.copy_records_to_table("processor_known_vehicles", records=records, columns=columns)
     await conn.copy_records_to_table(
-        "processor_vehicle_blocks", records=list(blocks), columns=("block_key", "data_hash")
+        "processor_vehicle_evidence",
+        records=list(blocks),
+        columns=("block_key", "year", "vehicle_id"),
     )
 
 

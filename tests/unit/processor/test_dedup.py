@@ -11,19 +11,17 @@ from rapidfuzz import fuzz
 
 from services.processor.dedup.keys import (
     LOCK_STRIPES,
-    block_keys,
+    evidence_ids,
     from_row,
     key_id,
     lock_ids,
-    probe_keys,
-    skeleton,
-    stored_ids,
+    signature,
+    vehicle_id,
 )
 from services.processor.dedup.market import (
     Market,
     MarketCache,
     YearPrices,
-    hash_id,
     market_context,
     year_keys,
 )
@@ -107,24 +105,51 @@ def test_vetoes(changes: dict[str, Any]) -> None:
     assert score(from_row(_row()), from_row(_row("9" * 64, **changes)))[0] == 0.0
 
 
-def test_probe_keys_cover_a_year_either_side() -> None:
-    """A record one year off still shares a blocking key with the stored one."""
-    stored = from_row(_row())
-    probe = from_row(_row("b" * 64, year=1971, image_url=None))
-    assert set(block_keys(stored)) & set(probe_keys(probe))
+def _shares_a_key(stored: dict[str, Any], probe: dict[str, Any]) -> bool:
+    """Whether a probe of ``probe`` reads ``stored`` (a shared key, years at most one apart)."""
+    one, other = from_row(stored), from_row(probe)
+    shared = set(evidence_ids(one)) & set(evidence_ids(other))
+    return abs(one.year - other.year) <= 1 and bool(shared)
 
 
-@pytest.mark.parametrize("image_url", ["https://img.site-a.example.com/p/1.jpg", None])
-def test_stored_ids_are_the_block_keys_among_the_probe_ids(image_url: str | None) -> None:
-    """The linker derives a new record's stored ids from its probe ids: the same set."""
-    key = from_row(_row(image_url=image_url))
-    probe = [key_id(k) for k in probe_keys(key)]
-    assert set(stored_ids(probe)) == {key_id(k) for k in block_keys(key)}
+@pytest.mark.parametrize("year", [1969, 1970, 1971])
+def test_an_edited_description_a_year_off_shares_a_key(year: int) -> None:
+    """The same car, its description edited, with no photo, one year either side: a key."""
+    assert _shares_a_key(_row(), _row(**{**SAME_CAR_ELSEWHERE, "image_url": None, "year": year}))
 
 
-def test_model_typo_shares_a_block() -> None:
-    """The consonant skeleton puts a swapped-vowel typo in the same block."""
-    assert skeleton("chevelless") == skeleton("chevellss") == "chvls"
+def test_another_town_or_another_car_s_text_is_no_candidate() -> None:
+    """Another town is vetoed without the photo; another car's description misses the bands."""
+    other = _row("b" * 64, image_url=None, location_city="Denver", location_state="CO")
+    assert not _shares_a_key(_row(), other)
+    text = "Blue Chevelle SS, automatic, new interior, air conditioning, garage kept"
+    assert not _shares_a_key(_row(), _row("c" * 64, image_url=None, description=text))
+
+
+def test_the_same_photo_on_another_host_shares_a_key() -> None:
+    """A re-hosted photo (same path) meets the original even with another description."""
+    other = _row("b" * 64, image_url="https://cdn.elsewhere.example.org/p/1.jpg", description="")
+    assert _shares_a_key(_row(), other)
+    assert not _shares_a_key(_row(), {**other, "make": "Ford"})  # the make veto
+
+
+def test_no_description_and_no_photo_means_no_key() -> None:
+    """Nothing could link such a record (the scorer needs one of them), so it is not indexed."""
+    assert evidence_ids(from_row(_row(description=None, image_url=None))) == []
+
+
+@given(st.permutations(["numbers", "matching", "frame", "off", "restoration", "red", "454"]))
+def test_signature_ignores_word_order_and_the_car_s_name(words: list[str]) -> None:
+    """The signature is of the word set, without the make's and model's words."""
+    named = from_row(_row(description=" ".join(["chevrolet", "chevelle", "ss", *words])))
+    assert signature(named) == signature(from_row(_row(description=" ".join(sorted(words)))))
+
+
+def test_vehicle_id_is_the_hash_s_first_64_bits() -> None:
+    """Signed, like PostgreSQL's bigint (the index's generated column computes the same)."""
+    assert vehicle_id("0" * 64) == 0
+    assert vehicle_id("f" * 64) == -1
+    assert vehicle_id("7fffffffffffffff" + "0" * 48) == 2**63 - 1
 
 
 def test_lock_ids_are_sorted_and_bounded() -> None:
@@ -194,7 +219,7 @@ def test_market_cache_counts_listings_stored_after_it_was_read() -> None:
     cache.remember([key, key])
     entry = cache.entries[("chevrolet", "chevelle", 1970)]
     assert entry.prices == [45000.0, 50000.0]
-    assert set(entry.owners) == {hash_id("2" * 64), hash_id(key.data_hash)}
+    assert set(entry.owners) == {vehicle_id("2" * 64), vehicle_id(key.data_hash)}
 
 
 WORDS = ("red", "chevelle", "ss", "numbers", "matching", "454", "frame", "off", "a", "zz")
