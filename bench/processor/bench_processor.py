@@ -25,7 +25,13 @@ from pathlib import Path
 import asyncpg
 import orjson
 
-from services.processor.dedup.keys import KNOWN_COLUMNS, evidence_ids, from_row, vehicle_id
+from services.processor.dedup.keys import (
+    KNOWN_COLUMNS,
+    description_length,
+    evidence,
+    from_row,
+    vehicle_id,
+)
 from services.processor.dedup.linker import Linker
 from services.processor.processing import CHUNK_SIZE, Options, process_file, process_file_async
 from services.processor.quality.generator import CITIES, ListingGenerator
@@ -60,7 +66,7 @@ async def preload(conn: asyncpg.Connection, known: int, seed: int) -> None:
     gen = ListingGenerator(seed + 1)
     rng = random.Random(seed)
     batch: list[tuple[object, ...]] = []
-    blocks: list[tuple[int, int, int]] = []
+    blocks: list[tuple[int, int, int, int]] = []
     done = 0
     while done < known:
         for listing in gen.listings(min(20_000, known - done)):
@@ -73,8 +79,8 @@ async def preload(conn: asyncpg.Connection, known: int, seed: int) -> None:
                 continue
             key = from_row(row)
             batch.append((*key.record(), key.data_hash, None, None))
-            vehicle = vehicle_id(key.data_hash)
-            blocks.extend((block, key.year, vehicle) for block in evidence_ids(key))
+            vehicle, length = vehicle_id(key.data_hash), description_length(key)
+            blocks.extend((block, key.year, vehicle, length) for block in evidence(key).ids)
             done += 1
         await _copy(conn, batch, blocks)
         batch, blocks = [], []
@@ -97,7 +103,7 @@ async def _copy(conn: asyncpg.Connection, batch: list, blocks: list) -> None:
     await conn.execute("CREATE TEMP TABLE IF NOT EXISTS b (LIKE processor_vehicle_evidence)")
     await conn.execute("TRUNCATE b")
     await conn.copy_records_to_table(
-        "b", records=blocks, columns=("block_key", "year", "vehicle_id")
+        "b", records=blocks, columns=("block_key", "year", "vehicle_id", "desc_len")
     )
     await conn.execute(
         "INSERT INTO processor_vehicle_evidence SELECT * FROM b ON CONFLICT DO NOTHING"

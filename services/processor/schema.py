@@ -14,7 +14,7 @@ import structlog
 
 from shared.db import apply_migrations
 
-from .dedup.keys import VehicleKey, evidence_ids, vehicle_id
+from .dedup.keys import VehicleKey, description_length, evidence, vehicle_id
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BACKFILL_LOCK_KEY = 0x5049_5046  # one processor backfills; the others wait, then find it done
@@ -57,19 +57,16 @@ async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATC
             batch,
         ):
             keys = [VehicleKey(*row) for row in rows]
-            blocks, years, vehicles = [], [], []
-            for key in keys:
-                for block in evidence_ids(key):
-                    blocks.append(block)
-                    years.append(key.year)
-                    vehicles.append(vehicle_id(key.data_hash))
+            entries = [
+                (block, key.year, vehicle_id(key.data_hash), description_length(key))
+                for key in keys
+                for block in evidence(key).ids
+            ]
             await conn.execute(
-                "INSERT INTO processor_vehicle_evidence (block_key, year, vehicle_id) "
-                "SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[]) "
+                "INSERT INTO processor_vehicle_evidence (block_key, year, vehicle_id, desc_len) "
+                "SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[]) "
                 "ON CONFLICT DO NOTHING",
-                blocks,
-                years,
-                vehicles,
+                *([list(column) for column in zip(*entries, strict=True)] or [[]] * 4),
             )
             after, done = keys[-1].data_hash, done + len(keys)
             log.info("processor.backfill_progress", backfill=EVIDENCE, vehicles=done)

@@ -11,7 +11,14 @@ import asyncpg
 import pytest
 
 from services.processor import schema
-from services.processor.dedup.keys import KNOWN_COLUMNS, evidence_ids, from_row, vehicle_id
+from services.processor.dedup.keys import (
+    KNOWN_COLUMNS,
+    VehicleKey,
+    description_length,
+    evidence,
+    from_row,
+    vehicle_id,
+)
 from services.processor.dedup.linker import Linker
 from services.processor.quality.generator import ListingGenerator
 from shared import db
@@ -54,6 +61,15 @@ def _rows(n: int, seed: int) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
+def _entries(keys: list[VehicleKey]) -> list[tuple[int, int, int, int]]:
+    """Return the evidence rows of these vehicles, as the processor stores them."""
+    return [
+        (block, key.year, vehicle_id(key.data_hash), description_length(key))
+        for key in keys
+        for block in evidence(key).ids
+    ]
+
+
 async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
     """Every known vehicle gets its evidence keys; a second start has nothing to do."""
     known = [from_row(row) for row in _rows(1200, seed=3)]
@@ -65,8 +81,8 @@ async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
             "processor_known_vehicles", records=records, columns=columns
         )
         assert await schema.migrate(conn) == ["002_evidence_blocks"]
-        evidence = "SELECT block_key, year, vehicle_id FROM processor_vehicle_evidence"
-        stored = set(map(tuple, await conn.fetch(evidence)))
+        query = "SELECT block_key, year, vehicle_id, desc_len FROM processor_vehicle_evidence"
+        stored = set(map(tuple, await conn.fetch(query)))
         ids = dict(await conn.fetch("SELECT data_hash, vehicle_id FROM processor_known_vehicles"))
         assert await conn.fetchval("SELECT count(*) FROM processor_backfills") == 0
         assert await schema.migrate(conn) == []
@@ -74,10 +90,7 @@ async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
     finally:
         await conn.close()
     assert ids == {key.data_hash: vehicle_id(key.data_hash) for key in known}
-    expected = {
-        (block, key.year, vehicle_id(key.data_hash)) for key in known for block in evidence_ids(key)
-    }
-    assert stored == expected
+    assert stored == set(_entries(known))
 
 
 async def test_a_backfill_cut_short_is_finished_at_the_next_start(old_index: str) -> None:
@@ -92,15 +105,13 @@ async def test_a_backfill_cut_short_is_finished_at_the_next_start(old_index: str
         await db.apply_migrations(conn, "processor", schema.MIGRATIONS)  # SQL only: no backfill
         first = sorted(known, key=lambda key: key.data_hash)[:100]
         await conn.executemany(  # what a first, interrupted run had committed
-            "INSERT INTO processor_vehicle_evidence (block_key, year, vehicle_id) "
-            "VALUES ($1, $2, $3)",
-            [(b, key.year, vehicle_id(key.data_hash)) for key in first for b in evidence_ids(key)],
+            "INSERT INTO processor_vehicle_evidence VALUES ($1, $2, $3, $4)", _entries(first)
         )
         assert await schema.backfill_evidence(conn, batch=128) == len(known)
         count = await conn.fetchval("SELECT count(*) FROM processor_vehicle_evidence")
     finally:
         await conn.close()
-    assert count == sum(len(evidence_ids(key)) for key in known)
+    assert count == len(_entries(known))
 
 
 async def test_after_the_backfill_a_copy_of_a_known_car_links(old_index: str) -> None:

@@ -144,33 +144,49 @@ def _place_base(make: str, place: str) -> int:
 _BAND_SALTS = struct.unpack(f">{BANDS}Q", hashlib.shake_256(b"bands").digest(8 * BANDS))
 
 
-def evidence_ids(key: VehicleKey) -> list[int]:
-    """Return the blocking key ids of a record: it is stored under them and probes them.
+class Evidence(NamedTuple):
+    """A record's blocking key ids: its description's signature bands and its photo's."""
 
-    Keys are the identifying evidence ``scoring.score`` requires for a link, so a record meets
-    its plausible matches and not every listing of its model in its town:
+    bands: list[int]
+    photo: int | None
+
+    @property
+    def ids(self) -> list[int]:
+        """Return every key id: the record is stored under them and probes them."""
+        return self.bands if self.photo is None else [*self.bands, self.photo]
+
+
+def evidence(key: VehicleKey) -> Evidence:
+    """Return the blocking keys of a record: the identifying evidence a link needs.
+
+    Keys are the evidence ``scoring.score`` requires for a link, so a record meets its
+    plausible matches and not every listing of its model in its town:
 
     * the description: each signature band within the make and place (city, else state);
     * the photo: its path within the make (the same path on another host is the photo
       re-hosted).
 
-    The index stores each key with the year, and a probe reads the years year - 1 to year + 1
-    (the scorer's year veto) in one range of the btree. A record with neither a description
-    nor a photo has no key: it cannot be linked, so it is never a candidate.
+    The index stores each key with the year and the description's length; a probe reads the
+    years year - 1 to year + 1 (the scorer's year veto) in one range of the btree, and for a band
+    only the lengths that could still pass the description gate. A record with neither a
+    description nor a photo has no key: it cannot be linked, so it is never a candidate.
     """
-    ids: list[int] = []
-    bands = signature(key)
-    if bands:
+    bands: list[int] = []
+    values = signature(key)
+    if values:
         base = _place_base(key.make, key.city or key.state)
         # Unsigned to signed 64-bit, inline: this runs for every band of every record.
-        ids = [
+        bands = [
             (x := base ^ value ^ salt) - ((x >> 63) << 64)
-            for value, salt in zip(bands, _BAND_SALTS, strict=True)
+            for value, salt in zip(values, _BAND_SALTS, strict=True)
         ]
     path = key.image_url.partition("/")[2]
-    if path:
-        ids.append(key_id(f"p|{key.make}|{path}"))
-    return ids
+    return Evidence(bands, key_id(f"p|{key.make}|{path}") if path else None)
+
+
+def description_length(key: VehicleKey) -> int:
+    """Return the length the description gate compares (its words, single-spaced)."""
+    return len(key.description.strip())
 
 
 @lru_cache(maxsize=1 << 16)  # records of a chunk share most keys (same make, model, place)

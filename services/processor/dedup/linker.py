@@ -19,9 +19,17 @@ import asyncpg
 from shared.events import RecordType
 
 from . import store
-from .keys import VehicleKey, evidence_ids, from_row, lock_ids, vehicle_id
+from .keys import (
+    Evidence,
+    VehicleKey,
+    description_length,
+    evidence,
+    from_row,
+    lock_ids,
+    vehicle_id,
+)
 from .market import MarketCache, market_context
-from .scoring import LINK_THRESHOLD, score, with_evidence
+from .scoring import LINK_THRESHOLD, description_lengths, score, with_evidence
 from .store import Known
 
 KNOWN_CACHE = 20_000
@@ -69,17 +77,18 @@ class Linker:
 
     async def _link_vehicles(self, rows: Sequence[dict[str, Any]]) -> LinkStats:
         keys = [from_row(row) for row in rows]
-        found = [evidence_ids(key) for key in keys]
-        probes = sorted({(i, key.year) for key, ids in zip(keys, found, strict=True) for i in ids})
+        found = [evidence(key) for key in keys]
+        lengths = [description_length(key) for key in keys]
+        probes = sorted(_probes(keys, found, lengths))
         stats = LinkStats()
         async with self.pool.acquire() as conn, conn.transaction():
-            await store.lock(conn, lock_ids(block for block, _ in probes))
+            await store.lock(conn, lock_ids(probe[0] for probe in probes))
             known = await store.exact(conn, [key.data_hash for key in keys])
             blocks = await store.candidates(conn, probes, self.known)
             market = await self.market.load(conn, keys)
             new: list[Known] = []
-            new_blocks: list[tuple[int, int, int]] = []
-            for row, key, probe in zip(rows, keys, found, strict=True):
+            new_blocks: list[tuple[int, int, int, int]] = []
+            for row, key, probe, length in zip(rows, keys, found, lengths, strict=True):
                 row["enrichment"]["market"] = market_context(key, market)
                 link = known.get(key.data_hash)
                 if link is not None:
@@ -91,19 +100,17 @@ class Linker:
                 _apply(row, link, "new")
                 new.append(link)
                 vehicle = vehicle_id(key.data_hash)
-                for block in probe:
-                    new_blocks.append((block, key.year, vehicle))
+                for block in probe.ids:
+                    new_blocks.append((block, key.year, vehicle, length))
                     blocks.setdefault(block, []).append(link)
             await store.insert(conn, new, new_blocks)
         self.market.remember(link.key for link in new)
         self.known.keep(new)
         return stats
 
-    def best_match(
-        self, key: VehicleKey, probe: Sequence[int], blocks: dict[int, list[Known]]
-    ) -> Known:
+    def best_match(self, key: VehicleKey, probe: Evidence, blocks: dict[int, list[Known]]) -> Known:
         """Return ``key`` linked to its best candidate's canonical, or as its own canonical."""
-        lists = (blocks.get(block, ())[-store.MAX_CANDIDATES :] for block in probe)
+        lists = (blocks.get(block, ())[-store.MAX_CANDIDATES :] for block in probe.ids)
         year = key.year
         candidates = [  # each once (one object per chunk), never the record itself
             candidate
@@ -122,6 +129,24 @@ class Linker:
         if best is None:
             return Known(key, key.data_hash)
         return Known(key, best[1], best[0], tuple(best[3]))
+
+
+def _probes(
+    keys: Sequence[VehicleKey], found: Sequence[Evidence], lengths: Sequence[int]
+) -> set[tuple[int, int, int, int]]:
+    """Return a chunk's probes: (key id, year, min and max description length) once each.
+
+    A band is probed only for descriptions whose length could pass the gate against the
+    record's (``scoring.description_lengths``); the photo for any length. The bound only skips
+    candidates the gate would refuse, so the links are the same with or without it.
+    """
+    probes: set[tuple[int, int, int, int]] = set()
+    for key, item, length in zip(keys, found, lengths, strict=True):
+        low, high = description_lengths(length)
+        probes.update((band, key.year, low, high) for band in item.bands)
+        if item.photo is not None:
+            probes.add((item.photo, key.year, *store.ANY_LENGTH))
+    return probes
 
 
 def _apply(row: dict[str, Any], link: Known, status: str) -> None:

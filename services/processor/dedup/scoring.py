@@ -11,6 +11,7 @@ description or the image to match.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -122,3 +123,14 @@ def with_evidence(key: VehicleKey, others: Sequence[VehicleKey]) -> list[int]:
 def sorted_words(description: str) -> str:
     """Return the words sorted: ``token_sort_ratio(a, b) == ratio(sorted(a), sorted(b))``."""
     return " ".join(sorted(description.split()))
+
+
+def description_lengths(length: int) -> tuple[int, int]:
+    """Return the lengths a description can have and still pass the gate against this length.
+
+    ``fuzz.ratio`` is 100 * (1 - distance / (la + lb)) and the distance is at least |la - lb|,
+    so a score of t needs 200 * min(la, lb) >= t * (la + lb). The range is one character wider
+    on each side than that, so rounding in rapidfuzz can never exclude a pair it would pass.
+    """
+    t = IDENTIFYING["description"]
+    return max(0, math.ceil(t * length / (200 - t)) - 1), math.floor((200 - t) * length / t) + 1

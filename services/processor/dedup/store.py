@@ -84,30 +84,34 @@ class KnownCache(dict[int, Known]):
             self[vehicle_id(known.key.data_hash)] = known
 
 
+ANY_LENGTH = (0, 32767)  # a photo probe: the description's length does not matter
+
+
 async def candidates(
     conn: asyncpg.Connection,
-    probes: Sequence[tuple[int, int]],
+    probes: Sequence[tuple[int, int, int, int]],
     cache: KnownCache,
     limit: int = MAX_CANDIDATES,
 ) -> dict[int, list[Known]]:
-    """Return up to ``limit`` known vehicles under each probed (blocking key id, year).
+    """Return up to ``limit`` known vehicles under each probe (key id, year, min and max length).
 
-    A probe reads its key's listings of year - 1 to year + 1: one range of the btree. The limit
-    keeps the work per record constant when a block grows large (a photo path shared by many
-    listings); the btree returns the same subset to every replica. Each known vehicle comes once
-    with the probed keys it sits under; only those not in ``cache`` are read whole (and then
-    cached). The result is keyed by block key id (the years of one key's probes merged).
+    A probe reads its key's listings of year - 1 to year + 1 whose description length is within
+    the bounds: one range of the btree, the length read from the index. The limit keeps the work
+    per record constant when a block grows large (a photo path shared by many listings); the
+    btree returns the same subset to every replica. Each known vehicle comes once with the
+    probed keys it sits under; only those not in ``cache`` are read whole (and then cached). The
+    result is keyed by block key id (the years of one key's probes merged).
     """
-    keys, years = (list(column) for column in zip(*probes, strict=True)) if probes else ([], [])
+    columns = [list(column) for column in zip(*probes, strict=True)] if probes else [[]] * 4
     hits = await conn.fetch(
         "SELECT b.vehicle_id, array_agg(DISTINCT q.block_key) AS blocks "
-        "FROM unnest($1::bigint[], $2::int[]) AS q(block_key, year) "
+        "FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) AS q(block_key, year, lo, hi) "
         "CROSS JOIN LATERAL (SELECT vehicle_id FROM processor_vehicle_evidence "
         "  WHERE block_key = q.block_key AND year BETWEEN q.year - 1 AND q.year + 1 "
-        "  ORDER BY year, vehicle_id LIMIT $3) b "
+        "  AND desc_len BETWEEN q.lo AND q.hi "
+        "  ORDER BY year, vehicle_id LIMIT $5) b "
         "GROUP BY b.vehicle_id ORDER BY b.vehicle_id",
-        keys,
-        years,
+        *columns,
         limit,
     )
     # This chunk's rows are held here: filling the cache may evict some of them from it.
@@ -134,9 +138,9 @@ async def candidates(
 async def insert(
     conn: asyncpg.Connection,
     known: Sequence[Known],
-    blocks: Sequence[tuple[int, int, int]],
+    blocks: Sequence[tuple[int, int, int, int]],
 ) -> None:
-    """Add new vehicles and their (block key, year, vehicle id) rows to the index (COPY each)."""
+    """Add new vehicles and their (block key, year, vehicle id, description length) rows."""
     records = [
         (*item.key.record(), item.canonical_hash, item.match_score, item.match_fields)
         for item in known
@@ -146,7 +150,7 @@ async def insert(
     await conn.copy_records_to_table(
         "processor_vehicle_evidence",
         records=list(blocks),
-        columns=("block_key", "year", "vehicle_id"),
+        columns=("block_key", "year", "vehicle_id", "desc_len"),
     )
 
 

@@ -10,12 +10,15 @@ ALTER TABLE processor_known_vehicles
     GENERATED ALWAYS AS (('x' || left(data_hash, 16))::bit(64)::bigint) STORED;
 CREATE INDEX processor_known_vehicles_vehicle_idx ON processor_known_vehicles (vehicle_id);
 
--- A probe reads one key's listings of year - 1 to year + 1: one range of this btree.
+-- A probe reads one key's listings of year - 1 to year + 1: one range of this btree. The
+-- description's length rides in the index, so a band's probe skips, without reading a row,
+-- listings whose description is too long or too short to pass the description gate.
 CREATE TABLE processor_vehicle_evidence (
     block_key  bigint NOT NULL,
     year       smallint NOT NULL,
     vehicle_id bigint NOT NULL,
-    PRIMARY KEY (block_key, year, vehicle_id)
+    desc_len   smallint NOT NULL,
+    PRIMARY KEY (block_key, year, vehicle_id) INCLUDE (desc_len)
 );
 
 DROP TABLE processor_vehicle_blocks;

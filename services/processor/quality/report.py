@@ -17,7 +17,7 @@ from typing import Any
 from shared.events import RecordType
 from shared.records import Vehicle
 
-from ..dedup.keys import evidence_ids, from_row
+from ..dedup.keys import evidence, from_row
 from ..dedup.linker import Linker
 from ..dedup.scoring import LINK_THRESHOLD
 from ..dedup.store import Known
@@ -70,10 +70,10 @@ def cluster(rows: Iterable[dict[str, Any]], threshold: float = LINK_THRESHOLD) -
         key = from_row(row)
         if key.data_hash in canonical:
             continue
-        ids = evidence_ids(key)
-        link = linker.best_match(key, ids, blocks)
+        found = evidence(key)
+        link = linker.best_match(key, found, blocks)
         canonical[key.data_hash] = link.canonical_hash
-        for block in ids:
+        for block in found.ids:
             blocks.setdefault(block, []).append(link)
     return canonical
 

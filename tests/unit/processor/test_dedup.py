@@ -11,7 +11,8 @@ from rapidfuzz import fuzz
 
 from services.processor.dedup.keys import (
     LOCK_STRIPES,
-    evidence_ids,
+    description_length,
+    evidence,
     from_row,
     key_id,
     lock_ids,
@@ -25,7 +26,12 @@ from services.processor.dedup.market import (
     market_context,
     year_keys,
 )
-from services.processor.dedup.scoring import LINK_THRESHOLD, score, sorted_words
+from services.processor.dedup.scoring import (
+    LINK_THRESHOLD,
+    description_lengths,
+    score,
+    sorted_words,
+)
 from services.processor.quality.report import cluster
 
 
@@ -108,7 +114,7 @@ def test_vetoes(changes: dict[str, Any]) -> None:
 def _shares_a_key(stored: dict[str, Any], probe: dict[str, Any]) -> bool:
     """Whether a probe of ``probe`` reads ``stored`` (a shared key, years at most one apart)."""
     one, other = from_row(stored), from_row(probe)
-    shared = set(evidence_ids(one)) & set(evidence_ids(other))
+    shared = set(evidence(one).ids) & set(evidence(other).ids)
     return abs(one.year - other.year) <= 1 and bool(shared)
 
 
@@ -135,7 +141,7 @@ def test_the_same_photo_on_another_host_shares_a_key() -> None:
 
 def test_no_description_and_no_photo_means_no_key() -> None:
     """Nothing could link such a record (the scorer needs one of them), so it is not indexed."""
-    assert evidence_ids(from_row(_row(description=None, image_url=None))) == []
+    assert evidence(from_row(_row(description=None, image_url=None))).ids == []
 
 
 @given(st.permutations(["numbers", "matching", "frame", "off", "restoration", "red", "454"]))
@@ -232,3 +238,21 @@ def test_sorted_words_ratio_is_token_sort_ratio(left: list[str], right: list[str
     assert fuzz.ratio(sorted_words(a), sorted_words(b)) == pytest.approx(
         fuzz.token_sort_ratio(a, b)
     )
+
+
+_WORDS = st.lists(st.sampled_from(["red", "chevelle", "ss", "numbers", "matching", "454", "x"]))
+
+
+@given(_WORDS, _WORDS)
+def test_the_length_bound_keeps_every_pair_the_gate_passes(a: list[str], b: list[str]) -> None:
+    """A band probe skips only descriptions too short or too long to reach the gate's score."""
+    one, other = " ".join(a), " ".join(b)
+    if fuzz.ratio(sorted_words(one), sorted_words(other)) >= 85:
+        low, high = description_lengths(len(one))
+        assert low <= len(other) <= high
+
+
+def test_description_length_is_what_the_gate_compares() -> None:
+    """Words single-spaced: the length of the sorted words (a cut description may end in ' ')."""
+    key = from_row(_row(description="Red  Chevelle SS, numbers matching"))
+    assert description_length(key) == len(sorted_words(key.description))
