@@ -14,7 +14,7 @@ import structlog
 
 from shared.db import apply_migrations
 
-from .dedup.keys import VehicleKey, description_length, evidence, vehicle_id
+from .dedup.keys import VehicleKey, description_length, evidence, sorted_words, vehicle_id
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BACKFILL_LOCK_KEY = 0x5049_5046  # one processor backfills; the others wait, then find it done
@@ -38,6 +38,7 @@ async def _pending(conn: asyncpg.Connection, name: str) -> bool:
 async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATCH) -> int:
     """Fill the evidence blocking table from the known vehicles, if that is still to do.
 
+    It also stores the descriptions sorted (``keys.sorted_words``), as the gate now compares them.
     Idempotent: rows are added with ON CONFLICT DO NOTHING in batches of ``batch`` vehicles (one
     transaction each), so a backfill cut short is simply run again at the next start. Returns
     the number of vehicles read (0 when there was nothing to do).
@@ -56,18 +57,33 @@ async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATC
             after,
             batch,
         ):
-            keys = [VehicleKey(*row) for row in rows]
+            stored = [VehicleKey(*row) for row in rows]
+            # The first version kept descriptions as written; the gate now compares them sorted.
+            keys = [key._replace(description=sorted_words(key.description)) for key in stored]
+            resorted = [
+                (key.data_hash, key.description)
+                for key, old in zip(keys, stored, strict=True)
+                if key.description != old.description
+            ]
             entries = [
                 (block, key.year, vehicle_id(key.data_hash), description_length(key))
                 for key in keys
                 for block in evidence(key).ids
             ]
-            await conn.execute(
-                "INSERT INTO processor_vehicle_evidence (block_key, year, vehicle_id, desc_len) "
-                "SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[]) "
-                "ON CONFLICT DO NOTHING",
-                *([list(column) for column in zip(*entries, strict=True)] or [[]] * 4),
-            )
+            async with conn.transaction():
+                await conn.execute(
+                    "UPDATE processor_known_vehicles AS k SET description = u.description "
+                    "FROM unnest($1::text[], $2::text[]) AS u(data_hash, description) "
+                    "WHERE k.data_hash = u.data_hash",
+                    *([list(column) for column in zip(*resorted, strict=True)] or [[]] * 2),
+                )
+                await conn.execute(
+                    "INSERT INTO processor_vehicle_evidence "
+                    "(block_key, year, vehicle_id, desc_len) "
+                    "SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[]) "
+                    "ON CONFLICT DO NOTHING",
+                    *([list(column) for column in zip(*entries, strict=True)] or [[]] * 4),
+                )
             after, done = keys[-1].data_hash, done + len(keys)
             log.info("processor.backfill_progress", backfill=EVIDENCE, vehicles=done)
         await conn.execute("DELETE FROM processor_backfills WHERE name = $1", EVIDENCE)

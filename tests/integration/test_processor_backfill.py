@@ -12,11 +12,13 @@ import pytest
 
 from services.processor import schema
 from services.processor.dedup.keys import (
+    DESCRIPTION_CHARS,
     KNOWN_COLUMNS,
     VehicleKey,
     description_length,
     evidence,
     from_row,
+    text,
     vehicle_id,
 )
 from services.processor.dedup.linker import Linker
@@ -71,18 +73,26 @@ def _entries(keys: list[VehicleKey]) -> list[tuple[int, int, int, int]]:
 
 
 async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
-    """Every known vehicle gets its evidence keys; a second start has nothing to do."""
-    known = [from_row(row) for row in _rows(1200, seed=3)]
+    """Every known vehicle gets its evidence keys and a sorted description; then nothing to do."""
+    rows = _rows(1200, seed=3)
+    known = [from_row(row) for row in rows]
+    as_written = [text(row["description"])[:DESCRIPTION_CHARS] for row in rows]  # version 001
     conn = await asyncpg.connect(old_index)
     try:
         columns = (*KNOWN_COLUMNS, "canonical_hash")
-        records = [(*key.record(), key.data_hash) for key in known]
+        records = [
+            (*key._replace(description=description).record(), key.data_hash)
+            for key, description in zip(known, as_written, strict=True)
+        ]
         await conn.copy_records_to_table(
             "processor_known_vehicles", records=records, columns=columns
         )
         assert await schema.migrate(conn) == ["002_evidence_blocks"]
         query = "SELECT block_key, year, vehicle_id, desc_len FROM processor_vehicle_evidence"
         stored = set(map(tuple, await conn.fetch(query)))
+        descriptions = dict(
+            await conn.fetch("SELECT data_hash, description FROM processor_known_vehicles")
+        )
         ids = dict(await conn.fetch("SELECT data_hash, vehicle_id FROM processor_known_vehicles"))
         assert await conn.fetchval("SELECT count(*) FROM processor_backfills") == 0
         assert await schema.migrate(conn) == []
@@ -91,6 +101,8 @@ async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
         await conn.close()
     assert ids == {key.data_hash: vehicle_id(key.data_hash) for key in known}
     assert stored == set(_entries(known))
+    assert descriptions == {key.data_hash: key.description for key in known}
+    assert any(key.description != old for key, old in zip(known, as_written, strict=True))
 
 
 async def test_a_backfill_cut_short_is_finished_at_the_next_start(old_index: str) -> None:

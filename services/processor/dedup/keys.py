@@ -39,7 +39,7 @@ class VehicleKey(NamedTuple):
     price: float
     city: str
     state: str
-    description: str
+    description: str  # its words sorted (``sorted_words``), the first 300 characters
     image_url: str
     source: str
     source_url: str
@@ -90,12 +90,22 @@ def from_row(row: Mapping[str, Any]) -> VehicleKey:
         price=float(row["price"]),
         city=text(row.get("location_city")),
         state=text(row.get("location_state")),
-        description=text(row.get("description"))[:DESCRIPTION_CHARS],
+        description=sorted_words(text(row.get("description"))[:DESCRIPTION_CHARS]),
         image_url=image_key(row.get("image_url")),
         source=text(row.get("source_name")),
         source_url=str(row.get("source_url") or "").lower().rstrip("/"),
         stock=text(row.get("stock_number")),
     )
+
+
+def sorted_words(description: str) -> str:
+    """Return the words sorted, single-spaced: what the description gate compares.
+
+    ``token_sort_ratio(a, b) == ratio(sorted_words(a), sorted_words(b))``, so a description is
+    kept sorted in the key (and in the known index) and compared with plain ``ratio``: each
+    candidate is sorted once when stored, not once per record it is compared with.
+    """
+    return " ".join(sorted(description.split()))
 
 
 def vehicle_id(data_hash: str) -> int:
@@ -185,8 +195,8 @@ def evidence(key: VehicleKey) -> Evidence:
 
 
 def description_length(key: VehicleKey) -> int:
-    """Return the length the description gate compares (its words, single-spaced)."""
-    return len(key.description.strip())
+    """Return the length the description gate compares."""
+    return len(key.description)
 
 
 @lru_cache(maxsize=1 << 16)  # records of a chunk share most keys (same make, model, place)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -74,10 +73,8 @@ def field_scores(a: VehicleKey, b: VehicleKey) -> dict[str, float] | None:
         "year": 100.0 if a.year == b.year else 60.0,
         "price": _price_score(a, b),
         "location": location,
-        "description": (
-            fuzz.token_sort_ratio(a.description, b.description)
-            if a.description and b.description
-            else None
+        "description": (  # token_sort_ratio: the descriptions are kept sorted
+            fuzz.ratio(a.description, b.description) if a.description and b.description else None
         ),
         "image": image,
     }
@@ -109,20 +106,14 @@ def with_evidence(key: VehicleKey, others: Sequence[VehicleKey]) -> list[int]:
         found.update(i for i, other in enumerate(others) if other.image_url.endswith(suffix))
     if key.description:
         matches = process.extract(
-            sorted_words(key.description),
-            [sorted_words(other.description) if other.description else None for other in others],
-            scorer=fuzz.ratio,  # on sorted words: token_sort_ratio, without re-sorting each pair
+            key.description,
+            [other.description or None for other in others],
+            scorer=fuzz.ratio,  # on sorted words (``keys.sorted_words``): token_sort_ratio
             score_cutoff=IDENTIFYING["description"],
             limit=None,
         )
         found.update(index for _, _, index in matches)
     return sorted(found)
-
-
-@lru_cache(maxsize=1 << 15)  # a candidate is compared with many records: sort its words once
-def sorted_words(description: str) -> str:
-    """Return the words sorted: ``token_sort_ratio(a, b) == ratio(sorted(a), sorted(b))``."""
-    return " ".join(sorted(description.split()))
 
 
 def description_lengths(length: int) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from services.processor.dedup.keys import (
     key_id,
     lock_ids,
     signature,
+    sorted_words,
     vehicle_id,
 )
 from services.processor.dedup.market import (
@@ -26,12 +27,7 @@ from services.processor.dedup.market import (
     market_context,
     year_keys,
 )
-from services.processor.dedup.scoring import (
-    LINK_THRESHOLD,
-    description_lengths,
-    score,
-    sorted_words,
-)
+from services.processor.dedup.scoring import LINK_THRESHOLD, description_lengths, score
 from services.processor.quality.report import cluster
 
 
@@ -252,7 +248,8 @@ def test_the_length_bound_keeps_every_pair_the_gate_passes(a: list[str], b: list
         assert low <= len(other) <= high
 
 
-def test_description_length_is_what_the_gate_compares() -> None:
-    """Words single-spaced: the length of the sorted words (a cut description may end in ' ')."""
+def test_the_key_keeps_the_description_s_words_sorted() -> None:
+    """The gate compares sorted words with ratio (token_sort_ratio without re-sorting)."""
     key = from_row(_row(description="Red  Chevelle SS, numbers matching"))
-    assert description_length(key) == len(sorted_words(key.description))
+    assert key.description == "chevelle matching numbers red ss"
+    assert description_length(key) == len(key.description)
