@@ -199,9 +199,8 @@ def description_length(key: VehicleKey) -> int:
     return len(key.description)
 
 
-@lru_cache(maxsize=1 << 16)  # records of a chunk share most keys (same make, model, place)
 def key_id(key: str) -> int:
-    """Return a blocking key's signed 64-bit id."""
+    """Return a blocking key's signed 64-bit id (not memoized: photo paths rarely repeat)."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
