@@ -26,11 +26,10 @@ import asyncpg
 import orjson
 
 from services.processor.dedup.keys import (
+    EVIDENCE_COLUMNS,
     KNOWN_COLUMNS,
-    description_length,
-    evidence,
+    evidence_rows,
     from_row,
-    vehicle_id,
 )
 from services.processor.dedup.linker import Linker
 from services.processor.processing import CHUNK_SIZE, Options, process_file, process_file_async
@@ -79,8 +78,7 @@ async def preload(conn: asyncpg.Connection, known: int, seed: int) -> None:
                 continue
             key = from_row(row)
             batch.append((*key.record(), key.data_hash, None, None))
-            vehicle, length = vehicle_id(key.data_hash), description_length(key)
-            blocks.extend((block, key.year, vehicle, length) for block in evidence(key).ids)
+            blocks.extend(evidence_rows(key))
             done += 1
         await _copy(conn, batch, blocks)
         batch, blocks = [], []
@@ -102,9 +100,7 @@ async def _copy(conn: asyncpg.Connection, batch: list, blocks: list) -> None:
     )
     await conn.execute("CREATE TEMP TABLE IF NOT EXISTS b (LIKE processor_vehicle_evidence)")
     await conn.execute("TRUNCATE b")
-    await conn.copy_records_to_table(
-        "b", records=blocks, columns=("block_key", "year", "vehicle_id", "desc_len")
-    )
+    await conn.copy_records_to_table("b", records=blocks, columns=EVIDENCE_COLUMNS)
     await conn.execute(
         "INSERT INTO processor_vehicle_evidence SELECT * FROM b ON CONFLICT DO NOTHING"
     )

@@ -14,7 +14,7 @@ import structlog
 
 from shared.db import apply_migrations
 
-from .dedup.keys import VehicleKey, description_length, evidence, sorted_words, vehicle_id
+from .dedup.keys import VehicleKey, evidence_rows, sorted_words
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BACKFILL_LOCK_KEY = 0x5049_5046  # one processor backfills; the others wait, then find it done
@@ -65,11 +65,7 @@ async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATC
                 for key, old in zip(keys, stored, strict=True)
                 if key.description != old.description
             ]
-            entries = [
-                (block, key.year, vehicle_id(key.data_hash), description_length(key))
-                for key in keys
-                for block in evidence(key).ids
-            ]
+            entries = [entry for key in keys for entry in evidence_rows(key)]
             async with conn.transaction():
                 await conn.execute(
                     "UPDATE processor_known_vehicles AS k SET description = u.description "

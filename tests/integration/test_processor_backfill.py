@@ -15,8 +15,7 @@ from services.processor.dedup.keys import (
     DESCRIPTION_CHARS,
     KNOWN_COLUMNS,
     VehicleKey,
-    description_length,
-    evidence,
+    evidence_rows,
     from_row,
     text,
     vehicle_id,
@@ -65,11 +64,7 @@ def _rows(n: int, seed: int) -> list[dict[str, Any]]:
 
 def _entries(keys: list[VehicleKey]) -> list[tuple[int, int, int, int]]:
     """Return the evidence rows of these vehicles, as the processor stores them."""
-    return [
-        (block, key.year, vehicle_id(key.data_hash), description_length(key))
-        for key in keys
-        for block in evidence(key).ids
-    ]
+    return [entry for key in keys for entry in evidence_rows(key)]
 
 
 async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:

@@ -199,6 +199,22 @@ def description_length(key: VehicleKey) -> int:
     return len(key.description)
 
 
+EVIDENCE_COLUMNS = ("block_key", "year", "vehicle_id", "desc_len")
+
+
+def evidence_rows(
+    key: VehicleKey, found: Evidence | None = None
+) -> list[tuple[int, int, int, int]]:
+    """Return a vehicle's rows of ``processor_vehicle_evidence`` (``EVIDENCE_COLUMNS``).
+
+    ``found`` is its ``evidence(key)`` when the caller already has it.
+    """
+    if found is None:
+        found = evidence(key)
+    vehicle, length = vehicle_id(key.data_hash), description_length(key)
+    return [(block, key.year, vehicle, length) for block in found.ids]
+
+
 def key_id(key: str) -> int:
     """Return a blocking key's signed 64-bit id (not memoized: photo paths rarely repeat)."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)

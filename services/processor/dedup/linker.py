@@ -24,9 +24,9 @@ from .keys import (
     VehicleKey,
     description_length,
     evidence,
+    evidence_rows,
     from_row,
     lock_ids,
-    vehicle_id,
 )
 from .market import MarketCache, market_context
 from .scoring import LINK_THRESHOLD, description_lengths, score, with_evidence
@@ -88,7 +88,7 @@ class Linker:
             market = await self.market.load(conn, keys)
             new: list[Known] = []
             new_blocks: list[tuple[int, int, int, int]] = []
-            for row, key, probe, length in zip(rows, keys, found, lengths, strict=True):
+            for row, key, probe in zip(rows, keys, found, strict=True):
                 row["enrichment"]["market"] = market_context(key, market)
                 link = known.get(key.data_hash)
                 if link is not None:
@@ -99,9 +99,8 @@ class Linker:
                 stats.near += link.canonical_hash != key.data_hash
                 _apply(row, link, "new")
                 new.append(link)
-                vehicle = vehicle_id(key.data_hash)
+                new_blocks.extend(evidence_rows(key, probe))
                 for block in probe.ids:
-                    new_blocks.append((block, key.year, vehicle, length))
                     blocks.setdefault(block, []).append(link)
             await store.insert(conn, new, new_blocks)
         self.market.remember(link.key for link in new)

@@ -12,7 +12,7 @@ from itertools import islice
 
 import asyncpg
 
-from .keys import KNOWN_COLUMNS, VehicleKey, vehicle_id
+from .keys import EVIDENCE_COLUMNS, KNOWN_COLUMNS, VehicleKey, vehicle_id
 
 
 @dataclass(slots=True, eq=False)
@@ -152,7 +152,7 @@ async def insert(
     await conn.copy_records_to_table(
         "processor_vehicle_evidence",
         records=list(blocks),
-        columns=("block_key", "year", "vehicle_id", "desc_len"),
+        columns=EVIDENCE_COLUMNS,
     )
 
 
