@@ -14,7 +14,7 @@ import structlog
 
 from shared.db import apply_migrations
 
-from .dedup.keys import VehicleKey, evidence_rows, sorted_words
+from .dedup.keys import EVIDENCE_COLUMNS, VehicleKey, evidence_rows, sorted_words
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BACKFILL_LOCK_KEY = 0x5049_5046  # one processor backfills; the others wait, then find it done
@@ -74,11 +74,10 @@ async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATC
                     *([list(column) for column in zip(*resorted, strict=True)] or [[]] * 2),
                 )
                 await conn.execute(
-                    "INSERT INTO processor_vehicle_evidence "
-                    "(block_key, year, vehicle_id, desc_len) "
-                    "SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[]) "
-                    "ON CONFLICT DO NOTHING",
-                    *([list(column) for column in zip(*entries, strict=True)] or [[]] * 4),
+                    f"INSERT INTO processor_vehicle_evidence ({', '.join(EVIDENCE_COLUMNS)}) "
+                    "SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[], "
+                    "$5::float8[], $6::bool[]) ON CONFLICT DO NOTHING",
+                    *([list(column) for column in zip(*entries, strict=True)] or [[]] * 6),
                 )
             after, done = keys[-1].data_hash, done + len(keys)
             log.info("processor.backfill_progress", backfill=EVIDENCE, vehicles=done)

@@ -1,4 +1,4 @@
-"""Migration 002: an index filled under the old blocking keys is re-keyed before linking resumes."""
+"""Migrations 002 and 003: an index filled under older keys is rebuilt before linking resumes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import pytest
 from services.processor import schema
 from services.processor.dedup.keys import (
     DESCRIPTION_CHARS,
+    EVIDENCE_COLUMNS,
     KNOWN_COLUMNS,
+    EvidenceRow,
     VehicleKey,
     evidence_rows,
     from_row,
@@ -30,25 +32,44 @@ from tests.conftest import ADMIN_DSN, dsn_for, unique
 pytestmark = [pytest.mark.postgres]
 
 
-@pytest.fixture
-async def old_index(tmp_path: Path) -> AsyncIterator[str]:
-    """Return a throw-away database holding the processor's schema as of migration 001."""
+async def _index_at(tmp_path: Path, versions: tuple[str, ...]) -> str:
+    """Return a throw-away database holding the processor's schema as of these migrations."""
     name = unique("proc_backfill_")
     admin = await asyncpg.connect(ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
-    first = tmp_path / "migrations"
-    first.mkdir()
-    shutil.copy(schema.MIGRATIONS / "001_known_index.sql", first)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for version in versions:
+        shutil.copy(schema.MIGRATIONS / f"{version}.sql", folder)
     conn = await asyncpg.connect(dsn_for(name))
     try:
-        await db.apply_migrations(conn, "processor", first)
+        await db.apply_migrations(conn, "processor", folder)
     finally:
         await conn.close()
-    yield dsn_for(name)
+    return dsn_for(name)
+
+
+async def _drop(dsn: str) -> None:
     admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
     await admin.close()
+
+
+@pytest.fixture
+async def old_index(tmp_path: Path) -> AsyncIterator[str]:
+    """Return a throw-away database holding the processor's schema as of migration 001."""
+    dsn = await _index_at(tmp_path, ("001_known_index",))
+    yield dsn
+    await _drop(dsn)
+
+
+@pytest.fixture
+async def index_002(tmp_path: Path) -> AsyncIterator[str]:
+    """Return a throw-away database as of migration 002 (evidence rows without prices)."""
+    dsn = await _index_at(tmp_path, ("001_known_index", "002_evidence_blocks"))
+    yield dsn
+    await _drop(dsn)
 
 
 def _rows(n: int, seed: int) -> list[dict[str, Any]]:
@@ -62,7 +83,7 @@ def _rows(n: int, seed: int) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def _entries(keys: list[VehicleKey]) -> list[tuple[int, int, int, int]]:
+def _entries(keys: list[VehicleKey]) -> list[EvidenceRow]:
     """Return the evidence rows of these vehicles, as the processor stores them."""
     return [entry for key in keys for entry in evidence_rows(key)]
 
@@ -82,8 +103,8 @@ async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
         await conn.copy_records_to_table(
             "processor_known_vehicles", records=records, columns=columns
         )
-        assert await schema.migrate(conn) == ["002_evidence_blocks"]
-        query = "SELECT block_key, year, vehicle_id, desc_len FROM processor_vehicle_evidence"
+        assert await schema.migrate(conn) == ["002_evidence_blocks", "003_evidence_prices"]
+        query = f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM processor_vehicle_evidence"
         stored = set(map(tuple, await conn.fetch(query)))
         descriptions = dict(
             await conn.fetch("SELECT data_hash, description FROM processor_known_vehicles")
@@ -112,13 +133,39 @@ async def test_a_backfill_cut_short_is_finished_at_the_next_start(old_index: str
         await db.apply_migrations(conn, "processor", schema.MIGRATIONS)  # SQL only: no backfill
         first = sorted(known, key=lambda key: key.data_hash)[:100]
         await conn.executemany(  # what a first, interrupted run had committed
-            "INSERT INTO processor_vehicle_evidence VALUES ($1, $2, $3, $4)", _entries(first)
+            "INSERT INTO processor_vehicle_evidence VALUES ($1, $2, $3, $4, $5, $6)",
+            _entries(first),
         )
         assert await schema.backfill_evidence(conn, batch=128) == len(known)
         count = await conn.fetchval("SELECT count(*) FROM processor_vehicle_evidence")
     finally:
         await conn.close()
     assert count == len(_entries(known))
+
+
+async def test_migration_003_adds_each_listing_s_price_and_photo(index_002: str) -> None:
+    """Rows stored without prices get the known vehicle's price and photo flag, nothing else."""
+    known = [from_row(row) for row in _rows(400, seed=5)]
+    assert {bool(key.image_url) for key in known} == {True, False}  # both kinds are covered
+    conn = await asyncpg.connect(index_002)
+    try:
+        await conn.copy_records_to_table(
+            "processor_known_vehicles",
+            records=[(*key.record(), key.data_hash) for key in known],
+            columns=(*KNOWN_COLUMNS, "canonical_hash"),
+        )
+        await conn.copy_records_to_table(  # as version 002 stored them
+            "processor_vehicle_evidence",
+            records=[entry[:4] for entry in _entries(known)],
+            columns=EVIDENCE_COLUMNS[:4],
+        )
+        await conn.execute("DELETE FROM processor_backfills")  # 002's backfill had finished
+        assert await schema.migrate(conn) == ["003_evidence_prices"]
+        query = f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM processor_vehicle_evidence"
+        stored = [tuple(row) for row in await conn.fetch(query)]
+    finally:
+        await conn.close()
+    assert sorted(stored) == sorted(_entries(known))
 
 
 async def test_after_the_backfill_a_copy_of_a_known_car_links(old_index: str) -> None:

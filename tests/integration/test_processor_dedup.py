@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,8 +14,11 @@ import pytest
 
 from services.processor.app import serve
 from services.processor.config import ProcessorSettings
-from services.processor.dedup.keys import vehicle_id
-from services.processor.dedup.linker import Linker
+from services.processor.dedup import store
+from services.processor.dedup.keys import evidence, from_row, vehicle_id
+from services.processor.dedup.linker import Linker, _probes
+from services.processor.dedup.scoring import LINK_THRESHOLD, score
+from services.processor.dedup.store import ANY_LENGTH
 from services.processor.quality.generator import ListingGenerator
 from services.processor.schema import MIGRATIONS
 from shared import db
@@ -239,3 +243,50 @@ async def test_links_do_not_depend_on_the_known_row_cache(settings: PipelineSett
         await pool.close()
     assert sum(link is not None for link in links[1]) >= 10
     assert links[1] == links[10_000]
+
+
+@pytest.mark.usefixtures("clean_index")
+async def test_the_probe_bounds_skip_only_listings_the_scorer_refuses(
+    settings: PipelineSettings,
+) -> None:
+    """What the length and price bounds leave out of a probe could never have linked."""
+    rows: dict[str, dict[str, Any]] = {}
+    for listing in ListingGenerator(6).listings(900):
+        try:
+            row = Vehicle.model_validate(listing.record).to_row()
+        except ValueError:
+            continue
+        rows.setdefault(row["data_hash"], row)
+    distinct = list(rows.values())
+    known, new = distinct[:600], [from_row(row) for row in distinct[600:]]
+    probes, of_record = _probes(new, [evidence(key) for key in new], LINK_THRESHOLD)
+    unbounded = [
+        probe._replace(
+            min_len=ANY_LENGTH[0], max_len=ANY_LENGTH[1], min_price=-math.inf,
+            max_price=math.inf, bare_min_price=-math.inf, bare_max_price=math.inf,
+        )
+        for probe in probes
+    ]  # fmt: skip
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(), min_size=1, max_size=2
+    )
+    try:
+        await Linker(pool).link(RecordType.VEHICLES, [{**row, "enrichment": {}} for row in known])
+        async with pool.acquire() as conn:
+            bounded = await store.candidates(conn, probes, store.KnownCache(10_000), 10_000)
+            everything = await store.candidates(conn, unbounded, store.KnownCache(10_000), 10_000)
+    finally:
+        await pool.close()
+    skipped, kept_links = 0, 0
+    for key, mine in zip(new, of_record, strict=True):
+        kept = {found.key.data_hash for index in mine for found in bounded[index]}
+        kept_links += sum(
+            score(key, found.key)[0] >= LINK_THRESHOLD for index in mine for found in bounded[index]
+        )
+        for index in mine:
+            for found in everything[index]:
+                if found.key.data_hash not in kept:
+                    skipped += 1
+                    assert score(key, found.key)[0] < LINK_THRESHOLD
+    assert skipped >= 10  # the bounds did leave candidates out
+    assert kept_links > 10  # and kept the ones that link

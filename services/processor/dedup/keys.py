@@ -199,20 +199,23 @@ def description_length(key: VehicleKey) -> int:
     return len(key.description)
 
 
-EVIDENCE_COLUMNS = ("block_key", "year", "vehicle_id", "desc_len")
+EVIDENCE_COLUMNS = ("block_key", "year", "vehicle_id", "desc_len", "price", "photo")
+
+EvidenceRow = tuple[int, int, int, int, float, bool]
 
 
-def evidence_rows(
-    key: VehicleKey, found: Evidence | None = None
-) -> list[tuple[int, int, int, int]]:
+def evidence_rows(key: VehicleKey, found: Evidence | None = None) -> list[EvidenceRow]:
     """Return a vehicle's rows of ``processor_vehicle_evidence`` (``EVIDENCE_COLUMNS``).
 
-    ``found`` is its ``evidence(key)`` when the caller already has it.
+    Each row carries what a probe bounds without reading the listing: the description's length,
+    the price and whether there is a photo. ``found`` is its ``evidence(key)`` when the caller
+    already has it.
     """
     if found is None:
         found = evidence(key)
     vehicle, length = vehicle_id(key.data_hash), description_length(key)
-    return [(block, key.year, vehicle, length) for block in found.ids]
+    price, photo = key.price, bool(key.image_url)
+    return [(block, key.year, vehicle, length, price, photo) for block in found.ids]
 
 
 def key_id(key: str) -> int:

@@ -21,6 +21,7 @@ from shared.events import RecordType
 from . import store
 from .keys import (
     Evidence,
+    EvidenceRow,
     VehicleKey,
     description_length,
     evidence,
@@ -29,8 +30,15 @@ from .keys import (
     lock_ids,
 )
 from .market import MarketCache, market_context
-from .scoring import LINK_THRESHOLD, description_lengths, score, with_evidence
-from .store import Known
+from .scoring import (
+    ANY_PRICE,
+    LINK_THRESHOLD,
+    description_lengths,
+    price_range,
+    score,
+    with_evidence,
+)
+from .store import ANY_LENGTH, Known, Probe
 
 KNOWN_CACHE = 20_000
 """Known vehicles kept in memory (~1 KB each with a long description: ~20 MB); candidates
@@ -78,42 +86,52 @@ class Linker:
     async def _link_vehicles(self, rows: Sequence[dict[str, Any]]) -> LinkStats:
         keys = [from_row(row) for row in rows]
         found = [evidence(key) for key in keys]
-        lengths = [description_length(key) for key in keys]
-        probes = sorted(_probes(keys, found, lengths))
+        probes, of_record = _probes(keys, found, self.threshold)
         stats = LinkStats()
         async with self.pool.acquire() as conn, conn.transaction():
-            await store.lock(conn, lock_ids(probe[0] for probe in probes))
+            await store.lock(conn, lock_ids(probe.block_key for probe in probes))
             known = await store.exact(conn, [key.data_hash for key in keys])
-            blocks = await store.candidates(conn, probes, self.known)
+            answers = await store.candidates(conn, probes, self.known)
             market = await self.market.load(conn, keys)
             new: list[Known] = []
-            new_blocks: list[tuple[int, int, int, int]] = []
-            for row, key, probe in zip(rows, keys, found, strict=True):
+            new_rows: list[EvidenceRow] = []
+            chunk: dict[int, list[Known]] = {}  # this chunk's new listings by block key
+            for row, key, probe, mine in zip(rows, keys, found, of_record, strict=True):
                 row["enrichment"]["market"] = market_context(key, market)
                 link = known.get(key.data_hash)
                 if link is not None:
                     stats.known += 1
                     _apply(row, link, "known")
                     continue
-                link = self.best_match(key, probe, blocks)
+                link = self.best_match(key, probe, [answers[i] for i in mine], chunk)
                 stats.near += link.canonical_hash != key.data_hash
                 _apply(row, link, "new")
                 new.append(link)
-                new_blocks.extend(evidence_rows(key, probe))
+                new_rows.extend(evidence_rows(key, probe))
                 for block in probe.ids:
-                    blocks.setdefault(block, []).append(link)
-            await store.insert(conn, new, new_blocks)
+                    chunk.setdefault(block, []).append(link)
+            await store.insert(conn, new, new_rows)
         self.market.remember(link.key for link in new)
         self.known.keep(new)
         return stats
 
-    def best_match(self, key: VehicleKey, probe: Evidence, blocks: dict[int, list[Known]]) -> Known:
-        """Return ``key`` linked to its best candidate's canonical, or as its own canonical."""
-        lists = (blocks.get(block, ())[-store.MAX_CANDIDATES :] for block in probe.ids)
+    def best_match(
+        self,
+        key: VehicleKey,
+        probe: Evidence,
+        answers: Sequence[Sequence[Known]],
+        chunk: dict[int, list[Known]],
+    ) -> Known:
+        """Return ``key`` linked to its best candidate's canonical, or as its own canonical.
+
+        Candidates are the known listings its probes found (``answers``) and the chunk's earlier
+        new listings sharing one of its keys (the last ``MAX_CANDIDATES`` under each).
+        """
+        earlier = (chunk.get(block, ())[-store.MAX_CANDIDATES :] for block in probe.ids)
         year = key.year
         candidates = [  # each once (one object per chunk), never the record itself
             candidate
-            for candidate in dict.fromkeys(chain.from_iterable(lists))
+            for candidate in dict.fromkeys(chain(chain.from_iterable(answers), *earlier))
             if abs(candidate.key.year - year) <= 1 and candidate.key.data_hash != key.data_hash
         ]
         best: tuple[float, str, Known, list[str]] | None = None
@@ -131,21 +149,28 @@ class Linker:
 
 
 def _probes(
-    keys: Sequence[VehicleKey], found: Sequence[Evidence], lengths: Sequence[int]
-) -> set[tuple[int, int, int, int]]:
-    """Return a chunk's probes: (key id, year, min and max description length) once each.
+    keys: Sequence[VehicleKey], found: Sequence[Evidence], threshold: float
+) -> tuple[list[Probe], list[list[int]]]:
+    """Return a chunk's probes (sorted, once each) and the indexes of each record's probes.
 
-    A band is probed only for descriptions whose length could pass the gate against the
-    record's (``scoring.description_lengths``); the photo for any length. The bound only skips
-    candidates the gate would refuse, so the links are the same with or without it.
+    A band is probed only for listings that could still link through the description: a length
+    that could pass the gate against the record's (``scoring.description_lengths``) and a price
+    that could make up the threshold (``scoring.price_range``, apart for candidates with and
+    without a photo). The photo is probed for any length and price. The bounds only skip
+    candidates the scorer would refuse, so the links are the same with or without them.
     """
-    probes: set[tuple[int, int, int, int]] = set()
-    for key, item, length in zip(keys, found, lengths, strict=True):
-        low, high = description_lengths(length)
-        probes.update((band, key.year, low, high) for band in item.bands)
+    of_record: list[list[Probe]] = []
+    for key, item in zip(keys, found, strict=True):
+        lengths = description_lengths(description_length(key))
+        bare = price_range(key, threshold, photos=False)
+        photo = price_range(key, threshold, photos=True) if key.image_url else bare
+        mine = [Probe(band, key.year, *lengths, *photo, *bare) for band in item.bands]
         if item.photo is not None:
-            probes.add((item.photo, key.year, *store.ANY_LENGTH))
-    return probes
+            mine.append(Probe(item.photo, key.year, *ANY_LENGTH, *ANY_PRICE, *ANY_PRICE))
+        of_record.append(mine)
+    probes = sorted(set(chain.from_iterable(of_record)))
+    number = {probe: index for index, probe in enumerate(probes)}
+    return probes, [[number[probe] for probe in mine] for mine in of_record]
 
 
 def _apply(row: dict[str, Any], link: Known, status: str) -> None:

@@ -125,3 +125,34 @@ def description_lengths(length: int) -> tuple[int, int]:
     """
     t = IDENTIFYING["description"]
     return max(0, math.ceil(t * length / (200 - t)) - 1), math.floor((200 - t) * length / t) + 1
+
+
+ANY_PRICE = (-math.inf, math.inf)
+
+
+def price_range(key: VehicleKey, threshold: float, *, photos: bool) -> tuple[float, float]:
+    """Return the prices a candidate sharing only the description can have and still link.
+
+    A band's candidate whose photo matches the record's is also found by the photo probe, so
+    here the image scores 0 when both sides have a photo (``photos``), and is left out when
+    either has none. Every other field is taken at its best (100, the location counted when
+    the record has one: a field at 100 only raises the score), so the price score alone must make
+    up the rest of ``threshold``: the candidate's price must lie within the gap that gives that
+    price score. ``ANY_PRICE`` when the other fields reach the threshold on their own.
+    """
+    fields = ["model", "year", "price", "description"]
+    if key.city or key.state:
+        fields.append("location")
+    if photos:
+        fields.append("image")
+    total = sum(WEIGHTS[name] for name in fields)
+    best_without_price = 100.0 * (total - WEIGHTS["price"] - (WEIGHTS["image"] if photos else 0))
+    # ``score`` rounds to two decimals before comparing: a hundredth of slack keeps that pair.
+    needed = ((threshold - 0.01) * total - best_without_price) / WEIGHTS["price"]
+    if needed <= 0 or key.price <= 0:
+        return ANY_PRICE
+    if needed > 100:  # even the same price cannot link: an empty range
+        return (math.inf, -math.inf)
+    keep = 1.0 - PRICE_TOLERANCE * (1.0 - needed / 100.0)  # lowest min/max price ratio
+    slack = 1e-9 * key.price  # float rounding at the edges
+    return key.price * keep - slack, key.price / keep + slack

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from typing import NamedTuple
 
 import asyncpg
 
-from .keys import EVIDENCE_COLUMNS, KNOWN_COLUMNS, VehicleKey, vehicle_id
+from .keys import EVIDENCE_COLUMNS, KNOWN_COLUMNS, EvidenceRow, VehicleKey, vehicle_id
 
 
 @dataclass(slots=True, eq=False)
@@ -89,29 +90,50 @@ class KnownCache(dict[int, Known]):
 ANY_LENGTH = (0, 32767)  # a photo probe: the description's length does not matter
 
 
+class Probe(NamedTuple):
+    """One range of the evidence index a record reads.
+
+    The listings under ``block_key`` of ``year`` - 1 to ``year`` + 1 whose description length
+    lies within the length bounds and whose price lies within the price bounds of their kind:
+    with a photo, or without one (``scoring.price_range``). All of it is read from the index.
+    """
+
+    block_key: int
+    year: int
+    min_len: int
+    max_len: int
+    min_price: float  # candidates with a photo
+    max_price: float
+    bare_min_price: float  # candidates without a photo
+    bare_max_price: float
+
+
 async def candidates(
     conn: asyncpg.Connection,
-    probes: Sequence[tuple[int, int, int, int]],
+    probes: Sequence[Probe],
     cache: KnownCache,
     limit: int = MAX_CANDIDATES,
-) -> dict[int, list[Known]]:
-    """Return up to ``limit`` known vehicles under each probe (key id, year, min and max length).
+) -> list[list[Known]]:
+    """Return up to ``limit`` known vehicles for each probe, in the order of ``probes``.
 
-    A probe reads its key's listings of year - 1 to year + 1 whose description length is within
-    the bounds: one range of the btree, the length read from the index. The limit keeps the work
-    per record constant when a block grows large (a photo path shared by many listings); the
-    btree returns the same subset to every replica. Each known vehicle comes once with the
-    probed keys it sits under; only those not in ``cache`` are read whole (and then cached). The
-    result is keyed by block key id (the years of one key's probes merged).
+    Each probe is one range of the btree, filtered on the index's own columns, so a listing
+    outside the bounds costs no row read. The limit keeps the work per record constant when a
+    block grows large (a photo path shared by many listings); the btree returns the same subset
+    to every replica. Each known vehicle comes once with the probes it answers; only those not
+    in ``cache`` are read whole (and then cached).
     """
-    columns = [list(column) for column in zip(*probes, strict=True)] if probes else [[]] * 4
+    columns = [list(column) for column in zip(*probes, strict=True)] if probes else [[]] * 8
     hits = await conn.fetch(
-        "SELECT b.vehicle_id, array_agg(DISTINCT q.block_key) AS blocks "
-        "FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) AS q(block_key, year, lo, hi) "
+        "SELECT b.vehicle_id, array_agg(q.n) AS probes "
+        "FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[], "
+        "            $5::float8[], $6::float8[], $7::float8[], $8::float8[]) "
+        "     WITH ORDINALITY AS q(block_key, year, lo, hi, plo, phi, blo, bhi, n) "
         "CROSS JOIN LATERAL (SELECT vehicle_id FROM processor_vehicle_evidence "
         "  WHERE block_key = q.block_key AND year BETWEEN q.year - 1 AND q.year + 1 "
         "  AND desc_len BETWEEN q.lo AND q.hi "
-        "  ORDER BY year, vehicle_id LIMIT $5) b "
+        "  AND price BETWEEN (CASE WHEN photo THEN q.plo ELSE q.blo END) "
+        "                AND (CASE WHEN photo THEN q.phi ELSE q.bhi END) "
+        "  ORDER BY year, vehicle_id LIMIT $9) b "
         "GROUP BY b.vehicle_id ORDER BY b.vehicle_id",
         *columns,
         limit,
@@ -128,21 +150,19 @@ async def candidates(
         read = [_known(row) for row in rows]
         rows_of.update((vehicle_id(known.key.data_hash), known) for known in read)
         cache.keep(read)
-    found: dict[int, list[Known]] = {}
-    for vehicle, blocks in hits:
+    found: list[list[Known]] = [[] for _ in probes]
+    for vehicle, answered in hits:
         known = rows_of[vehicle]
         assert known is not None  # noqa: S101 - every hit's row was read above
-        for block in blocks:
-            found.setdefault(block, []).append(known)
+        for number in answered:
+            found[number - 1].append(known)  # WITH ORDINALITY counts from 1
     return found
 
 
 async def insert(
-    conn: asyncpg.Connection,
-    known: Sequence[Known],
-    blocks: Sequence[tuple[int, int, int, int]],
+    conn: asyncpg.Connection, known: Sequence[Known], blocks: Sequence[EvidenceRow]
 ) -> None:
-    """Add new vehicles and their (block key, year, vehicle id, description length) rows."""
+    """Add new vehicles and their evidence rows (``keys.evidence_rows``)."""
     records = [
         (*item.key.record(), item.canonical_hash, item.match_score, item.match_fields)
         for item in known

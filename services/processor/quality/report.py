@@ -71,7 +71,7 @@ def cluster(rows: Iterable[dict[str, Any]], threshold: float = LINK_THRESHOLD) -
         if key.data_hash in canonical:
             continue
         found = evidence(key)
-        link = linker.best_match(key, found, blocks)
+        link = linker.best_match(key, found, (), blocks)
         canonical[key.data_hash] = link.canonical_hash
         for block in found.ids:
             blocks.setdefault(block, []).append(link)

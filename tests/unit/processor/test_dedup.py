@@ -27,7 +27,13 @@ from services.processor.dedup.market import (
     market_context,
     year_keys,
 )
-from services.processor.dedup.scoring import LINK_THRESHOLD, description_lengths, score
+from services.processor.dedup.scoring import (
+    ANY_PRICE,
+    LINK_THRESHOLD,
+    description_lengths,
+    price_range,
+    score,
+)
 from services.processor.quality.report import cluster
 
 
@@ -253,3 +259,56 @@ def test_the_key_keeps_the_description_s_words_sorted() -> None:
     key = from_row(_row(description="Red  Chevelle SS, numbers matching"))
     assert key.description == "chevelle matching numbers red ss"
     assert description_length(key) == len(key.description)
+
+
+_PHOTOS = st.sampled_from([None, "https://img.a.example.com/p/1.jpg", "https://b.example/q/2.jpg"])
+_PLACES = st.sampled_from([("Tulsa", "OK"), ("Tulsa", None), (None, "OK"), (None, None)])
+_THRESHOLDS = st.sampled_from([LINK_THRESHOLD, 60.0, 75.0, 90.0, 97.0])
+
+
+@given(
+    st.floats(1_000, 500_000),
+    st.floats(0.9, 1.1),  # the other price, as a share of the first
+    _PHOTOS,
+    _PHOTOS,
+    _PLACES,
+    st.sampled_from(["Chevelle SS", "Chevele SS", "Malibu"]),
+    st.integers(1969, 1971),
+    _THRESHOLDS,
+)
+def test_the_price_bound_keeps_every_pair_the_scorer_links(
+    price: float,
+    ratio: float,
+    photo: str | None,
+    other_photo: str | None,
+    place: tuple[str | None, str | None],
+    model: str,
+    year: int,
+    threshold: float,
+) -> None:
+    """A band probe skips only prices that could not make up the threshold with the rest."""
+    city, state = place
+    one = from_row(_row(price=price, image_url=photo, location_city=city, location_state=state))
+    other = from_row(
+        _row(
+            "b" * 64, price=price * ratio, image_url=other_photo, model=model, year=year,
+            location_city=city, location_state=state, source_name="site-b",
+        )
+    )  # fmt: skip
+    value, _ = score(one, other)
+    same_photo = (
+        bool(photo and other_photo) and photo.split("/", 3)[3] == other_photo.split("/", 3)[3]
+    )
+    if value >= threshold and not same_photo:  # a shared photo is the photo probe's to find
+        low, high = price_range(one, threshold, photos=bool(one.image_url and other.image_url))
+        assert low <= other.price <= high
+
+
+def test_the_price_bound_narrows_with_a_photo_on_both_sides() -> None:
+    """Different photos score 0, so only a close price can still reach the threshold."""
+    key = from_row(_row(price=50_000))
+    low, high = price_range(key, LINK_THRESHOLD, photos=True)
+    assert 47_000 < low < 48_500  # about 4 % either way
+    assert 51_500 < high < 53_500
+    assert price_range(key, LINK_THRESHOLD, photos=False) == ANY_PRICE
+    assert price_range(key, 99.5, photos=True)[0] > price_range(key, 99.5, photos=True)[1]
