@@ -141,7 +141,9 @@ async def _run_with_db(args, raw, data_dir, options):  # type: ignore[no-untyped
     await admin.close()
     dsn = ADMIN.rsplit("/", 1)[0] + f"/{name}"
     try:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+        pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=2, server_settings=db.SESSION_SETTINGS
+        )
         async with pool.acquire() as conn:
             await db.apply_migrations(conn, "processor", MIGRATIONS)
             t0 = time.perf_counter()
