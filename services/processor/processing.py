@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from shared import PIPELINE_VERSION
 from shared.events import RecordType, utcnow
@@ -35,7 +35,18 @@ CHUNK_SIZE = (
     1000  # records per linking transaction: the candidates of a chunk are in memory at once
 )
 
-LinkChunk = Callable[[RecordType, list[dict[str, Any]]], Awaitable[tuple[int, int]]]
+
+class LinkChunk(Protocol):
+    """Links a chunk of rows against the known index (``stages.ChunkStages``)."""
+
+    def prepare(self, record_type: RecordType, rows: list[dict[str, Any]]) -> object:
+        """Return what linking ``rows`` needs without the database (runs in the worker thread)."""
+
+    async def __call__(
+        self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object
+    ) -> tuple[int, int]:
+        """Fill the rows' link fields; return (known duplicates, near duplicates) of the chunk."""
+
 
 __all__ = ["CHUNK_SIZE", "Options", "OutputPaths", "Summary", "process_file", "process_file_async"]
 
@@ -165,8 +176,8 @@ async def process_file_async(
 ) -> Summary:
     """Process one raw file, linking each chunk with ``link`` between blocking steps.
 
-    ``meta`` holds ``batch_id`` and optionally ``source`` and ``now``. ``link``
-    fills the rows' link fields and returns (known duplicates, near duplicates) of the chunk.
+    ``meta`` holds ``batch_id`` and optionally ``source`` and ``now``. ``link`` prepares each
+    chunk in the worker thread, then fills its rows' link fields.
     """
     run = _Run(raw_path, record_type, data_dir, meta)
     summary = run.summary
@@ -175,18 +186,24 @@ async def process_file_async(
     await asyncio.to_thread(writer.__enter__)
     try:
         reader = run.reader(writer, options)
-        rows = await asyncio.to_thread(reader.read, options.chunk_size)
+
+        def read() -> tuple[list[dict[str, Any]], object]:
+            rows = reader.read(options.chunk_size)
+            return rows, link.prepare(record_type, rows) if rows else None
+
+        rows, prepared = await asyncio.to_thread(read)
         while rows:
-            # Read the next chunk in the thread while this one is linked (hides DB latency).
-            upcoming = asyncio.ensure_future(asyncio.to_thread(reader.read, options.chunk_size))
+            # Read and prepare the next chunk in the thread while this one is linked: its CPU
+            # work runs while the linking waits for PostgreSQL.
+            upcoming = asyncio.ensure_future(asyncio.to_thread(read))
             try:
-                known, near = await link(record_type, rows)
+                known, near = await link(record_type, rows, prepared)
             finally:
                 following = await upcoming
             summary.known_duplicates += known
             summary.near_duplicates += near
             await asyncio.to_thread(reader.write, rows)
-            rows = following
+            rows, prepared = following
     except UnreadableFileError as exc:
         error = exc
         await asyncio.to_thread(writer.__exit__, type(exc), exc, exc.__traceback__)

@@ -11,7 +11,7 @@ import asyncpg
 
 from shared.events import RecordType
 
-from .dedup.linker import Linker
+from .dedup.linker import Linker, Prepared
 from .enrich.geocode import CachedGeocoder
 from .enrich.images import check_head
 
@@ -25,11 +25,16 @@ class ChunkStages:
     geocoder: CachedGeocoder | None = None
     http: aiohttp.ClientSession | None = None  # set when image HEAD checks are on
 
+    def prepare(self, record_type: RecordType, rows: list[dict[str, Any]]) -> Prepared | None:
+        """Return the chunk's matching keys and probes (no I/O: runs in the worker thread)."""
+        return self.linker.prepare(record_type, rows)
+
     async def __call__(
-        self, record_type: RecordType, rows: list[dict[str, Any]]
+        self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object = None
     ) -> tuple[int, int]:
         """Process one chunk in place; return its (known duplicates, near duplicates)."""
-        stats = await self.linker.link(record_type, rows)
+        assert prepared is None or isinstance(prepared, Prepared)  # noqa: S101 - from prepare
+        stats = await self.linker.link(record_type, rows, prepared)
         if self.geocoder is not None:
             await self._geocode(rows)
         if self.http is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -45,6 +45,15 @@ KNOWN_CACHE = 20_000
 already seen are not read again."""
 
 
+class Prepared(NamedTuple):
+    """What linking a vehicle chunk computes before it touches the database."""
+
+    keys: list[VehicleKey]
+    found: list[Evidence]
+    probes: list[Probe]
+    of_record: list[list[int]]  # the indexes in ``probes`` of each record's probes
+
+
 @dataclass
 class LinkStats:
     """What linking one chunk found."""
@@ -69,12 +78,32 @@ class Linker:
         self.market = market or MarketCache()
         self.known = store.KnownCache(known_cache)
 
-    async def link(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> LinkStats:
-        """Fill the link fields (and market context) of ``rows`` in place."""
+    def prepare(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> Prepared | None:
+        """Return a vehicle chunk's matching keys and probes (None for other types or no rows).
+
+        Pure computation, no database: the service runs it in the worker thread with the chunk's
+        reading, so that it overlaps the previous chunk's queries.
+        """
+        if record_type is not RecordType.VEHICLES or not rows:
+            return None
+        keys = [from_row(row) for row in rows]
+        found = [evidence(key) for key in keys]
+        return Prepared(keys, found, *_probes(keys, found, self.threshold))
+
+    async def link(
+        self,
+        record_type: RecordType,
+        rows: Sequence[dict[str, Any]],
+        prepared: Prepared | None = None,
+    ) -> LinkStats:
+        """Fill the link fields (and market context) of ``rows`` in place.
+
+        ``prepared`` is ``prepare(record_type, rows)`` if the caller made it already.
+        """
         if not rows:
             return LinkStats()
         if record_type is RecordType.VEHICLES:
-            return await self._link_vehicles(rows)
+            return await self._link_vehicles(rows, prepared or self.prepare(record_type, rows))
         async with self.pool.acquire() as conn:
             known = await store.remember_records(
                 conn, record_type.value, [row["data_hash"] for row in rows]
@@ -83,10 +112,11 @@ class Linker:
             _dedup_note(row, "known" if row["data_hash"] in known else "new")
         return LinkStats(known=len(known))
 
-    async def _link_vehicles(self, rows: Sequence[dict[str, Any]]) -> LinkStats:
-        keys = [from_row(row) for row in rows]
-        found = [evidence(key) for key in keys]
-        probes, of_record = _probes(keys, found, self.threshold)
+    async def _link_vehicles(
+        self, rows: Sequence[dict[str, Any]], prepared: Prepared | None
+    ) -> LinkStats:
+        assert prepared is not None  # noqa: S101 - made by prepare for a vehicle chunk
+        keys, found, probes, of_record = prepared
         stats = LinkStats()
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock(conn, lock_ids(probe.block_key for probe in probes))
