@@ -33,6 +33,7 @@ from .market import MarketCache, market_context
 from .scoring import (
     ANY_PRICE,
     LINK_THRESHOLD,
+    NO_PRICE,
     description_lengths,
     price_range,
     score,
@@ -183,11 +184,11 @@ def _probes(
 ) -> tuple[list[Probe], list[list[int]]]:
     """Return a chunk's probes (sorted, once each) and the indexes of each record's probes.
 
-    A band is probed only for listings that could still link through the description: a length
-    that could pass the gate against the record's (``scoring.description_lengths``) and a price
-    that could make up the threshold (``scoring.price_range``, apart for candidates with and
-    without a photo). The photo is probed for any length and price. The bounds only skip
-    candidates the scorer would refuse, so the links are the same with or without them.
+    A band is probed for listings with and without a photo that could still link through the
+    description: a price that could make up the threshold (``scoring.price_range``, which
+    differs between the two kinds) and a length that could pass the gate against the record's
+    (``scoring.description_lengths``). The photo is probed for any length and price. The bounds
+    only skip candidates the scorer would refuse, so the links are the same with or without them.
     """
     of_record: list[list[Probe]] = []
     for key, item in zip(keys, found, strict=True):
@@ -195,8 +196,8 @@ def _probes(
         bare = price_range(key, threshold, photos=False)
         photo = price_range(key, threshold, photos=True) if key.image_url else bare
         mine = [Probe(band, key.year, *lengths, *photo, *bare) for band in item.bands]
-        if item.photo is not None:
-            mine.append(Probe(item.photo, key.year, *ANY_LENGTH, *ANY_PRICE, *ANY_PRICE))
+        if item.photo is not None:  # every listing under a photo key has that photo
+            mine.append(Probe(item.photo, key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE))
         of_record.append(mine)
     probes = sorted(set(chain.from_iterable(of_record)))
     number = {probe: index for index, probe in enumerate(probes)}

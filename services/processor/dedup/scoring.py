@@ -128,6 +128,7 @@ def description_lengths(length: int) -> tuple[int, int]:
 
 
 ANY_PRICE = (-math.inf, math.inf)
+NO_PRICE = (math.inf, -math.inf)  # an empty range
 
 
 def price_range(key: VehicleKey, threshold: float, *, photos: bool) -> tuple[float, float]:
@@ -151,8 +152,8 @@ def price_range(key: VehicleKey, threshold: float, *, photos: bool) -> tuple[flo
     needed = ((threshold - 0.01) * total - best_without_price) / WEIGHTS["price"]
     if needed <= 0 or key.price <= 0:
         return ANY_PRICE
-    if needed > 100:  # even the same price cannot link: an empty range
-        return (math.inf, -math.inf)
+    if needed > 100:  # even the same price cannot link
+        return NO_PRICE
     keep = 1.0 - PRICE_TOLERANCE * (1.0 - needed / 100.0)  # lowest min/max price ratio
     slack = 1e-9 * key.price  # float rounding at the edges
     return key.price * keep - slack, key.price / keep + slack

@@ -91,11 +91,12 @@ ANY_LENGTH = (0, 32767)  # a photo probe: the description's length does not matt
 
 
 class Probe(NamedTuple):
-    """One range of the evidence index a record reads.
+    """One key of the evidence index a record reads, in two ranges of the btree.
 
-    The listings under ``block_key`` of ``year`` - 1 to ``year`` + 1 whose description length
-    lies within the length bounds and whose price lies within the price bounds of their kind:
-    with a photo, or without one (``scoring.price_range``). All of it is read from the index.
+    The listings under ``block_key`` with a photo whose price lies within the first price bounds,
+    and those without one within the second (``scoring.price_range``): each a range of the
+    btree, in price order. Of those, the ones of ``year`` - 1 to ``year`` + 1 whose description
+    length lies within the length bounds, read from the index too.
     """
 
     block_key: int
@@ -108,32 +109,38 @@ class Probe(NamedTuple):
     bare_max_price: float
 
 
+_RANGE = (
+    "SELECT vehicle_id FROM processor_vehicle_evidence "
+    "WHERE block_key = q.block_key AND photo = {photo} AND price BETWEEN q.{lo} AND q.{hi} "
+    "AND year BETWEEN q.year - 1 AND q.year + 1 AND desc_len BETWEEN q.short AND q.long "
+    "ORDER BY price, vehicle_id LIMIT $9"
+)
+
+
 async def candidates(
     conn: asyncpg.Connection,
     probes: Sequence[Probe],
     cache: KnownCache,
     limit: int = MAX_CANDIDATES,
 ) -> list[list[Known]]:
-    """Return up to ``limit`` known vehicles for each probe, in the order of ``probes``.
+    """Return up to ``limit`` known vehicles for each probe and kind, in the order of ``probes``.
 
-    Each probe is one range of the btree, filtered on the index's own columns, so a listing
-    outside the bounds costs no row read. The limit keeps the work per record constant when a
-    block grows large (a photo path shared by many listings); the btree returns the same subset
-    to every replica. Each known vehicle comes once with the probes it answers; only those not
-    in ``cache`` are read whole (and then cached).
+    Each probe reads two ranges of the btree (with and without a photo), filtered on the index's
+    own columns, so a listing outside the bounds costs no row read. The limit (the lowest prices
+    first) keeps the work per record constant when a range holds many listings (a photo path
+    shared by many); the btree returns the same subset to every replica. Each known vehicle
+    comes once with the probes it answers; only those not in ``cache`` are read whole (and then
+    cached).
     """
     columns = [list(column) for column in zip(*probes, strict=True)] if probes else [[]] * 8
+    with_photo = _RANGE.format(photo="true", lo="lo", hi="hi")
+    without = _RANGE.format(photo="false", lo="bare_lo", hi="bare_hi")
     hits = await conn.fetch(
         "SELECT b.vehicle_id, array_agg(q.n) AS probes "
         "FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[], "
         "            $5::float8[], $6::float8[], $7::float8[], $8::float8[]) "
-        "     WITH ORDINALITY AS q(block_key, year, lo, hi, plo, phi, blo, bhi, n) "
-        "CROSS JOIN LATERAL (SELECT vehicle_id FROM processor_vehicle_evidence "
-        "  WHERE block_key = q.block_key AND year BETWEEN q.year - 1 AND q.year + 1 "
-        "  AND desc_len BETWEEN q.lo AND q.hi "
-        "  AND price BETWEEN (CASE WHEN photo THEN q.plo ELSE q.blo END) "
-        "                AND (CASE WHEN photo THEN q.phi ELSE q.bhi END) "
-        "  ORDER BY year, vehicle_id LIMIT $9) b "
+        "     WITH ORDINALITY AS q(block_key, year, short, long, lo, hi, bare_lo, bare_hi, n) "
+        f"CROSS JOIN LATERAL (({with_photo}) UNION ALL ({without})) b "
         "GROUP BY b.vehicle_id ORDER BY b.vehicle_id",
         *columns,
         limit,

@@ -1,5 +1,5 @@
--- The evidence index carries each listing's price and whether it has a photo, so a band's probe
--- skips, without reading a row, listings the scorer could not link: a candidate found through its
+-- The evidence index carries each listing's price and whether it has a photo, and is ordered by
+-- them, so a band's probe reads only listings the scorer could link: a candidate found through its
 -- description alone needs a price close enough to make up the threshold
 -- (services/processor/dedup/scoring.py price_range). The rows are rebuilt from the known vehicles
 -- in one statement; a database whose evidence backfill (002) is still to do has no rows here yet,
@@ -25,6 +25,9 @@ ORDER BY e.block_key, e.year, e.vehicle_id, k.data_hash;
 
 DROP TABLE processor_vehicle_evidence;
 ALTER TABLE processor_vehicle_evidence_v3 RENAME TO processor_vehicle_evidence;
+-- A probe reads one block's listings with (or without) a photo in a price range: one range of this
+-- btree, in price order, so its cost follows the listings that could link, not the block's size.
+-- The year and the description's length are read from the index too. A listing has each key once.
 ALTER TABLE processor_vehicle_evidence
     ADD CONSTRAINT processor_vehicle_evidence_pkey
-    PRIMARY KEY (block_key, year, vehicle_id) INCLUDE (desc_len, price, photo);
+    PRIMARY KEY (block_key, photo, price, vehicle_id) INCLUDE (year, desc_len);
