@@ -3,8 +3,9 @@
 Blocking keeps matching about linear: a record is only compared with known listings that share
 one of its keys within a year either side, and the keys are the identifying evidence a link
 needs (a description signature band, a photo path), so blocks stay small however many listings
-of a model a town has. Keys are signed 64-bit ids (btree-indexed in PostgreSQL with the year),
-and their advisory-lock stripes serialize processors that could link the same records.
+of a model a town has. Keys are signed 64-bit ids (btree-indexed in PostgreSQL with the photo
+flag and the price, see ``store.candidates``), and their advisory-lock stripes serialize
+processors that could link the same records.
 """
 
 from __future__ import annotations
@@ -176,10 +177,11 @@ def evidence(key: VehicleKey) -> Evidence:
     * the photo: its path within the make (the same path on another host is the photo
       re-hosted).
 
-    The index stores each key with the year and the description's length; a probe reads the
-    years year - 1 to year + 1 (the scorer's year veto) in one range of the btree, and for a band
-    only the lengths that could still pass the description gate. A record with neither a
-    description nor a photo has no key: it cannot be linked, so it is never a candidate.
+    The index stores each key with the year, the description's length, the price and whether
+    there is a photo (``evidence_rows``); a probe reads the years year - 1 to year + 1 (the
+    scorer's year veto) and, for a band, only the lengths and prices that could still link
+    (``linker._probes``). A record with neither a description nor a photo has no key: it cannot
+    be linked, so it is never a candidate.
     """
     bands: list[int] = []
     values = signature(key)

@@ -59,10 +59,10 @@ async def exact(conn: asyncpg.Connection, hashes: Sequence[str]) -> dict[str, Kn
 
 
 MAX_CANDIDATES = 16
-"""Known vehicles read per probe: bounds the work and the memory per record whatever a block's
-size (a chunk holds at most chunk size x 7 probes x this many candidates). 32 took the processor
-to 365 MiB in the 1,000,000-listing end-to-end run, whose canned descriptions fill the blocks;
-16 gives the same links on the quality generator (n = 3,000 and 20,000)."""
+"""Known vehicles read per range of a probe: bounds the work and the memory per record whatever a
+block's size (a chunk holds at most chunk size x 7 probes x 2 ranges x this many candidates). 32
+per probe took the processor to 365 MiB in a 1,000,000-listing end-to-end run whose canned
+descriptions fill the blocks; 16 gives the same links on the quality generator."""
 
 
 class KnownCache(dict[int, Known]):
