@@ -260,13 +260,15 @@ async def test_the_probe_bounds_skip_only_listings_the_scorer_refuses(
     distinct = list(rows.values())
     known, new = distinct[:600], [from_row(row) for row in distinct[600:]]
     probes, of_record = _probes(new, [evidence(key) for key in new], LINK_THRESHOLD)
-    unbounded = [
-        probe._replace(
-            min_len=ANY_LENGTH[0], max_len=ANY_LENGTH[1], min_price=-math.inf,
-            max_price=math.inf, bare_min_price=-math.inf, bare_max_price=math.inf,
-        )
-        for probe in probes
-    ]  # fmt: skip
+    unbounded = probes._replace(
+        bounds=[
+            bounds._replace(
+                min_len=ANY_LENGTH[0], max_len=ANY_LENGTH[1], min_price=-math.inf,
+                max_price=math.inf, bare_min_price=-math.inf, bare_max_price=math.inf,
+            )
+            for bounds in probes.bounds
+        ]
+    )  # fmt: skip
     pool = await asyncpg.create_pool(
         settings.database_url.get_secret_value(), min_size=1, max_size=2
     )

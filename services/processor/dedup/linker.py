@@ -39,7 +39,7 @@ from .scoring import (
     score,
     with_evidence,
 )
-from .store import ANY_LENGTH, Known, Probe
+from .store import ANY_LENGTH, Known
 
 KNOWN_CACHE = 20_000
 """Known vehicles kept in memory (~1 KB each with a long description: ~20 MB); candidates
@@ -51,8 +51,8 @@ class Prepared(NamedTuple):
 
     keys: list[VehicleKey]
     found: list[Evidence]
-    probes: list[Probe]
-    of_record: list[list[int]]  # the indexes in ``probes`` of each record's probes
+    probes: store.Probes
+    of_record: list[range]  # where each record's probes are in ``probes``
 
 
 @dataclass
@@ -120,7 +120,7 @@ class Linker:
         keys, found, probes, of_record = prepared
         stats = LinkStats()
         async with self.pool.acquire() as conn, conn.transaction():
-            await store.lock(conn, lock_ids(probe.block_key for probe in probes))
+            await store.lock(conn, lock_ids(probes.keys))
             known = await store.exact(conn, [key.data_hash for key in keys])
             answers = await store.candidates(conn, probes, self.known)
             market = await self.market.load(conn, keys)
@@ -181,8 +181,8 @@ class Linker:
 
 def _probes(
     keys: Sequence[VehicleKey], found: Sequence[Evidence], threshold: float
-) -> tuple[list[Probe], list[list[int]]]:
-    """Return a chunk's probes (sorted, once each) and the indexes of each record's probes.
+) -> tuple[store.Probes, list[range]]:
+    """Return a chunk's probes and the range of each record's probes among them.
 
     A band is probed for listings with and without a photo that could still link through the
     description: a price that could make up the threshold (``scoring.price_range``, which
@@ -190,18 +190,27 @@ def _probes(
     (``scoring.description_lengths``). The photo is probed for any length and price. The bounds
     only skip candidates the scorer would refuse, so the links are the same with or without them.
     """
-    of_record: list[list[Probe]] = []
+    probes = store.Probes([], [], [])
+    photo_bounds: dict[int, int] = {}  # year -> index of its any-length, any-price bounds
+    of_record: list[range] = []
     for key, item in zip(keys, found, strict=True):
-        lengths = description_lengths(description_length(key))
-        bare = price_range(key, threshold, photos=False)
-        photo = price_range(key, threshold, photos=True) if key.image_url else bare
-        mine = [Probe(band, key.year, *lengths, *photo, *bare) for band in item.bands]
+        first = len(probes.keys)
+        if item.bands:
+            bare = price_range(key, threshold, photos=False)
+            photo = price_range(key, threshold, photos=True) if key.image_url else bare
+            lengths = description_lengths(description_length(key))
+            probes.bounds.append(store.Bounds(key.year, *lengths, *photo, *bare))
+            probes.keys.extend(item.bands)
+            probes.bounds_of.extend([len(probes.bounds) - 1] * len(item.bands))
         if item.photo is not None:  # every listing under a photo key has that photo
-            mine.append(Probe(item.photo, key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE))
-        of_record.append(mine)
-    probes = sorted(set(chain.from_iterable(of_record)))
-    number = {probe: index for index, probe in enumerate(probes)}
-    return probes, [[number[probe] for probe in mine] for mine in of_record]
+            number = photo_bounds.get(key.year)
+            if number is None:
+                number = photo_bounds[key.year] = len(probes.bounds)
+                probes.bounds.append(store.Bounds(key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE))
+            probes.keys.append(item.photo)
+            probes.bounds_of.append(number)
+        of_record.append(range(first, len(probes.keys)))
+    return probes, of_record
 
 
 def _apply(row: dict[str, Any], link: Known, status: str) -> None:

@@ -90,16 +90,14 @@ class KnownCache(dict[int, Known]):
 ANY_LENGTH = (0, 32767)  # a photo probe: the description's length does not matter
 
 
-class Probe(NamedTuple):
-    """One key of the evidence index a record reads, in two ranges of the btree.
+class Bounds(NamedTuple):
+    """What a record's probes keep of a key's listings (shared by all its band probes).
 
-    The listings under ``block_key`` with a photo whose price lies within the first price bounds,
-    and those without one within the second (``scoring.price_range``): each a range of the
-    btree, in price order. Of those, the ones of ``year`` - 1 to ``year`` + 1 whose description
-    length lies within the length bounds, read from the index too.
+    The years ``year`` - 1 to ``year`` + 1, description lengths within the length bounds, and
+    prices within the first price bounds for listings with a photo, the second for those without
+    (``scoring.price_range``).
     """
 
-    block_key: int
     year: int
     min_len: int
     max_len: int
@@ -109,40 +107,56 @@ class Probe(NamedTuple):
     bare_max_price: float
 
 
+class Probes(NamedTuple):
+    """A chunk's probes: key ids and, for each, the index of its bounds in ``bounds``.
+
+    Bounds are sent once per record, not once per key: asyncpg checks every array element in
+    Python, and a chunk has ~7,000 keys.
+    """
+
+    keys: list[int]
+    bounds_of: list[int]
+    bounds: list[Bounds]
+
+
 _RANGE = (
     "SELECT vehicle_id FROM processor_vehicle_evidence "
-    "WHERE block_key = q.block_key AND photo = {photo} AND price BETWEEN q.{lo} AND q.{hi} "
+    "WHERE block_key = p.block_key AND photo = {photo} AND price BETWEEN q.{lo} AND q.{hi} "
     "AND year BETWEEN q.year - 1 AND q.year + 1 AND desc_len BETWEEN q.short AND q.long "
-    "ORDER BY price, vehicle_id LIMIT $9"
+    "ORDER BY price, vehicle_id LIMIT $10"
 )
 
 
 async def candidates(
     conn: asyncpg.Connection,
-    probes: Sequence[Probe],
+    probes: Probes,
     cache: KnownCache,
     limit: int = MAX_CANDIDATES,
 ) -> list[list[Known]]:
     """Return up to ``limit`` known vehicles for each probe and kind, in the order of ``probes``.
 
-    Each probe reads two ranges of the btree (with and without a photo), filtered on the index's
-    own columns, so a listing outside the bounds costs no row read. The limit (the lowest prices
-    first) keeps the work per record constant when a range holds many listings (a photo path
-    shared by many); the btree returns the same subset to every replica. Each known vehicle
-    comes once with the probes it answers; only those not in ``cache`` are read whole (and then
-    cached).
+    Each probe reads two ranges of the btree (the key's listings with a photo, in one price
+    range, and without, in another), in price order, filtered on the index's own columns, so a
+    listing outside the bounds costs no row read. The limit (the lowest prices first) keeps the
+    work per record constant when a range holds many listings (a photo path shared by many);
+    the btree returns the same subset to every replica. Each known vehicle comes once with the
+    probes it answers; only those not in ``cache`` are read whole (and then cached).
     """
-    columns = [list(column) for column in zip(*probes, strict=True)] if probes else [[]] * 8
+    bounds = [list(column) for column in zip(*probes.bounds, strict=True)] or [[]] * 7
     with_photo = _RANGE.format(photo="true", lo="lo", hi="hi")
     without = _RANGE.format(photo="false", lo="bare_lo", hi="bare_hi")
     hits = await conn.fetch(
-        "SELECT b.vehicle_id, array_agg(q.n) AS probes "
-        "FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[], "
-        "            $5::float8[], $6::float8[], $7::float8[], $8::float8[]) "
-        "     WITH ORDINALITY AS q(block_key, year, short, long, lo, hi, bare_lo, bare_hi, n) "
+        "SELECT b.vehicle_id, array_agg(p.n) AS probes "
+        "FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY AS p(block_key, bounds, n) "
+        "JOIN unnest($3::int[], $4::int[], $5::int[], "
+        "            $6::float8[], $7::float8[], $8::float8[], $9::float8[]) "
+        "     WITH ORDINALITY AS q(year, short, long, lo, hi, bare_lo, bare_hi, n) "
+        "  ON q.n = p.bounds + 1 "
         f"CROSS JOIN LATERAL (({with_photo}) UNION ALL ({without})) b "
         "GROUP BY b.vehicle_id ORDER BY b.vehicle_id",
-        *columns,
+        probes.keys,
+        probes.bounds_of,
+        *bounds,
         limit,
     )
     # This chunk's rows are held here: filling the cache may evict some of them from it.
@@ -157,7 +171,7 @@ async def candidates(
         read = [_known(row) for row in rows]
         rows_of.update((vehicle_id(known.key.data_hash), known) for known in read)
         cache.keep(read)
-    found: list[list[Known]] = [[] for _ in probes]
+    found: list[list[Known]] = [[] for _ in probes.keys]
     for vehicle, answered in hits:
         known = rows_of[vehicle]
         assert known is not None  # noqa: S101 - every hit's row was read above
