@@ -15,6 +15,7 @@ import structlog
 from shared.db import apply_migrations
 
 from .dedup.keys import EVIDENCE_COLUMNS, VehicleKey, evidence_rows, sorted_words
+from .dedup.store import columns
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BACKFILL_LOCK_KEY = 0x5049_5046  # one processor backfills; the others wait, then find it done
@@ -49,10 +50,10 @@ async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATC
     try:
         if not await _pending(conn, EVIDENCE):  # another processor finished it meanwhile
             return 0
-        columns = ", ".join(VehicleKey._fields)
+        selected = ", ".join(VehicleKey._fields)
         after, done = "", 0
         while rows := await conn.fetch(
-            f"SELECT {columns} FROM processor_known_vehicles "
+            f"SELECT {selected} FROM processor_known_vehicles "
             "WHERE data_hash > $1 ORDER BY data_hash LIMIT $2",
             after,
             batch,
@@ -71,13 +72,13 @@ async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATC
                     "UPDATE processor_known_vehicles AS k SET description = u.description "
                     "FROM unnest($1::text[], $2::text[]) AS u(data_hash, description) "
                     "WHERE k.data_hash = u.data_hash",
-                    *([list(column) for column in zip(*resorted, strict=True)] or [[]] * 2),
+                    *columns(resorted, 2),
                 )
                 await conn.execute(
                     f"INSERT INTO processor_vehicle_evidence ({', '.join(EVIDENCE_COLUMNS)}) "
                     "SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[], "
                     "$5::float8[], $6::bool[]) ON CONFLICT DO NOTHING",
-                    *([list(column) for column in zip(*entries, strict=True)] or [[]] * 6),
+                    *columns(entries, len(EVIDENCE_COLUMNS)),
                 )
             after, done = keys[-1].data_hash, done + len(keys)
             log.info("processor.backfill_progress", backfill=EVIDENCE, vehicles=done)

@@ -87,6 +87,9 @@ class Linker:
         """
         if record_type is not RecordType.VEHICLES or not rows:
             return None
+        return self._prepare_vehicles(rows)
+
+    def _prepare_vehicles(self, rows: Sequence[dict[str, Any]]) -> Prepared:
         keys = [from_row(row) for row in rows]
         found = [evidence(key) for key in keys]
         return Prepared(keys, found, *_probes(keys, found, self.threshold))
@@ -104,7 +107,7 @@ class Linker:
         if not rows:
             return LinkStats()
         if record_type is RecordType.VEHICLES:
-            return await self._link_vehicles(rows, prepared or self.prepare(record_type, rows))
+            return await self._link_vehicles(rows, prepared or self._prepare_vehicles(rows))
         async with self.pool.acquire() as conn:
             known = await store.remember_records(
                 conn, record_type.value, [row["data_hash"] for row in rows]
@@ -113,10 +116,7 @@ class Linker:
             _dedup_note(row, "known" if row["data_hash"] in known else "new")
         return LinkStats(known=len(known))
 
-    async def _link_vehicles(
-        self, rows: Sequence[dict[str, Any]], prepared: Prepared | None
-    ) -> LinkStats:
-        assert prepared is not None  # noqa: S101 - made by prepare for a vehicle chunk
+    async def _link_vehicles(self, rows: Sequence[dict[str, Any]], prepared: Prepared) -> LinkStats:
         keys, found, probes, of_record = prepared
         stats = LinkStats()
         async with self.pool.acquire() as conn, conn.transaction():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -27,6 +27,11 @@ class Known:
     canonical_hash: str
     match_score: float | None = None
     match_fields: tuple[str, ...] | None = None
+
+
+def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Return ``rows`` as ``width`` column lists, the arguments of ``unnest($1::type[], ...)``."""
+    return [list(column) for column in zip(*rows, strict=True)] or [[] for _ in range(width)]
 
 
 async def lock(conn: asyncpg.Connection, lock_ids: Sequence[int]) -> None:
@@ -142,7 +147,6 @@ async def candidates(
     the btree returns the same subset to every replica. Each known vehicle comes once with the
     probes it answers; only those not in ``cache`` are read whole (and then cached).
     """
-    bounds = [list(column) for column in zip(*probes.bounds, strict=True)] or [[]] * 7
     with_photo = _RANGE.format(photo="true", lo="lo", hi="hi")
     without = _RANGE.format(photo="false", lo="bare_lo", hi="bare_hi")
     hits = await conn.fetch(
@@ -156,7 +160,7 @@ async def candidates(
         "GROUP BY b.vehicle_id ORDER BY b.vehicle_id",
         probes.keys,
         probes.bounds_of,
-        *bounds,
+        *columns(probes.bounds, len(Bounds._fields)),
         limit,
     )
     # This chunk's rows are held here: filling the cache may evict some of them from it.
