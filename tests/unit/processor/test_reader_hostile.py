@@ -36,7 +36,12 @@ def test_large_files_with_nan_are_rejected_with_a_reason(
 
 @pytest.mark.parametrize(
     "content",
-    [b"[" * 100_000 + b"]" * 100_000, b'[{"a":' * 5_000 + b"1" + b"}]" * 5_000],
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'[{"a":' * 5_000 + b"1" + b"}]" * 5_000,
+        # flat and shallow records first, in the same read window: the deep run comes later
+        b'[{"a": 1}, {"b": [1]}, {"c": {"d": 2}}, ' + b'{"e":' * 200 + b"1" + b"}" * 200 + b"]",
+    ],
 )
 def test_deeply_nested_json_is_rejected_quickly(tmp_path: Path, content: bytes) -> None:
     """Nesting far deeper than any record is refused with a reason, before parsing."""
