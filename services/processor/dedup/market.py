@@ -5,7 +5,8 @@ prices are read from the known index once per (make, model key, year), at most
 ``SAMPLE_PER_YEAR`` of them (``sampled`` says when a year had more), and kept in a cache for
 ``TTL_S`` seconds: the queries per chunk then touch only years not seen lately. The listings this
 processor links are added to the cached years as soon as their chunk is stored, so its later
-chunks see them at once; another replica's new listings are seen when the entry expires.
+chunks see them at once, until a year holds ``SAMPLE_PER_YEAR`` (then it is ``sampled``, as if
+read so); another replica's new listings are seen when the entry expires.
 """
 
 from __future__ import annotations
@@ -31,18 +32,28 @@ YearKey = tuple[str, str, int]
 
 @dataclass
 class YearPrices:
-    """The comparable prices of one make, model key and year (sorted), and whose they are."""
+    """The comparable prices of one make, model key and year (sorted), and whose they are.
+
+    At most ``limit`` of them: a year stops growing there and says it is ``sampled``. Unbounded,
+    a busy model's years grew by every listing stored within the TTL, and merging a record's five
+    years took 7 % of the processor's time in the 200,000-listing end-to-end run.
+    """
 
     prices: list[float] = field(default_factory=list)
     owners: dict[int, float] = field(default_factory=dict)  # vehicle_id(data_hash) -> its price
     sampled: bool = False
+    limit: int = SAMPLE_PER_YEAR
 
     def add(self, data_hash: str, price: float) -> None:
-        """Count one more listing (ignored if it is already counted)."""
+        """Count one more listing (ignored if it is already counted or the year is full)."""
         owner = vehicle_id(data_hash)
-        if owner not in self.owners:
-            self.owners[owner] = price
-            insort(self.prices, price)
+        if owner in self.owners:
+            return
+        if len(self.prices) >= self.limit:
+            self.sampled = True
+            return
+        self.owners[owner] = price
+        insort(self.prices, price)
 
 
 def year_keys(keys: Iterable[VehicleKey]) -> list[YearKey]:
@@ -60,7 +71,7 @@ async def fetch(
     conn: asyncpg.Connection, wanted: Sequence[YearKey], sample: int = SAMPLE_PER_YEAR
 ) -> dict[YearKey, YearPrices]:
     """Read up to ``sample`` comparables of each entry in one query (empty entries included)."""
-    found = {entry: YearPrices() for entry in wanted}
+    found = {entry: YearPrices(limit=sample) for entry in wanted}
     if not wanted:
         return found
     makes, models, years = (list(column) for column in zip(*wanted, strict=True))

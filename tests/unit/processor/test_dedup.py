@@ -230,6 +230,17 @@ def test_market_cache_counts_listings_stored_after_it_was_read() -> None:
     assert set(entry.owners) == {vehicle_id("2" * 64), vehicle_id(key.data_hash)}
 
 
+def test_a_cached_year_stops_growing_at_its_sample_size_and_says_so() -> None:
+    """Listings stored after a year holds ``sample`` prices are not counted; it is sampled."""
+    cache = MarketCache(sample=2)
+    cache.entries[("chevrolet", "chevelle", 1970)] = YearPrices(limit=2)
+    keys = [from_row(_row())._replace(data_hash=f"{n}" * 64, price=1000.0 * n) for n in (3, 1, 2)]
+    cache.remember(keys)
+    entry = cache.entries[("chevrolet", "chevelle", 1970)]
+    assert (entry.prices, entry.sampled) == ([1000.0, 3000.0], True)
+    assert set(entry.owners) == {vehicle_id("3" * 64), vehicle_id("1" * 64)}
+
+
 WORDS = ("red", "chevelle", "ss", "numbers", "matching", "454", "frame", "off", "a", "zz")
 
 
