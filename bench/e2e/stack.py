@@ -92,12 +92,40 @@ class Service:
         return STARTED in self.log.read_bytes()
 
     def peak_rss_mb(self) -> float | None:
-        """Return the process's peak resident memory (VmHWM) in MiB, if it still runs."""
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
+        """Return the service's peak resident memory in MiB (``peak_rss_mb``), if it still runs."""
+        return peak_rss_mb(self.proc.pid)
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """Return the peak resident memory (VmHWM) of a process and its children, in MiB.
+
+    What a container would hold: the service and its helpers (the processor's reader process,
+    multiprocessing's resource tracker). The sum of each one's peak, so never less than the peak
+    of the sum. None if the process has ended.
+    """
+    own = _vm_hwm_kib(pid)
+    if own is None:
         return None
+    children = _children(pid)
+    return (own + sum(_vm_hwm_kib(child) or 0 for child in children)) / 1024
+
+
+def _vm_hwm_kib(pid: int) -> int | None:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    """Return every descendant of ``pid`` (from /proc/PID/task/TID/children)."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found += [int(child), *_children(int(child))]
+    return found
 
 
 @dataclass

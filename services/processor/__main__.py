@@ -1,3 +1,4 @@
 from .app import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # the reader process (spawned) imports this module as __mp_main__
+    raise SystemExit(main())

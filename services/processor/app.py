@@ -23,6 +23,7 @@ from .enrich.geocode import CachedGeocoder, OfflineGazetteer
 from .enrich.record import Enricher
 from .grading import DEFAULT_GRADE_RULES, load_rules_file
 from .processing import Options
+from .reading import ReaderProcesses
 from .stages import ChunkStages
 
 log = structlog.get_logger(__name__)
@@ -65,7 +66,13 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))
         # One limit over both subjects: at most max_in_flight files are parsed at a time.
         slots = asyncio.Semaphore(settings.max_in_flight)
-        deps = handlers.Deps(bus, data_dir, tuple(options.enricher.rules), slots, stages, options)
+        readers = None
+        if settings.reader_process:
+            readers = ReaderProcesses(settings.max_in_flight, settings.log_level)
+            stack.callback(readers.close)
+        deps = handlers.Deps(
+            bus, data_dir, tuple(options.enricher.rules), slots, stages, options, readers
+        )
         routes: list[bus_mod.Route] = [
             (subjects.FILES_COLLECTED, FileCollected, handlers.handle_file_collected),
             (subjects.COMMAND_PROCESS_FILE, ProcessFile, handlers.handle_process_file),

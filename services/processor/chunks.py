@@ -1,26 +1,68 @@
-"""Turn a raw file's values into processed rows, chunk by chunk (blocking; runs in a thread).
+"""Turn a raw file's values into processed rows, chunk by chunk (blocking; a thread or a process).
 
-Each value is mapped by its source's mapper, repaired, validated and enriched; invalid values
-are written to the failed file at once, valid rows are returned in chunks so the async side can
-link them against the known index before they are written. Only one chunk is held in memory.
+Each value is mapped by its source's mapper, repaired, validated and enriched. A chunk holds the
+valid new rows, which the async side links against the known index before they are written, and
+the failure lines of the invalid values read with them. Only one chunk is held in memory: a chunk
+ends after ``size`` values that produced a row or a failure.
+
+``ReadJob`` says everything reading a file needs and can be sent to another process (pickled):
+``reading.ReaderProcess`` reads there, ``reading.InThread`` in a worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from shared.events import RecordType
 from shared.records import LINK_FIELDS, MODELS, processed_columns
 
 from . import transform
 from .enrich.record import Enricher
+from .reader import iter_values
 from .seen import DigestSet
 from .sources import Normalizer
 from .summary import Summary
 from .writer import BatchWriter
 
 _NO_LINK: dict[str, Any] = dict.fromkeys(LINK_FIELDS)
+
+Prepare = Callable[[RecordType, list[dict[str, Any]]], object]
+"""What linking a chunk's rows needs, computed on the reading side (``LinkChunk.prepare``)."""
+
+
+@dataclass
+class Chunk:
+    """The next part of a raw file: valid new rows, failure lines, and whether the file ended."""
+
+    rows: list[dict[str, Any]]
+    failed: list[bytes]
+    done: bool
+    prepared: object = None  # ``prepare(record_type, rows)`` when the rows are to be linked
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    """Everything reading one raw file needs (picklable: it crosses to the reader process)."""
+
+    raw_path: Path
+    summary: Summary  # counts start at zero; the reading side fills them
+    lineage: dict[str, Any]
+    enricher: Enricher
+    apify_maps_file: Path | None
+    chunk_size: int
+    prepare: Prepare | None = None
+
+    def open(self) -> ChunkReader:
+        """Return a reader over the file's values (the file is opened lazily, on first read)."""
+        summary = self.summary
+        normalizer = Normalizer(
+            summary.tool, summary.source, summary.record_type, self.apify_maps_file
+        )
+        values = iter_values(self.raw_path, summary.record_type)
+        return ChunkReader(values, summary, normalizer, self.enricher, self.lineage, self)
 
 
 @dataclass
@@ -29,36 +71,42 @@ class ChunkReader:
 
     values: Iterator[Any]
     summary: Summary
-    writer: BatchWriter
     normalizer: Normalizer
     enricher: Enricher
     lineage: dict[str, Any]
+    job: ReadJob
+    position: int = 0
+    seen: DigestSet = field(default_factory=DigestSet)  # grows with the file: ~16 bytes a record
 
     def __post_init__(self) -> None:
-        """Prepare the model, the output columns and the in-file exact-duplicate set."""
+        """Look up the record type's model and output columns once."""
         self.model = MODELS[self.summary.record_type]
         self.columns = processed_columns(self.summary.record_type)
-        self.seen = DigestSet()  # the only state that grows with the file: ~16 bytes a record
-        self.position = 0
 
-    def read(self, size: int) -> list[dict[str, Any]]:
-        """Return up to ``size`` new valid rows (fewer only at the end of the file)."""
+    def read(self) -> Chunk:
+        """Return the next chunk, with its rows prepared for linking when the job says how."""
         rows: list[dict[str, Any]] = []
+        failed: list[bytes] = []
+        size, done = self.job.chunk_size, True
         for value in self.values:
-            row = self._one(value, self.position)
+            row = self._one(value, self.position, failed)
             self.position += 1
             if row is not None:
                 rows.append(row)
-                if len(rows) >= size:
-                    break
-        return rows
+            if len(rows) + len(failed) >= size:
+                done = False
+                break
+        prepare = self.job.prepare
+        prepared = prepare(self.summary.record_type, rows) if prepare and rows else None
+        return Chunk(rows, failed, done, prepared)
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        """Write linked rows to the processed file, in the exact column order."""
-        for row in rows:
-            self.writer.write_valid(transform.dumps_line({c: row[c] for c in self.columns}))
+    def close(self) -> None:
+        """Close the raw file (when reading stops before its end)."""
+        close = getattr(self.values, "close", None)
+        if close is not None:
+            close()
 
-    def _one(self, value: Any, position: int) -> dict[str, Any] | None:
+    def _one(self, value: Any, position: int, failed: list[bytes]) -> dict[str, Any] | None:
         summary = self.summary
         summary.records_read += 1
         mapped = self.normalizer(value)
@@ -66,8 +114,9 @@ class ChunkReader:
         errors = mapped.errors + (outcome if isinstance(outcome, list) else [])
         if errors or isinstance(outcome, list):
             summary.count_failure(errors)
-            line = transform.failure_line(summary.raw_file, position, errors, value, mapped.repairs)
-            self.writer.write_failed(line)
+            failed.append(
+                transform.failure_line(summary.raw_file, position, errors, value, mapped.repairs)
+            )
             return None
         summary.records_repaired += bool(mapped.repairs)
         extra = {**self.lineage, **_NO_LINK, "record_position": position}
@@ -79,3 +128,12 @@ class ChunkReader:
             return None
         summary.records_valid += 1
         return row
+
+
+def write_chunk(writer: BatchWriter, record_type: RecordType, chunk: Chunk) -> None:
+    """Write a chunk's failure lines, then its (linked) rows in the exact column order."""
+    for line in chunk.failed:
+        writer.write_failed(line)
+    columns = processed_columns(record_type)
+    for row in chunk.rows:
+        writer.write_valid(transform.dumps_line({c: row[c] for c in columns}))

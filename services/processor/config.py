@@ -37,3 +37,6 @@ class ProcessorSettings(PipelineSettings):
         default="classic-car-pipeline", validation_alias="PROCESSOR_NOMINATIM_USER_AGENT"
     )
     check_images: bool = Field(default=False, validation_alias="PROCESSOR_CHECK_IMAGES")
+    reader_process: bool = Field(default=True, validation_alias="PROCESSOR_READER_PROCESS")
+    """Read files (parse, validate, enrich, matching keys) in a child process per file in flight,
+    beside the linking, instead of in a thread that shares the interpreter lock with it."""

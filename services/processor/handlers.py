@@ -9,6 +9,7 @@ file that cannot be parsed is recorded and announced with ``FileRejected``, then
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from shared.storage import DataDir, sha256_file
 from .enrich.record import Enricher
 from .grading import GradeRule
 from .processing import LinkChunk, Options, Summary, make_batch_id, process_file, process_file_async
+from .reading import ReaderProcesses
 
 log = structlog.get_logger(__name__)
 STAGE = "processor"
@@ -59,6 +61,7 @@ class Deps:
     slots: asyncio.Semaphore
     link: LinkChunk | None = None
     options: Options | None = None
+    readers: ReaderProcesses | None = None  # read linked files in child processes
 
 
 @dataclass(frozen=True)
@@ -154,9 +157,12 @@ def _run(job: Job, deps: Deps) -> tuple[Summary, str]:
 async def _run_linked(job: Job, deps: Deps, link: LinkChunk) -> tuple[Summary, str]:
     """Process the raw file chunk by chunk, linking each chunk against the known index."""
     raw, record_type, meta = await asyncio.to_thread(_resolve, job, deps)
-    summary = await process_file_async(
-        raw, record_type, deps.data_dir, link, meta=meta, options=_options(deps)
-    )
+    lease = contextlib.nullcontext() if deps.readers is None else deps.readers.lease()
+    async with lease as reading:  # a reader process for this file, if the service has them
+        summary = await process_file_async(
+            raw, record_type, deps.data_dir, link, meta=meta, options=_options(deps),
+            reading=reading,
+        )  # fmt: skip
     return summary, meta["source"]
 
 

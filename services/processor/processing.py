@@ -1,8 +1,9 @@
 """Process one raw file: read, normalize, validate, enrich, link, write, report.
 
-The blocking part (parsing, mapping, validation, enrichment, writing) runs chunk by chunk in a
-worker thread; between chunks the async side links the chunk against the known index in
-PostgreSQL (``process_file_async``). ``process_file`` is the same without linking (no database).
+Reading (parsing, mapping, validation, enrichment, matching keys) runs chunk by chunk in a reader
+process or a worker thread (``reading``); the async side links each chunk against the known index
+in PostgreSQL while the next one is read, then writes it (``process_file_async``).
+``process_file`` is the same without linking (no database).
 Output names derive from the raw file only, so processing the same file again rewrites the same
 files (idempotent).
 """
@@ -21,11 +22,12 @@ from shared import PIPELINE_VERSION
 from shared.events import RecordType, utcnow
 from shared.storage import DataDir, day_of, write_json_atomic
 
-from .chunks import ChunkReader
+from .chunks import Chunk, Prepare, ReadJob, write_chunk
 from .enrich.record import Enricher
 from .grading import DEFAULT_GRADE_RULES, GradeRule
-from .reader import UnreadableFileError, iter_values
-from .sources import Normalizer, tool_of
+from .reader import UnreadableFileError
+from .reading import InThread, Reading
+from .sources import tool_of
 from .summary import Summary, update_report
 from .writer import BatchWriter
 
@@ -39,8 +41,9 @@ CHUNK_SIZE = (
 class LinkChunk(Protocol):
     """Links a chunk of rows against the known index (``stages.ChunkStages``)."""
 
-    def prepare(self, record_type: RecordType, rows: list[dict[str, Any]]) -> object:
-        """Return what linking ``rows`` needs without the database (runs in the worker thread)."""
+    @property
+    def prepare(self) -> Prepare:
+        """Return what computes linking's keys where the chunk is read (picklable, no I/O)."""
 
     async def __call__(
         self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object
@@ -107,7 +110,7 @@ class _Run:
         )
         self.processed_at = (meta.get("now") or utcnow()).isoformat()
 
-    def reader(self, writer: BatchWriter, options: Options) -> ChunkReader:
+    def job(self, options: Options, prepare: Prepare | None = None) -> ReadJob:
         summary = self.summary
         lineage = {
             "raw_file": summary.raw_file,
@@ -115,11 +118,10 @@ class _Run:
             "processed_at": self.processed_at,
             "pipeline_version": PIPELINE_VERSION,
         }
-        normalizer = Normalizer(
-            summary.tool, summary.source, summary.record_type, options.apify_maps_file
-        )
-        values = iter_values(self.raw_path, summary.record_type)
-        return ChunkReader(values, summary, writer, normalizer, options.enricher, lineage)
+        return ReadJob(
+            self.raw_path, summary, lineage, options.enricher, options.apify_maps_file,
+            options.chunk_size, prepare,
+        )  # fmt: skip
 
     def finish(self, error: UnreadableFileError | None) -> Summary:
         summary, paths = self.summary, self.paths
@@ -157,9 +159,12 @@ def process_file(
     )
     try:
         with BatchWriter(run.paths.processed, run.paths.failed) as writer:
-            reader = run.reader(writer, options)
-            while rows := reader.read(options.chunk_size):
-                reader.write(rows)
+            reader = run.job(options).open()
+            done = False
+            while not done:
+                chunk = reader.read()
+                write_chunk(writer, record_type, chunk)
+                done = chunk.done
     except UnreadableFileError as exc:
         return run.finish(exc)
     return run.finish(None)
@@ -173,37 +178,37 @@ async def process_file_async(
     *,
     meta: dict[str, Any],
     options: Options,
+    reading: Reading | None = None,
 ) -> Summary:
-    """Process one raw file, linking each chunk with ``link`` between blocking steps.
+    """Process one raw file, linking each chunk with ``link`` while the next one is read.
 
-    ``meta`` holds ``batch_id`` and optionally ``source`` and ``now``. ``link`` prepares each
-    chunk in the worker thread, then fills its rows' link fields.
+    ``meta`` holds ``batch_id`` and optionally ``source`` and ``now``. ``reading`` reads the
+    chunks (a ``reading.ReaderProcess``; by default a worker thread of this process).
     """
     run = _Run(raw_path, record_type, data_dir, meta)
-    summary = run.summary
+    reading = reading or InThread()
     error: UnreadableFileError | None = None
     writer = BatchWriter(run.paths.processed, run.paths.failed)
     await asyncio.to_thread(writer.__enter__)
+    known = near = 0
     try:
-        reader = run.reader(writer, options)
-
-        def read() -> tuple[list[dict[str, Any]], object]:
-            rows = reader.read(options.chunk_size)
-            return rows, link.prepare(record_type, rows) if rows else None
-
-        rows, prepared = await asyncio.to_thread(read)
-        while rows:
-            # Read and prepare the next chunk in the thread while this one is linked: its CPU
-            # work runs while the linking waits for PostgreSQL.
-            upcoming = asyncio.ensure_future(asyncio.to_thread(read))
+        await reading.start(run.job(options, link.prepare))
+        chunk: Chunk | None = await reading.next()
+        while chunk is not None:
+            # The next chunk is read while this one is linked: its CPU work runs while the
+            # linking waits for PostgreSQL.
+            upcoming = None if chunk.done else asyncio.ensure_future(reading.next())
             try:
-                known, near = await link(record_type, rows, prepared)
+                if chunk.rows:
+                    found = await link(record_type, chunk.rows, chunk.prepared)
+                    known, near = known + found[0], near + found[1]
             finally:
-                following = await upcoming
-            summary.known_duplicates += known
-            summary.near_duplicates += near
-            await asyncio.to_thread(reader.write, rows)
-            rows, prepared = following
+                following = await upcoming if upcoming is not None else None
+            await asyncio.to_thread(write_chunk, writer, record_type, chunk)
+            chunk = following
+        run.summary = await reading.finish()
+        run.summary.known_duplicates += known
+        run.summary.near_duplicates += near
     except UnreadableFileError as exc:
         error = exc
         await asyncio.to_thread(writer.__exit__, type(exc), exc, exc.__traceback__)

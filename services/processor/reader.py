@@ -71,10 +71,20 @@ class UnreadableFileError(BadInputError):
         self.records_read = records_read
         self.bytes_read = bytes_read
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the position (it crosses from the reader process to the service)."""
+        return (_unreadable, (self.reason, self.records_read, self.bytes_read))
+
     def position(self) -> dict[str, int]:
         """Return where the error was found, as far as it is known."""
         known = {"records_before_error": self.records_read, "bytes_read": self.bytes_read}
         return {key: value for key, value in known.items() if value is not None}
+
+
+def _unreadable(
+    reason: str, records_read: int | None, bytes_read: int | None
+) -> UnreadableFileError:
+    return UnreadableFileError(reason, records_read=records_read, bytes_read=bytes_read)
 
 
 class _CountingReader:

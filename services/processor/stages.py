@@ -11,7 +11,7 @@ import asyncpg
 
 from shared.events import RecordType
 
-from .dedup.linker import Linker, Prepared
+from .dedup.linker import KeyPreparer, Linker, Prepared
 from .enrich.geocode import CachedGeocoder
 from .enrich.images import check_head
 
@@ -25,9 +25,10 @@ class ChunkStages:
     geocoder: CachedGeocoder | None = None
     http: aiohttp.ClientSession | None = None  # set when image HEAD checks are on
 
-    def prepare(self, record_type: RecordType, rows: list[dict[str, Any]]) -> Prepared | None:
-        """Return the chunk's matching keys and probes (no I/O: runs in the worker thread)."""
-        return self.linker.prepare(record_type, rows)
+    @property
+    def prepare(self) -> KeyPreparer:
+        """Return what computes a chunk's matching keys and probes where it is read (no I/O)."""
+        return self.linker.preparer
 
     async def __call__(
         self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object = None

@@ -17,6 +17,7 @@ import asyncpg
 import orjson
 import pytest
 
+from bench.e2e.stack import peak_rss_mb
 from tests.faults.data import flood
 from tests.faults.stack import Stack
 from tests.polling import eventually
@@ -47,12 +48,10 @@ def _write_json_array(path: Path, values: Any) -> int:
 
 
 def _peak_rss_mb(pid: int) -> float:
-    """Return the peak resident memory of a live process so far (VmHWM), in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    msg = f"no VmHWM for pid {pid}"
-    raise AssertionError(msg)
+    """Return the peak resident memory of a live service and its children so far, in MiB."""
+    peak = peak_rss_mb(pid)
+    assert peak is not None, f"pid {pid} has ended"
+    return peak
 
 
 async def _imported(stack: Stack) -> bool:

@@ -63,6 +63,29 @@ class LinkStats:
     near: int = 0  # new records linked to a canonical listing
 
 
+@dataclass(frozen=True)
+class KeyPreparer:
+    """Computes a vehicle chunk's matching keys and probes: pure computation, no database.
+
+    The service runs it where the chunk is read (the reader process or the worker thread), so it
+    overlaps the previous chunk's queries; it is picklable for that.
+    """
+
+    threshold: float = LINK_THRESHOLD
+
+    def __call__(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> Prepared | None:
+        """Return the chunk's keys, evidence and probes (None for other types or no rows)."""
+        if record_type is not RecordType.VEHICLES or not rows:
+            return None
+        return _prepare_vehicles(rows, self.threshold)
+
+
+def _prepare_vehicles(rows: Sequence[dict[str, Any]], threshold: float) -> Prepared:
+    keys = [from_row(row) for row in rows]
+    found = [evidence(key) for key in keys]
+    return Prepared(keys, found, *_probes(keys, found, threshold))
+
+
 class Linker:
     """Matches chunks of rows against the known index in PostgreSQL."""
 
@@ -79,20 +102,14 @@ class Linker:
         self.market = market or MarketCache()
         self.known = store.KnownCache(known_cache)
 
+    @property
+    def preparer(self) -> KeyPreparer:
+        """Return what prepares a chunk for ``link`` without the database (picklable)."""
+        return KeyPreparer(self.threshold)
+
     def prepare(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> Prepared | None:
-        """Return a vehicle chunk's matching keys and probes (None for other types or no rows).
-
-        Pure computation, no database: the service runs it in the worker thread with the chunk's
-        reading, so that it overlaps the previous chunk's queries.
-        """
-        if record_type is not RecordType.VEHICLES or not rows:
-            return None
-        return self._prepare_vehicles(rows)
-
-    def _prepare_vehicles(self, rows: Sequence[dict[str, Any]]) -> Prepared:
-        keys = [from_row(row) for row in rows]
-        found = [evidence(key) for key in keys]
-        return Prepared(keys, found, *_probes(keys, found, self.threshold))
+        """Return a vehicle chunk's matching keys and probes (``KeyPreparer``)."""
+        return self.preparer(record_type, rows)
 
     async def link(
         self,
@@ -107,7 +124,8 @@ class Linker:
         if not rows:
             return LinkStats()
         if record_type is RecordType.VEHICLES:
-            return await self._link_vehicles(rows, prepared or self._prepare_vehicles(rows))
+            prepared = prepared or _prepare_vehicles(rows, self.threshold)
+            return await self._link_vehicles(rows, prepared)
         async with self.pool.acquire() as conn:
             known = await store.remember_records(
                 conn, record_type.value, [row["data_hash"] for row in rows]
