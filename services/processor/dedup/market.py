@@ -26,6 +26,7 @@ MARKET_YEARS = 2
 SAMPLE_PER_YEAR = 200
 TTL_S = 60.0
 MAX_PRICES = 300_000  # cached comparables in all (about 30 MB); least recently used go first
+MAX_WINDOWS = 1024  # merged five-year windows kept between chunks (at most ~1,000 prices each)
 
 YearKey = tuple[str, str, int]
 
@@ -46,6 +47,8 @@ class YearPrices:
 
     def add(self, data_hash: str, price: float) -> None:
         """Count one more listing (ignored if it is already counted or the year is full)."""
+        if self.sampled and len(self.prices) >= self.limit:
+            return  # full: nothing more is counted (the common case once a model is busy)
         owner = vehicle_id(data_hash)
         if owner in self.owners:
             return
@@ -110,6 +113,7 @@ class MarketCache:
         self.entries: TTLCache[YearKey, YearPrices] = TTLCache(
             max_prices, ttl_s, getsizeof=lambda entry: 1 + len(entry.prices)
         )
+        self.windows: Windows = {}
 
     async def load(self, conn: asyncpg.Connection, keys: Sequence[VehicleKey]) -> Market:
         """Return the market of a chunk: the entries ``keys`` need (missing ones read at once)."""
@@ -119,7 +123,9 @@ class MarketCache:
         fetched = await fetch(conn, missing, self.sample)
         entries.update(fetched)
         self.entries.update(fetched)
-        return Market(entries)
+        if len(self.windows) > MAX_WINDOWS:
+            self.windows.clear()
+        return Market(entries, self.windows)
 
     def remember(self, keys: Iterable[VehicleKey]) -> None:
         """Count newly stored listings in the cached entries of their year."""
@@ -129,12 +135,26 @@ class MarketCache:
                 entry.add(key.data_hash, key.price)
 
 
-class Market:
-    """The comparables one chunk sees; each (make, model key, year) window is merged once."""
+Stamp = tuple[tuple[int, int, bool], ...]
+Windows = dict[YearKey, tuple[Stamp, tuple["YearPrices", ...], list[float], bool]]
+"""Merged windows by centre: what they were merged from (ids, sizes, flags; the entries
+themselves, so that an id is not reused while the window is kept), the prices, and if sampled."""
 
-    def __init__(self, entries: Mapping[YearKey, YearPrices]) -> None:
-        """Hold the chunk's entries."""
+
+class Market:
+    """The comparables one chunk sees; each (make, model key, year) window is merged once.
+
+    ``windows`` (``MarketCache.windows``) keeps merged windows between chunks: one is used again
+    while the years it was merged from are the same objects with the same sizes, which is the
+    rule once a busy model's years are full, until their entries expire.
+    """
+
+    def __init__(
+        self, entries: Mapping[YearKey, YearPrices], windows: Windows | None = None
+    ) -> None:
+        """Hold the chunk's entries and the merged windows kept so far."""
         self.entries = entries
+        self.kept: Windows = {} if windows is None else windows
         self._windows: dict[YearKey, tuple[list[float], bool]] = {}
 
     def window(self, key: VehicleKey) -> tuple[list[float], bool]:
@@ -143,10 +163,19 @@ class Market:
         found = self._windows.get(centre)
         if found is None:
             years = range(key.year - MARKET_YEARS, key.year + MARKET_YEARS + 1)
-            entries = [e for y in years if (e := self.entries.get((key.make, key.model_key, y)))]
-            prices = list(chain.from_iterable(entry.prices for entry in entries))
-            prices.sort()  # sorted runs: timsort merges them
-            found = self._windows[centre] = (prices, any(entry.sampled for entry in entries))
+            entries = tuple(
+                e for y in years if (e := self.entries.get((key.make, key.model_key, y)))
+            )
+            stamp = tuple((id(e), len(e.prices), e.sampled) for e in entries)
+            kept = self.kept.get(centre)
+            if kept is not None and kept[0] == stamp:
+                found = (kept[2], kept[3])
+            else:
+                prices = list(chain.from_iterable(entry.prices for entry in entries))
+                prices.sort()  # sorted runs: timsort merges them
+                found = (prices, any(entry.sampled for entry in entries))
+                self.kept[centre] = (stamp, entries, *found)
+            self._windows[centre] = found
         return found
 
     def owner_price(self, key: VehicleKey) -> float | None:

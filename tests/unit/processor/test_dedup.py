@@ -241,6 +241,19 @@ def test_a_cached_year_stops_growing_at_its_sample_size_and_says_so() -> None:
     assert set(entry.owners) == {vehicle_id("3" * 64), vehicle_id("1" * 64)}
 
 
+def test_a_merged_window_is_kept_between_chunks_until_one_of_its_years_changes() -> None:
+    """The next chunk reuses the merged prices; a listing stored in one year remerges them."""
+    key = from_row(_row())
+    year = _year_prices(("2" * 64, 50000.0))
+    entries = {("chevrolet", "chevelle", 1970): year}
+    windows: dict[Any, Any] = {}
+    first = Market(entries, windows).window(key)[0]
+    assert Market(entries, windows).window(key)[0] is first
+    year.add("3" * 64, 40000.0)
+    assert Market(entries, windows).window(key)[0] == [40000.0, 50000.0]
+    assert first == [50000.0]
+
+
 WORDS = ("red", "chevelle", "ss", "numbers", "matching", "454", "frame", "off", "a", "zz")
 
 
