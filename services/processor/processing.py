@@ -11,6 +11,7 @@ files (idempotent).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -191,6 +192,7 @@ async def process_file_async(
     writer = BatchWriter(run.paths.processed, run.paths.failed)
     await asyncio.to_thread(writer.__enter__)
     known = near = 0
+    writing: asyncio.Future[None] | None = None  # the previous chunk, written while this links
     try:
         await reading.start(run.job(options, link.prepare))
         chunk: Chunk | None = await reading.next()
@@ -204,20 +206,35 @@ async def process_file_async(
                     known, near = known + found[0], near + found[1]
             finally:
                 following = await upcoming if upcoming is not None else None
-            await asyncio.to_thread(write_chunk, writer, record_type, chunk)
+            if writing is not None:
+                await writing  # chunks are written in order, one at a time
+            writing = asyncio.ensure_future(
+                asyncio.to_thread(write_chunk, writer, record_type, chunk)
+            )
             chunk = following
+        if writing is not None:
+            await writing
         run.summary = await reading.finish()
         run.summary.known_duplicates += known
         run.summary.near_duplicates += near
     except UnreadableFileError as exc:
         error = exc
+        await _settled(writing)
         await asyncio.to_thread(writer.__exit__, type(exc), exc, exc.__traceback__)
     except BaseException as exc:
+        await _settled(writing)
         await asyncio.to_thread(writer.__exit__, type(exc), exc, exc.__traceback__)
         raise
     else:
         await asyncio.to_thread(writer.__exit__, None, None, None)
     return await asyncio.to_thread(run.finish, error)
+
+
+async def _settled(writing: asyncio.Future[None] | None) -> None:
+    """Wait for a chunk write still running before the outputs are discarded (it may fail too)."""
+    if writing is not None:
+        with contextlib.suppress(BaseException):  # the error being handled is the one to raise
+            await writing
 
 
 def _reject(
