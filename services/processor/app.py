@@ -60,9 +60,9 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
         http = None
         if settings.check_images:
             http = await stack.enter_async_context(guarded_session(settings.url_policy()))
-        stages = ChunkStages(
-            pool, Linker(pool, settings.link_threshold), _online_geocoder(settings), http
-        )
+        linker = Linker(pool, settings.link_threshold)
+        stack.push_async_callback(linker.upkeep.close)  # before the pool closes
+        stages = ChunkStages(pool, linker, _online_geocoder(settings), http)
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))
         # One limit over both subjects: at most max_in_flight files are parsed at a time.
         slots = asyncio.Semaphore(settings.max_in_flight)

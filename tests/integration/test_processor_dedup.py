@@ -251,6 +251,35 @@ async def test_links_do_not_depend_on_the_known_row_cache(settings: PipelineSett
 
 
 @pytest.mark.usefixtures("clean_index")
+async def test_the_linker_vacuums_the_evidence_index_as_it_grows(
+    settings: PipelineSettings,
+) -> None:
+    """Once ``every`` listings are added, the evidence table's pages are marked all-visible."""
+    rows = [{**row, "enrichment": {}} for row in _distinct_rows(150, seed=7)]
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(), min_size=1, max_size=2
+    )
+    visible_pages = (
+        "SELECT relallvisible, pg_relation_size(oid) / current_setting('block_size')::int "
+        "FROM pg_class WHERE relname = 'processor_vehicle_evidence'"
+    )
+    try:
+        linker = Linker(pool)
+        linker.upkeep.every = 100
+        await linker.link(RecordType.VEHICLES, rows[:60])
+        await linker.upkeep.wait()
+        assert linker.upkeep.vacuums == 0
+        await linker.link(RecordType.VEHICLES, rows[60:])
+        await linker.upkeep.wait()
+        async with pool.acquire() as conn:
+            visible, pages = await conn.fetchrow(visible_pages)
+    finally:
+        await pool.close()
+    assert linker.upkeep.vacuums == 1
+    assert visible == pages > 0
+
+
+@pytest.mark.usefixtures("clean_index")
 async def test_the_probe_bounds_skip_only_listings_the_scorer_refuses(
     settings: PipelineSettings,
 ) -> None:

@@ -40,6 +40,7 @@ from .scoring import (
     with_evidence,
 )
 from .store import ANY_LENGTH, Known
+from .upkeep import EvidenceUpkeep
 
 KNOWN_CACHE = 20_000
 """Known vehicles kept in memory (~1 KB each with a long description: ~20 MB); candidates
@@ -101,6 +102,7 @@ class Linker:
         self.threshold = threshold
         self.market = market or MarketCache()
         self.known = store.KnownCache(known_cache)
+        self.upkeep = EvidenceUpkeep(pool)
 
     @property
     def preparer(self) -> KeyPreparer:
@@ -162,6 +164,7 @@ class Linker:
             await store.insert(conn, new, new_rows)
         self.market.remember(link.key for link in new)
         self.known.keep(new)
+        self.upkeep.added(len(new))
         return stats
 
     def best_match(
