@@ -34,6 +34,7 @@ from services.processor.dedup.keys import (
 from services.processor.dedup.linker import Linker
 from services.processor.processing import CHUNK_SIZE, Options, process_file, process_file_async
 from services.processor.quality.generator import CITIES, ListingGenerator
+from services.processor.reading import ReaderProcess
 from services.processor.schema import MIGRATIONS
 from services.processor.stages import ChunkStages
 from shared import db, lifecycle
@@ -126,11 +127,12 @@ async def run(args: argparse.Namespace) -> None:
         summary = summary[0]
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    reader_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # joined children
     print(
         f"processed {summary.records_read} records in {elapsed:.1f} s: "
         f"{summary.records_read / elapsed:,.0f} records/s; valid {summary.records_valid}, "
         f"known {summary.known_duplicates}, near-duplicates {summary.near_duplicates}; "
-        f"peak RSS {peak_mb:.0f} MB"
+        f"peak RSS {peak_mb:.0f} MB (+ reader process {reader_mb:.0f} MB)"
     )
 
 
@@ -153,15 +155,23 @@ async def _run_with_db(args, raw, data_dir, options):  # type: ignore[no-untyped
             await conn.execute("VACUUM ANALYZE")
             print(f"pre-loaded {args.known} known listings in {time.perf_counter() - t0:.1f} s")
         stages = ChunkStages(pool, Linker(pool))
-        started = time.perf_counter()
-        summary = await process_file_async(
-            raw,
-            RecordType.VEHICLES,
-            data_dir,
-            stages,
-            meta={"batch_id": "bench-p2"},
-            options=options,
-        )
+        reading = None if args.in_thread else ReaderProcess()
+        if reading is not None:
+            reading.spawn()  # as in a running service: the child is already up
+        try:
+            started = time.perf_counter()
+            summary = await process_file_async(
+                raw,
+                RecordType.VEHICLES,
+                data_dir,
+                stages,
+                meta={"batch_id": "bench-p2"},
+                options=options,
+                reading=reading,
+            )
+        finally:
+            if reading is not None:
+                reading.close()
         await pool.close()
         return summary, started
     finally:
@@ -178,6 +188,9 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE)  # the service default
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-db", action="store_true", help="no linking (blocking part alone)")
+    parser.add_argument(
+        "--in-thread", action="store_true", help="read in a thread, not a reader process"
+    )
     lifecycle.tune_gc()  # as the service does (shared.lifecycle.run_service)
     asyncio.run(run(parser.parse_args()))
 

@@ -87,6 +87,10 @@ class ReaderProcess:
         """Return the child's process id while it runs."""
         return self._process.pid if self._process is not None else None
 
+    def spawn(self) -> None:
+        """Start the child now rather than on the first job (blocking: imports take ~1 s)."""
+        self._connect()
+
     async def start(self, job: ReadJob) -> None:
         """Begin reading ``job``'s file in the child (starting the child if needed)."""
         await asyncio.to_thread(self._call, "start", job)
