@@ -9,6 +9,7 @@ at once see each other's records and link the same way. Events and articles: exa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -21,7 +22,6 @@ from shared.events import RecordType
 from . import store
 from .keys import (
     Evidence,
-    EvidenceRow,
     VehicleKey,
     description_length,
     evidence,
@@ -29,7 +29,7 @@ from .keys import (
     from_row,
     lock_ids,
 )
-from .market import MarketCache, market_context
+from .market import Market, MarketCache, market_context
 from .scoring import (
     ANY_PRICE,
     LINK_THRESHOLD,
@@ -137,35 +137,59 @@ class Linker:
         return LinkStats(known=len(known))
 
     async def _link_vehicles(self, rows: Sequence[dict[str, Any]], prepared: Prepared) -> LinkStats:
-        keys, found, probes, of_record = prepared
-        stats = LinkStats()
+        keys, found = prepared.keys, prepared.found
         async with self.pool.acquire() as conn, conn.transaction():
-            await store.lock(conn, lock_ids(probes.keys))
+            await store.lock(conn, lock_ids(prepared.probes.keys))
             known = await store.exact(conn, [key.data_hash for key in keys])
-            answers = await store.candidates(conn, probes, self.known)
+            answers = await store.candidates(conn, prepared.probes, self.known)
             market = await self.market.load(conn, keys)
-            new: list[Known] = []
-            new_rows: list[EvidenceRow] = []
-            chunk: dict[int, list[Known]] = {}  # this chunk's new listings by block key
-            for row, key, probe, mine in zip(rows, keys, found, of_record, strict=True):
-                row["enrichment"]["market"] = market_context(key, market)
-                link = known.get(key.data_hash)
-                if link is not None:
-                    stats.known += 1
-                    _apply(row, link, "known")
-                    continue
-                link = self.best_match(key, probe, [answers[i] for i in mine], chunk)
-                stats.near += link.canonical_hash != key.data_hash
-                _apply(row, link, "new")
-                new.append(link)
-                new_rows.extend(evidence_rows(key, probe))
-                for block in probe.ids:
-                    chunk.setdefault(block, []).append(link)
-            await store.insert(conn, new, new_rows)
+            # A new listing's evidence rows do not depend on its link: they are stored while the
+            # chunk is matched in a worker thread, so PostgreSQL's index work overlaps the
+            # scoring. (Stored after the probes ran: a record never finds its own chunk there.)
+            evidence = [
+                entry
+                for key, probe in zip(keys, found, strict=True)
+                if key.data_hash not in known
+                for entry in evidence_rows(key, probe)
+            ]
+            _, (stats, new) = await asyncio.gather(
+                store.insert_evidence(conn, evidence),
+                asyncio.to_thread(self._match, rows, prepared, known, answers, market),
+            )
+            await store.insert_known(conn, new)
         self.market.remember(link.key for link in new)
         self.known.keep(new)
         self.upkeep.added(len(new))
         return stats
+
+    def _match(
+        self,
+        rows: Sequence[dict[str, Any]],
+        prepared: Prepared,
+        known: dict[str, Known],
+        answers: list[list[Known]],
+        market: Market,
+    ) -> tuple[LinkStats, list[Known]]:
+        """Fill each row's market context and link; return the stats and the new listings."""
+        stats = LinkStats()
+        new: list[Known] = []
+        chunk: dict[int, list[Known]] = {}  # this chunk's new listings by block key
+        for row, key, probe, mine in zip(
+            rows, prepared.keys, prepared.found, prepared.of_record, strict=True
+        ):
+            row["enrichment"]["market"] = market_context(key, market)
+            link = known.get(key.data_hash)
+            if link is not None:
+                stats.known += 1
+                _apply(row, link, "known")
+                continue
+            link = self.best_match(key, probe, [answers[i] for i in mine], chunk)
+            stats.near += link.canonical_hash != key.data_hash
+            _apply(row, link, "new")
+            new.append(link)
+            for block in probe.ids:
+                chunk.setdefault(block, []).append(link)
+        return stats, new
 
     def best_match(
         self,

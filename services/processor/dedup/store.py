@@ -184,21 +184,21 @@ async def candidates(
     return found
 
 
-async def insert(
-    conn: asyncpg.Connection, known: Sequence[Known], blocks: Sequence[EvidenceRow]
-) -> None:
-    """Add new vehicles and their evidence rows (``keys.evidence_rows``)."""
+async def insert_evidence(conn: asyncpg.Connection, rows: Sequence[EvidenceRow]) -> None:
+    """Add new vehicles' evidence rows (``keys.evidence_rows``)."""
+    await conn.copy_records_to_table(
+        "processor_vehicle_evidence", records=rows, columns=EVIDENCE_COLUMNS
+    )
+
+
+async def insert_known(conn: asyncpg.Connection, known: Sequence[Known]) -> None:
+    """Add new vehicles with their links."""
     records = [
         (*item.key.record(), item.canonical_hash, item.match_score, item.match_fields)
         for item in known
     ]
     columns = (*KNOWN_COLUMNS, "canonical_hash", "match_score", "match_fields")
     await conn.copy_records_to_table("processor_known_vehicles", records=records, columns=columns)
-    await conn.copy_records_to_table(
-        "processor_vehicle_evidence",
-        records=list(blocks),
-        columns=EVIDENCE_COLUMNS,
-    )
 
 
 async def remember_records(
