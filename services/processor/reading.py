@@ -3,12 +3,12 @@
 Reading (parse, map, validate, enrich, prepare the matching keys) is pure Python and, in one
 process, holds the interpreter lock while the linking side also needs it. A ``ReaderProcess``
 reads in a child process instead, so reading the next chunk and linking this one run on two
-cores: the service sends it a ``ReadJob``, gets ``Chunk``s back (pickled through a pipe) and
+cores: the service sends it a ``ReadJob``, gets ``Chunk``s back (pickled over a socket) and
 writes them itself, so the outputs and their atomic renames stay in the service.
 
 The child serves one job at a time and lives as long as the service. It ignores SIGINT (a
 terminal's Ctrl-C reaches the whole process group; the service decides when to stop) and ends
-when its pipe closes, also when the service is killed. If the child dies, the call raises
+when its socket closes, also when the service is killed. If the child dies, the call raises
 ``ReaderDiedError`` (transient: the message is redelivered) and the next job starts a new one.
 """
 
@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
-import multiprocessing.connection
+import os
 import pickle
 import signal
+import socket
+import subprocess
+import sys
 import traceback
 from collections.abc import AsyncIterator
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Protocol
 
 from shared import lifecycle
@@ -74,13 +78,19 @@ class InThread:
 
 
 class ReaderProcess:
-    """Reads in a child process (started on the first job, kept for the next ones)."""
+    """Reads in a child process (started on the first job, kept for the next ones).
+
+    The child is ``python -m services.processor.reading FD LEVEL``, talking over one end of a
+    socket pair (``multiprocessing.connection`` framing): a plain subprocess rather than a
+    multiprocessing spawn, which would add a resource-tracker process (~13 MB) and re-import the
+    service's main module.
+    """
 
     def __init__(self, log_level: str = "INFO") -> None:
         """Remember how the child logs; nothing starts before the first job."""
         self.log_level = log_level
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self._conn: multiprocessing.connection.Connection | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
 
     @property
     def pid(self) -> int | None:
@@ -106,16 +116,17 @@ class ReaderProcess:
         return summary
 
     def close(self) -> None:
-        """Stop the child: closing its pipe ends it; it is killed if it does not end at once."""
+        """Stop the child: closing its socket ends it; it is killed if it does not end at once."""
         conn, process = self._conn, self._process
         self._conn = self._process = None
         if conn is not None:
             conn.close()
         if process is not None:
-            process.join(timeout=5)
-            if process.is_alive():
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
                 process.kill()
-                process.join()
+                process.wait()
 
     def _call(self, command: str, *args: Any) -> Any:
         conn = self._connect()
@@ -123,7 +134,7 @@ class ReaderProcess:
             conn.send((command, args))
             status, value = conn.recv()
         except (EOFError, OSError) as exc:
-            code = self._process.exitcode if self._process is not None else None
+            code = self._process.poll() if self._process is not None else None
             self.close()
             msg = f"the reader process ended during {command!r} (exit code {code})"
             raise ReaderDiedError(msg) from exc
@@ -131,17 +142,24 @@ class ReaderProcess:
             raise value
         return value
 
-    def _connect(self) -> multiprocessing.connection.Connection:
+    def _connect(self) -> Connection:
         if self._conn is None:
-            context = multiprocessing.get_context("spawn")  # no fork of a threaded event loop
-            ours, theirs = context.Pipe()
-            process = context.Process(
-                target=serve, args=(theirs, self.log_level), name="processor-reader", daemon=True
-            )
-            process.start()
-            theirs.close()
-            self._conn, self._process = ours, process
+            ours, theirs = socket.socketpair()
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, *_pythonpath()])}
+            command = [sys.executable, "-m", __name__, str(theirs.fileno()), self.log_level]
+            with theirs:
+                self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                    command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env
+                )
+            self._conn = Connection(ours.detach())
         return self._conn
+
+
+ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding ``services``
+
+
+def _pythonpath() -> list[str]:
+    return [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
 
 
 class ReaderProcesses:
@@ -169,7 +187,7 @@ class ReaderProcesses:
             member.close()
 
 
-def serve(conn: multiprocessing.connection.Connection, log_level: str) -> None:
+def serve(conn: Connection, log_level: str) -> None:
     """The child's loop: run each command on the current job and send back its outcome."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(log_level)
@@ -178,7 +196,7 @@ def serve(conn: multiprocessing.connection.Connection, log_level: str) -> None:
     while True:
         try:
             command, args = conn.recv()
-        except (EOFError, OSError):  # the service closed the pipe or ended
+        except (EOFError, OSError):  # the service closed its end or ended
             return
         try:
             if command == "start":
@@ -209,3 +227,7 @@ def _sendable(exc: Exception) -> Exception:
         text = "".join(traceback.format_exception(exc)).strip()
         return RuntimeError(f"reader process: {text}")
     return exc
+
+
+if __name__ == "__main__":  # the child: python -m services.processor.reading FD LEVEL
+    serve(Connection(int(sys.argv[1])), sys.argv[2])
