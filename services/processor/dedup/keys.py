@@ -120,7 +120,7 @@ def vehicle_id(data_hash: str) -> int:
     return int.from_bytes(bytes.fromhex(data_hash[:16]), "big", signed=True)
 
 
-@lru_cache(maxsize=1 << 16)  # descriptions share most of their words
+@lru_cache(maxsize=1 << 13)  # descriptions share their common words; ~650 bytes an entry
 def _word_minhashes(word: str) -> tuple[int, ...]:
     """Return a word's ``BANDS * ROWS`` independent 32-bit hash values (one per MinHash row)."""
     return struct.unpack(
@@ -145,7 +145,7 @@ def signature(key: VehicleKey) -> tuple[int, ...]:
     return tuple((minima[2 * band] << 32) | minima[2 * band + 1] for band in range(BANDS))
 
 
-@lru_cache(maxsize=1 << 16)  # a chunk's records share most (make, place) pairs
+@lru_cache(maxsize=1 << 13)  # a chunk's records share most (make, place) pairs
 def _place_base(make: str, place: str) -> int:
     digest = hashlib.blake2b(f"d|{make}|{place}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
