@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, count
 from typing import Any
 
 import asyncpg
@@ -29,6 +29,7 @@ MAX_PRICES = 300_000  # cached comparables in all (about 30 MB); least recently 
 MAX_WINDOWS = 1024  # merged five-year windows kept between chunks (at most ~1,000 prices each)
 
 YearKey = tuple[str, str, int]
+_VERSIONS = count()  # process-wide: no two states of any two entries share a version
 
 
 @dataclass
@@ -44,6 +45,7 @@ class YearPrices:
     owners: dict[int, float] = field(default_factory=dict)  # vehicle_id(data_hash) -> its price
     sampled: bool = False
     limit: int = SAMPLE_PER_YEAR
+    version: int = field(default_factory=lambda: next(_VERSIONS))  # new on every change
 
     def add(self, data_hash: str, price: float) -> None:
         """Count one more listing (ignored if it is already counted or the year is full)."""
@@ -54,9 +56,11 @@ class YearPrices:
             return
         if len(self.prices) >= self.limit:
             self.sampled = True
+            self.version = next(_VERSIONS)
             return
         self.owners[owner] = price
         insort(self.prices, price)
+        self.version = next(_VERSIONS)
 
 
 def year_keys(keys: Iterable[VehicleKey]) -> list[YearKey]:
@@ -135,18 +139,17 @@ class MarketCache:
                 entry.add(key.data_hash, key.price)
 
 
-Stamp = tuple[tuple[int, int, bool], ...]
-Windows = dict[YearKey, tuple[Stamp, tuple["YearPrices", ...], list[float], bool]]
-"""Merged windows by centre: what they were merged from (ids, sizes, flags; the entries
-themselves, so that an id is not reused while the window is kept), the prices, and if sampled."""
+Windows = dict[YearKey, tuple[tuple[int, ...], list[float], bool]]
+"""Merged windows by centre: the versions of the years merged, the prices, and if sampled."""
 
 
 class Market:
     """The comparables one chunk sees; each (make, model key, year) window is merged once.
 
     ``windows`` (``MarketCache.windows``) keeps merged windows between chunks: one is used again
-    while the years it was merged from are the same objects with the same sizes, which is the
-    rule once a busy model's years are full, until their entries expire.
+    while the years it was merged from have the same versions (each entry's changes when it is
+    made or grows, or says it is sampled), which is the rule once a busy model's years are full,
+    until their entries expire.
     """
 
     def __init__(
@@ -166,15 +169,15 @@ class Market:
             entries = tuple(
                 e for y in years if (e := self.entries.get((key.make, key.model_key, y)))
             )
-            stamp = tuple((id(e), len(e.prices), e.sampled) for e in entries)
+            stamp = tuple(entry.version for entry in entries)
             kept = self.kept.get(centre)
             if kept is not None and kept[0] == stamp:
-                found = (kept[2], kept[3])
+                found = (kept[1], kept[2])
             else:
                 prices = list(chain.from_iterable(entry.prices for entry in entries))
                 prices.sort()  # sorted runs: timsort merges them
                 found = (prices, any(entry.sampled for entry in entries))
-                self.kept[centre] = (stamp, entries, *found)
+                self.kept[centre] = (stamp, *found)
             self._windows[centre] = found
         return found
 
