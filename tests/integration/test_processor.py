@@ -131,3 +131,47 @@ async def test_unreadable_file_is_rejected_not_dead_lettered(
     assert event.stage == "processor"
     assert (data_dir.root / str(event.error_file)).is_file()
     assert not (data_dir.root / f"processed/{DAY}/vehicles/drop_003.jsonl").exists()
+
+
+def _reader_processes() -> set[int]:
+    """Return the pids of this process's reader children (``services.processor.reading``)."""
+    found = set()
+    for task in Path("/proc/self/task").iterdir():
+        for child in (task / "children").read_text().split():
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"services.processor.reading" in command:
+                found.add(int(child))
+    return found
+
+
+async def test_the_service_reads_in_a_child_and_stops_it_when_it_stops(
+    bus: Bus, data_dir: DataDir, outcomes: list[BatchProcessed]
+) -> None:
+    """A file is read by a reader process, which ends with the service (no orphan)."""
+    before = _reader_processes()
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(ProcessorSettings(), stop))
+    try:
+        raw = _place(data_dir, RAW, orjson.dumps(RECORDS))
+        await bus.publish(
+            FileCollected(
+                path=RAW,
+                sha256=hashlib.sha256(raw.read_bytes()).hexdigest(),
+                size_bytes=raw.stat().st_size,
+                record_type=RecordType.VEHICLES,
+                source="drop",
+                tool="drop",
+            )
+        )
+
+        async def announced() -> list[BatchProcessed]:
+            return outcomes
+
+        (event,) = await eventually(announced)
+        readers = _reader_processes() - before
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+    assert event.records_valid == 2
+    assert len(readers) == 1
+    assert not readers & _reader_processes()
