@@ -44,7 +44,9 @@ class _Part:
 
     def flush(self) -> None:
         data = self.stored
-        pieces = [data[i : i + PREFIX] for i in range(0, len(data), PREFIX)]  # one part: small
+        pieces: list[bytes | bytearray] = [
+            data[i : i + PREFIX] for i in range(0, len(data), PREFIX)
+        ]
         pieces.extend(self.pending)
         pieces.sort()
         self.stored = bytearray().join(pieces)
