@@ -192,6 +192,7 @@ def serve(conn: Connection, log_level: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(log_level)
     lifecycle.tune_gc()
+    lifecycle.limit_malloc_arenas()
     reader: ChunkReader | None = None
     while True:
         try:
