@@ -119,16 +119,17 @@ def fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
+def atomic_writer(path: Path, mode: str = "wb", buffering: int = -1) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success fsync it and rename it into place.
 
-    On an exception the temporary file is removed and ``path`` is untouched.
+    On an exception the temporary file is removed and ``path`` is untouched. ``buffering`` is
+    ``open``'s (-1: the default 8 KiB).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, mode) as handle:
+        with os.fdopen(fd, mode, buffering) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
