@@ -41,6 +41,32 @@ def _place(data_dir: DataDir, relative: str, content: bytes) -> Path:
     return path
 
 
+async def _collect(bus: Bus, data_dir: DataDir) -> str:
+    """Place ``RECORDS`` at ``RAW`` and publish its FileCollected event; return its SHA-256."""
+    raw = _place(data_dir, RAW, orjson.dumps(RECORDS))
+    sha = hashlib.sha256(raw.read_bytes()).hexdigest()
+    await bus.publish(
+        FileCollected(
+            path=RAW,
+            sha256=sha,
+            size_bytes=raw.stat().st_size,
+            record_type=RecordType.VEHICLES,
+            source="drop",
+            tool="drop",
+        )
+    )
+    return sha
+
+
+async def _announced(outcomes: list[BatchProcessed]) -> list[BatchProcessed]:
+    """Wait for the first BatchProcessed events and return them."""
+
+    async def announced() -> list[BatchProcessed]:
+        return outcomes
+
+    return await eventually(announced)
+
+
 @pytest.fixture
 async def processor(settings: PipelineSettings, bus: Bus) -> AsyncIterator[asyncio.Task[None]]:
     """Run the processor service in this test's namespace; stop it gracefully afterwards."""
@@ -55,23 +81,8 @@ async def test_collected_file_is_processed_and_announced(
     processor: asyncio.Task[None], bus: Bus, data_dir: DataDir, outcomes: list[BatchProcessed]
 ) -> None:
     """A FileCollected event yields processed and failed files and one BatchProcessed event."""
-    raw = _place(data_dir, RAW, orjson.dumps(RECORDS))
-    sha = hashlib.sha256(raw.read_bytes()).hexdigest()
-    await bus.publish(
-        FileCollected(
-            path=RAW,
-            sha256=sha,
-            size_bytes=raw.stat().st_size,
-            record_type=RecordType.VEHICLES,
-            source="drop",
-            tool="drop",
-        )
-    )
-
-    async def announced() -> list[BatchProcessed]:
-        return outcomes
-
-    (event,) = await eventually(announced)
+    sha = await _collect(bus, data_dir)
+    (event,) = await _announced(outcomes)
     lines = (data_dir.root / event.processed_path).read_bytes().splitlines()
     failed = (data_dir.root / str(event.failed_path)).read_bytes().splitlines()
     assert event.batch_id == make_batch_id(sha)
@@ -96,11 +107,7 @@ async def test_plain_json_command_is_processed(
     payload = orjson.dumps({"path": raw_path})
     await nats_client.publish(f"{namespace}.{subjects.COMMAND_PROCESS_FILE}", payload)
     await nats_client.flush()
-
-    async def announced() -> list[BatchProcessed]:
-        return outcomes
-
-    (event,) = await eventually(announced)
+    (event,) = await _announced(outcomes)
     assert event.raw_path == raw_path
     assert event.record_type is RecordType.VEHICLES
     assert event.source == "apify"
@@ -152,22 +159,8 @@ async def test_the_service_reads_in_a_child_and_stops_it_when_it_stops(
     stop = asyncio.Event()
     task = asyncio.create_task(serve(ProcessorSettings(), stop))
     try:
-        raw = _place(data_dir, RAW, orjson.dumps(RECORDS))
-        await bus.publish(
-            FileCollected(
-                path=RAW,
-                sha256=hashlib.sha256(raw.read_bytes()).hexdigest(),
-                size_bytes=raw.stat().st_size,
-                record_type=RecordType.VEHICLES,
-                source="drop",
-                tool="drop",
-            )
-        )
-
-        async def announced() -> list[BatchProcessed]:
-            return outcomes
-
-        (event,) = await eventually(announced)
+        await _collect(bus, data_dir)
+        (event,) = await _announced(outcomes)
         readers = _reader_processes() - before
     finally:
         stop.set()
