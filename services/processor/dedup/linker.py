@@ -109,10 +109,6 @@ class Linker:
         """Return what prepares a chunk for ``link`` without the database (picklable)."""
         return KeyPreparer(self.threshold)
 
-    def prepare(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> Prepared | None:
-        """Return a vehicle chunk's matching keys and probes (``KeyPreparer``)."""
-        return self.preparer(record_type, rows)
-
     async def link(
         self,
         record_type: RecordType,
