@@ -61,25 +61,22 @@ class ReadJob:
         normalizer = Normalizer(
             summary.tool, summary.source, summary.record_type, self.apify_maps_file
         )
-        values = iter_values(self.raw_path, summary.record_type)
-        return ChunkReader(values, summary, normalizer, self.enricher, self.lineage, self)
+        return ChunkReader(self, iter_values(self.raw_path, summary.record_type), normalizer)
 
 
 @dataclass
 class ChunkReader:
     """Reads, normalizes, validates and enriches the values of one raw file."""
 
-    values: Iterator[Any]
-    summary: Summary
-    normalizer: Normalizer
-    enricher: Enricher
-    lineage: dict[str, Any]
     job: ReadJob
+    values: Iterator[Any]
+    normalizer: Normalizer
     position: int = 0
     seen: DigestSet = field(default_factory=DigestSet)  # grows with the file: ~16 bytes a record
 
     def __post_init__(self) -> None:
         """Look up the record type's model and output columns once."""
+        self.summary = self.job.summary  # counted here, returned when the job finishes
         self.model = MODELS[self.summary.record_type]
         self.columns = processed_columns(self.summary.record_type)
 
@@ -119,8 +116,8 @@ class ChunkReader:
             )
             return None
         summary.records_repaired += bool(mapped.repairs)
-        extra = {**self.lineage, **_NO_LINK, "record_position": position}
-        extra.update(self.enricher.enrich(outcome, list(mapped.repairs)))
+        extra = {**self.job.lineage, **_NO_LINK, "record_position": position}
+        extra.update(self.job.enricher.enrich(outcome, list(mapped.repairs)))
         row = transform.build_row(outcome, self.columns, extra)
         digest = bytes.fromhex(row["data_hash"])
         if not self.seen.add(digest):
