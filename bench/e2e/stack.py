@@ -99,15 +99,15 @@ class Service:
 def peak_rss_mb(pid: int) -> float | None:
     """Return the peak resident memory (VmHWM) of a process and its children, in MiB.
 
-    What a container would hold: the service and its helpers (the processor's reader process,
-    multiprocessing's resource tracker). The sum of each one's peak, so never less than the peak
-    of the sum. None if the process has ended.
+    What a container would hold: the service and its helpers (the processor's reader process).
+    The sum of each one's peak, so never less than the peak of the sum. None if the process has
+    ended.
     """
     own = _vm_hwm_kib(pid)
     if own is None:
         return None
-    children = _children(pid)
-    return (own + sum(_vm_hwm_kib(child) or 0 for child in children)) / 1024
+    descendants = children(pid)
+    return (own + sum(_vm_hwm_kib(child) or 0 for child in descendants)) / 1024
 
 
 def _vm_hwm_kib(pid: int) -> int | None:
@@ -118,13 +118,13 @@ def _vm_hwm_kib(pid: int) -> int | None:
     return None
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     """Return every descendant of ``pid`` (from /proc/PID/task/TID/children)."""
     found: list[int] = []
     with contextlib.suppress(OSError):
         for task in Path(f"/proc/{pid}/task").iterdir():
             for child in (task / "children").read_text().split():
-                found += [int(child), *_children(int(child))]
+                found += [int(child), *children(int(child))]
     return found
 
 

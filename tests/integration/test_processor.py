@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import orjson
 import pytest
 from nats.aio.client import Client
 
+from bench.e2e.stack import children
 from services.processor.app import serve
 from services.processor.config import ProcessorSettings
 from services.processor.processing import make_batch_id
@@ -142,13 +144,11 @@ async def test_unreadable_file_is_rejected_not_dead_lettered(
 
 def _reader_processes() -> set[int]:
     """Return the pids of this process's reader children (``services.processor.reading``)."""
-    found = set()
-    for task in Path("/proc/self/task").iterdir():
-        for child in (task / "children").read_text().split():
-            command = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"services.processor.reading" in command:
-                found.add(int(child))
-    return found
+    return {
+        child
+        for child in children(os.getpid())
+        if b"services.processor.reading" in Path(f"/proc/{child}/cmdline").read_bytes()
+    }
 
 
 async def test_the_service_reads_in_a_child_and_stops_it_when_it_stops(
