@@ -79,9 +79,12 @@ async def ensure_database(dsn: SecretStr) -> bool:
 
 @contextlib.asynccontextmanager
 async def create_pool(
-    dsn: SecretStr, *, min_size: int = 1, max_size: int = 4
+    dsn: SecretStr, *, min_size: int = 1, max_size: int = 4, application_name: str = "pipeline"
 ) -> AsyncIterator[asyncpg.Pool]:
     """Open a connection pool and close it on exit.
+
+    Its connections carry ``application_name`` (the service's name), so ``pg_stat_activity`` and
+    the server's logs say which service a session belongs to.
 
     Raises:
         ConfigError: PostgreSQL cannot be reached or refuses the credentials (one line).
@@ -94,7 +97,7 @@ async def create_pool(
             max_size=max_size,
             command_timeout=300,
             timeout=10,
-            server_settings=SESSION_SETTINGS,
+            server_settings={**SESSION_SETTINGS, "application_name": application_name},
         )
     except _CONNECT_ERRORS as exc:
         raise _unusable(url, exc) from exc

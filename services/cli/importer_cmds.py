@@ -48,7 +48,9 @@ def _day(value: datetime | None) -> date:
 async def _deps(settings: ImporterSettings, *, events: bool) -> AsyncIterator[Deps]:
     """Open the pool (and the bus unless ``events`` is False) for an in-process import."""
     async with contextlib.AsyncExitStack() as stack:
-        pool = await stack.enter_async_context(create_pool(settings.database_url, max_size=2))
+        pool = await stack.enter_async_context(
+            create_pool(settings.database_url, max_size=2, application_name="pipeline-cli")
+        )
         bus: Publisher = NoBus()
         if events:
             bus = await stack.enter_async_context(connect(settings, CLI_NAME))

@@ -42,7 +42,11 @@ async def serve(settings: ImporterSettings, stop: asyncio.Event) -> None:
     log.info("importer.schema_ready", applied=applied)
     async with contextlib.AsyncExitStack() as stack:
         pool = await stack.enter_async_context(
-            db.create_pool(settings.database_url, max_size=settings.max_in_flight * 2 + 1)
+            db.create_pool(
+                settings.database_url,
+                max_size=settings.max_in_flight * 2 + 1,
+                application_name=SERVICE,
+            )
         )
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))
         data_dir = data_folder(settings)

@@ -64,7 +64,9 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
     started_at = utcnow()
     async with contextlib.AsyncExitStack() as stack:
         engine = await _alert_engine(settings, stack)
-        pool = await stack.enter_async_context(db.create_pool(settings.database_url))
+        pool = await stack.enter_async_context(
+            db.create_pool(settings.database_url, application_name=SERVICE)
+        )
         metrics = PipelineMetrics()
         applied = await db.migrate_as_owner(settings.owner_database_url, schema.migrate)
         async with pool.acquire() as conn:

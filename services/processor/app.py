@@ -56,7 +56,9 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
     options = build_options(settings)
     async with contextlib.AsyncExitStack() as stack:
         await db.migrate_as_owner(settings.owner_database_url, schema.migrate)
-        pool = await stack.enter_async_context(db.create_pool(settings.database_url))
+        pool = await stack.enter_async_context(
+            db.create_pool(settings.database_url, application_name=SERVICE)
+        )
         http = None
         if settings.check_images:
             http = await stack.enter_async_context(guarded_session(settings.url_policy()))

@@ -19,3 +19,15 @@ async def test_pooled_connections_run_without_jit(settings: PipelineSettings) ->
     ):
         assert await one.fetchval("SHOW jit") == "off"
         assert await other.fetchval("SHOW jit") == "off"
+
+
+async def test_pooled_connections_name_their_service(settings: PipelineSettings) -> None:
+    """pg_stat_activity says which service a session belongs to."""
+    async with (
+        db.create_pool(settings.database_url, application_name="processor") as pool,
+        pool.acquire() as conn,
+    ):
+        name = await conn.fetchval(
+            "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+        )
+        assert name == "processor"
