@@ -24,6 +24,12 @@ DESCRIPTION_CHARS = 300
 BANDS = 6  # description signature bands (blocking keys per record)
 ROWS = 2  # MinHash minima per band: two 32-bit minima make one 64-bit band value
 _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
+# ASCII text in one bytes.translate: upper case to lower, every byte but [a-z0-9 ] to a space
+# (what _NON_ALNUM does after lower()), ~3x faster than the regex on a description.
+_ASCII_WORDS = bytes(
+    c + 32 if 65 <= c <= 90 else c if 48 <= c <= 57 or 97 <= c <= 122 or c == 32 else 32
+    for c in range(256)
+)
 
 
 class VehicleKey(NamedTuple):
@@ -70,7 +76,10 @@ def text(value: Any) -> str:
     """Return lower-case alphanumeric words of a value, single-spaced ("" for None)."""
     if value is None:
         return ""
-    return " ".join(_NON_ALNUM.sub(" ", str(value).lower()).split())
+    value = str(value)
+    if value.isascii():
+        return " ".join(value.encode().translate(_ASCII_WORDS).decode().split())
+    return " ".join(_NON_ALNUM.sub(" ", value.lower()).split())
 
 
 def image_key(url: Any) -> str:

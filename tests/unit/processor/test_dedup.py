@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from services.processor.dedup.keys import (
     lock_ids,
     signature,
     sorted_words,
+    text,
     vehicle_id,
 )
 from services.processor.dedup.market import (
@@ -66,6 +68,20 @@ SAME_CAR_ELSEWHERE = {
     "source_url": "https://site-b.example.com/l/9",
     "stock_number": "B-9",
 }
+
+
+@given(st.text())
+def test_text_keeps_lower_case_letters_and_digits_as_words(value: str) -> None:
+    """The ASCII fast path and the general path agree: every other character splits words."""
+    expected = " ".join(re.sub(r"[^a-z0-9 ]+", " ", value.lower()).split())
+    assert text(value) == expected
+
+
+def test_text_of_a_title() -> None:
+    """Case, punctuation and spacing go; accented letters split words as other symbols do."""
+    assert text("  1967 Ford MUSTANG  Fastback/4-Speed ") == "1967 ford mustang fastback 4 speed"
+    assert text("Café Racer") == "caf racer"
+    assert text(None) == ""
 
 
 def test_same_car_on_two_sites_links() -> None:
