@@ -5,6 +5,11 @@ valid new rows, which the async side links against the known index before they a
 the failure lines of the invalid values read with them. Only one chunk is held in memory: a chunk
 ends after ``size`` values that produced a row or a failure.
 
+A row crosses to the async side as only what linking and the online stages fill (``data_hash``
+and the link fields, enrichment included) and its processed line already serialized around them
+(``Frame``): the rest of the row is final once read, and pickling ~30 fields a row to the service
+and back into dicts cost more than serializing them once where they are made.
+
 ``ReadJob`` says everything reading a file needs and can be sent to another process (pickled):
 ``reading.ReaderProcess`` reads there, ``reading.InThread`` in a worker thread.
 """
@@ -28,6 +33,11 @@ from .summary import Summary
 from .writer import BatchWriter
 
 _NO_LINK: dict[str, Any] = dict.fromkeys(LINK_FIELDS)
+_OPEN_FIELDS = ("data_hash", *LINK_FIELDS)  # what a row keeps unserialized
+
+Frame = tuple[bytes, bytes]
+"""A processed line without its link fields: what comes before them (ending with a comma) and
+what comes after (starting with a comma, ending with the newline)."""
 
 Prepare = Callable[[RecordType, list[dict[str, Any]]], object]
 """What linking a chunk's rows needs, computed on the reading side (``LinkChunk.prepare``)."""
@@ -35,12 +45,35 @@ Prepare = Callable[[RecordType, list[dict[str, Any]]], object]
 
 @dataclass
 class Chunk:
-    """The next part of a raw file: valid new rows, failure lines, and whether the file ended."""
+    """The next part of a raw file: valid new rows, failure lines, and whether the file ended.
+
+    ``rows`` hold ``data_hash`` and the link fields of each valid row, ``frames`` the rest of its
+    processed line (``frame_columns``), in the same order.
+    """
 
     rows: list[dict[str, Any]]
+    frames: list[Frame]
     failed: list[bytes]
     done: bool
     prepared: object = None  # ``prepare(record_type, rows)`` when the rows are to be linked
+
+
+def frame_columns(record_type: RecordType) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return the processed columns before and after the link fields (which are contiguous)."""
+    columns = processed_columns(record_type)
+    start = columns.index(LINK_FIELDS[0])
+    end = start + len(LINK_FIELDS)
+    if columns[start:end] != LINK_FIELDS or not start or end == len(columns):
+        msg = f"{record_type.value}: link fields must be contiguous, inside the columns"
+        raise AssertionError(msg)
+    return columns[:start], columns[end:]
+
+
+def frame(row: dict[str, Any], head: tuple[str, ...], tail: tuple[str, ...]) -> Frame:
+    """Return the row's processed line around its link fields (``frame_columns``)."""
+    before = transform.dumps_line({column: row[column] for column in head})  # b'{...}\n'
+    after = transform.dumps_line({column: row[column] for column in tail})
+    return before[:-2] + b",", b"," + after[1:]
 
 
 @dataclass(frozen=True)
@@ -79,6 +112,7 @@ class ChunkReader:
         self.summary = self.job.summary  # counted here, returned when the job finishes
         self.model = MODELS[self.summary.record_type]
         self.columns = processed_columns(self.summary.record_type)
+        self.head, self.tail = frame_columns(self.summary.record_type)
 
     def read(self) -> Chunk:
         """Return the next chunk, with its rows prepared for linking when the job says how."""
@@ -95,7 +129,10 @@ class ChunkReader:
                 break
         prepare = self.job.prepare
         prepared = prepare(self.summary.record_type, rows) if prepare and rows else None
-        return Chunk(rows, failed, done, prepared)
+        head, tail = self.head, self.tail
+        frames = [frame(row, head, tail) for row in rows]
+        open_rows = [{name: row[name] for name in _OPEN_FIELDS} for row in rows]
+        return Chunk(open_rows, frames, failed, done, prepared)
 
     def close(self) -> None:
         """Close the raw file (when reading stops before its end)."""
@@ -127,10 +164,10 @@ class ChunkReader:
         return row
 
 
-def write_chunk(writer: BatchWriter, record_type: RecordType, chunk: Chunk) -> None:
+def write_chunk(writer: BatchWriter, chunk: Chunk) -> None:
     """Write a chunk's failure lines, then its (linked) rows in the exact column order."""
     for line in chunk.failed:
         writer.write_failed(line)
-    columns = processed_columns(record_type)
-    for row in chunk.rows:
-        writer.write_valid(transform.dumps_line({c: row[c] for c in columns}))
+    for row, (before, after) in zip(chunk.rows, chunk.frames, strict=True):
+        fields = transform.dumps_line({name: row[name] for name in LINK_FIELDS})
+        writer.write_valid(before + fields[1:-2] + after)

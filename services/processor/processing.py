@@ -164,7 +164,7 @@ def process_file(
             done = False
             while not done:
                 chunk = reader.read()
-                write_chunk(writer, record_type, chunk)
+                write_chunk(writer, chunk)
                 done = chunk.done
     except UnreadableFileError as exc:
         return run.finish(exc)
@@ -208,9 +208,7 @@ async def process_file_async(
                 following = await upcoming if upcoming is not None else None
             if writing is not None:
                 await writing  # chunks are written in order, one at a time
-            writing = asyncio.ensure_future(
-                asyncio.to_thread(write_chunk, writer, record_type, chunk)
-            )
+            writing = asyncio.ensure_future(asyncio.to_thread(write_chunk, writer, chunk))
             chunk = following
         if writing is not None:
             await writing
