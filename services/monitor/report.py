@@ -41,7 +41,7 @@ async def build_report(conn: asyncpg.Connection, start: date, end: date) -> dict
     validation["errors_by_reason"] = {row["reason"]: int(row["n"]) for row in reasons}
     validation["reasons_by_type"] = await stats.reasons_by_type(conn, start, end)
     validation["by_type_source"] = await stats.validation_by(conn, start, end)
-    scraping = _scraping(tallies)
+    scraping = scraping_section(tallies)
     scraping["by_provider"] = await stats.providers(conn, start, end)
     errors = _errors(tallies)
     errors["by_stage"] = await stats.errors_by_stage(conn, start, end)
@@ -77,18 +77,38 @@ def _of(tallies: list[Tally], subject: str) -> list[Tally]:
     return [t for t in tallies if t.subject == subject]
 
 
-def _scraping(tallies: list[Tally]) -> dict[str, Any]:
+def scraping_section(tallies: list[Tally]) -> dict[str, Any]:
+    """Files and records collected, by source and by record type.
+
+    A dropped file is announced without a record count (the collector does not parse it): the
+    records of a source and type whose files carry no count are the records the processor read
+    from them, and the source is listed under ``counted_when_processed``.
+    """
+    pairs: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
+    for t in _of(tallies, subjects.FILES_COLLECTED):
+        bucket = pairs[(t.source or UNKNOWN, t.record_type or UNKNOWN)]
+        bucket["files"] += t.events
+        bucket["records"] += t.sums.get("record_count", 0)
+    read: dict[tuple[str, str], int] = defaultdict(int)
+    for t in _of(tallies, subjects.RECORDS_PROCESSED):
+        read[(t.source or UNKNOWN, t.record_type or UNKNOWN)] += t.sums.get("records_read", 0)
     by_source: dict[str, dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
     by_type: dict[str, dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
-    for t in _of(tallies, subjects.FILES_COLLECTED):
-        for bucket in (by_source[t.source or UNKNOWN], by_type[t.record_type or UNKNOWN]):
-            bucket["files"] += t.events
-            bucket["records"] += t.sums.get("record_count", 0)
+    counted_when_processed: set[str] = set()
+    for (source, record_type), bucket in pairs.items():
+        records = bucket["records"]
+        if not records and read[(source, record_type)]:
+            records = read[(source, record_type)]
+            counted_when_processed.add(source)
+        for total in (by_source[source], by_type[record_type]):
+            total["files"] += bucket["files"]
+            total["records"] += records
     return {
         "files_collected": sum(v["files"] for v in by_source.values()),
         "records_collected": sum(v["records"] for v in by_source.values()),
         "by_source": dict(sorted(by_source.items())),
         "by_record_type": dict(sorted(by_type.items())),
+        "counted_when_processed": sorted(counted_when_processed),
     }
 
 
@@ -142,7 +162,12 @@ def render_text(report: dict[str, Any]) -> str:
     start, end = report["date_from"], report["date_to"]
     scraping, validation = report["scraping"], report["validation"]
     imported, errors = report["import"], report["errors"]
-    sources = ", ".join(f"{name}: {v['files']} files" for name, v in scraping["by_source"].items())
+    late = set(scraping.get("counted_when_processed", ()))  # absent in reports of older versions
+    sources = ", ".join(
+        f"{name}: {v['files']} files"
+        + (" (records counted when processed)" if name in late else "")
+        for name, v in scraping["by_source"].items()
+    )
     rate = validation["pass_rate"]
     lines = [
         f"Pipeline report {start}" + ("" if start == end else f" .. {end}"),

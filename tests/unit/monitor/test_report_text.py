@@ -8,7 +8,7 @@ import pytest
 
 from services.monitor.http import parse_range
 from services.monitor.metrics import PipelineMetrics, Tally
-from services.monitor.report import render_text
+from services.monitor.report import render_text, scraping_section
 
 
 def _report(**overrides: Any) -> dict[str, Any]:
@@ -113,3 +113,23 @@ def test_parse_range_reads_date_or_from_to() -> None:
         parse_range({"date": "29/11/2026"})
     with pytest.raises(ValueError, match="after"):
         parse_range({"from": "2026-11-30", "to": "2026-11-29"})
+
+
+def test_dropped_files_count_the_records_the_processor_read() -> None:
+    """A dropped file has no record count when collected: its records are counted when read."""
+    tallies = [
+        Tally("files.collected", "collector", "vehicles", "drop", 2),
+        Tally("files.collected", "collector", "vehicles", "apify", 1, {"record_count": 50}),
+        Tally("records.processed", "processor", "vehicles", "drop", 2, {"records_read": 77}),
+        Tally("records.processed", "processor", "vehicles", "apify", 1, {"records_read": 50}),
+    ]
+    section = scraping_section(tallies)
+    assert section["records_collected"] == 127
+    assert section["by_source"] == {
+        "apify": {"files": 1, "records": 50},
+        "drop": {"files": 2, "records": 77},
+    }
+    assert section["by_record_type"] == {"vehicles": {"files": 3, "records": 127}}
+    assert section["counted_when_processed"] == ["drop"]
+    text = render_text(_report(scraping=section))
+    assert "records 127   (apify: 1 files, drop: 2 files (records counted when processed))" in text
