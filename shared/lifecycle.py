@@ -13,13 +13,15 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings
 
 from shared.errors import ConfigError
+
+if TYPE_CHECKING:  # pydantic-settings (~16 MB) stays out of processes that load no settings
+    from pydantic_settings import BaseSettings
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +87,7 @@ def run_service(serve: Callable[[asyncio.Event], Awaitable[None]], name: str) ->
     return 0
 
 
-S = TypeVar("S", bound=BaseSettings)
+S = TypeVar("S", bound="BaseSettings")
 
 
 def load_settings(cls: type[S], name: str) -> S:

@@ -19,7 +19,8 @@ from shared.storage import DataDir
 from . import handlers, schema
 from .config import ProcessorSettings
 from .dedup.linker import Linker
-from .enrich.geocode import CachedGeocoder, OfflineGazetteer
+from .enrich.gazetteer import OfflineGazetteer
+from .enrich.geocode import CachedGeocoder
 from .enrich.record import Enricher
 from .grading import DEFAULT_GRADE_RULES, load_rules_file
 from .processing import Options

@@ -11,9 +11,10 @@ import asyncpg
 
 from shared.events import RecordType
 
-from .dedup.linker import KeyPreparer, Linker, Prepared
+from .dedup.linker import Linker
+from .dedup.prepare import KeyPreparer, Prepared
 from .enrich.geocode import CachedGeocoder
-from .enrich.images import check_head
+from .enrich.image_head import check_head
 
 
 @dataclass(frozen=True)

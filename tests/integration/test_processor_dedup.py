@@ -16,9 +16,9 @@ from services.processor.app import serve
 from services.processor.config import ProcessorSettings
 from services.processor.dedup import store
 from services.processor.dedup.keys import evidence, from_row, vehicle_id
-from services.processor.dedup.linker import Linker, _probes
+from services.processor.dedup.linker import Linker
+from services.processor.dedup.prepare import ANY_LENGTH, chunk_probes
 from services.processor.dedup.scoring import LINK_THRESHOLD, score
-from services.processor.dedup.store import ANY_LENGTH
 from services.processor.quality.generator import ListingGenerator
 from services.processor.schema import MIGRATIONS
 from shared import db
@@ -286,7 +286,7 @@ async def test_the_probe_bounds_skip_only_listings_the_scorer_refuses(
     """What the length and price bounds leave out of a probe could never have linked."""
     distinct = _distinct_rows(900, seed=6)
     known, new = distinct[:600], [from_row(row) for row in distinct[600:]]
-    probes, of_record = _probes(new, [evidence(key) for key in new], LINK_THRESHOLD)
+    probes, of_record = chunk_probes(new, [evidence(key) for key in new], LINK_THRESHOLD)
     unbounded = probes._replace(
         bounds=[
             bounds._replace(

@@ -189,8 +189,8 @@ def evidence(key: VehicleKey) -> Evidence:
     The index stores each key with the year, the description's length, the price and whether
     there is a photo (``evidence_rows``); a probe reads the years year - 1 to year + 1 (the
     scorer's year veto) and, for a band, only the lengths and prices that could still link
-    (``linker._probes``). A record with neither a description nor a photo has no key: it cannot
-    be linked, so it is never a candidate.
+    (``prepare.chunk_probes``). A record with neither a description nor a photo has no key: it
+    cannot be linked, so it is never a candidate.
     """
     bands: list[int] = []
     values = signature(key)

@@ -13,47 +13,23 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, NamedTuple
+from typing import Any
 
 import asyncpg
 
 from shared.events import RecordType
 
 from . import store
-from .keys import (
-    Evidence,
-    VehicleKey,
-    description_length,
-    evidence,
-    evidence_rows,
-    from_row,
-    lock_ids,
-)
+from .keys import Evidence, VehicleKey, evidence_rows, lock_ids
 from .market import Market, MarketCache, market_context
-from .scoring import (
-    ANY_PRICE,
-    LINK_THRESHOLD,
-    NO_PRICE,
-    description_lengths,
-    price_range,
-    score,
-    with_evidence,
-)
-from .store import ANY_LENGTH, Known
+from .prepare import KeyPreparer, Prepared, prepare_vehicles
+from .scoring import LINK_THRESHOLD, score, with_evidence
+from .store import Known
 from .upkeep import EvidenceUpkeep
 
 KNOWN_CACHE = 20_000
 """Known vehicles kept in memory (~1 KB each with a long description: ~20 MB); candidates
 already seen are not read again."""
-
-
-class Prepared(NamedTuple):
-    """What linking a vehicle chunk computes before it touches the database."""
-
-    keys: list[VehicleKey]
-    found: list[Evidence]
-    probes: store.Probes
-    of_record: list[range]  # where each record's probes are in ``probes``
 
 
 @dataclass
@@ -62,29 +38,6 @@ class LinkStats:
 
     known: int = 0  # exact duplicates of records seen before (any file, day or replica)
     near: int = 0  # new records linked to a canonical listing
-
-
-@dataclass(frozen=True)
-class KeyPreparer:
-    """Computes a vehicle chunk's matching keys and probes: pure computation, no database.
-
-    The service runs it where the chunk is read (the reader process or the worker thread), so it
-    overlaps the previous chunk's queries; it is picklable for that.
-    """
-
-    threshold: float = LINK_THRESHOLD
-
-    def __call__(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> Prepared | None:
-        """Return the chunk's keys, evidence and probes (None for other types or no rows)."""
-        if record_type is not RecordType.VEHICLES or not rows:
-            return None
-        return _prepare_vehicles(rows, self.threshold)
-
-
-def _prepare_vehicles(rows: Sequence[dict[str, Any]], threshold: float) -> Prepared:
-    keys = [from_row(row) for row in rows]
-    found = [evidence(key) for key in keys]
-    return Prepared(keys, found, *_probes(keys, found, threshold))
 
 
 class Linker:
@@ -122,7 +75,7 @@ class Linker:
         if not rows:
             return LinkStats()
         if record_type is RecordType.VEHICLES:
-            prepared = prepared or _prepare_vehicles(rows, self.threshold)
+            prepared = prepared or prepare_vehicles(rows, self.threshold)
             return await self._link_vehicles(rows, prepared)
         async with self.pool.acquire() as conn:
             known = await store.remember_records(
@@ -218,40 +171,6 @@ class Linker:
         if best is None:
             return Known(key, key.data_hash)
         return Known(key, best[1], best[0], tuple(best[3]))
-
-
-def _probes(
-    keys: Sequence[VehicleKey], found: Sequence[Evidence], threshold: float
-) -> tuple[store.Probes, list[range]]:
-    """Return a chunk's probes and the range of each record's probes among them.
-
-    A band is probed for listings with and without a photo that could still link through the
-    description: a price that could make up the threshold (``scoring.price_range``, which
-    differs between the two kinds) and a length that could pass the gate against the record's
-    (``scoring.description_lengths``). The photo is probed for any length and price. The bounds
-    only skip candidates the scorer would refuse, so the links are the same with or without them.
-    """
-    probes = store.Probes([], [], [])
-    photo_bounds: dict[int, int] = {}  # year -> index of its any-length, any-price bounds
-    of_record: list[range] = []
-    for key, item in zip(keys, found, strict=True):
-        first = len(probes.keys)
-        if item.bands:
-            bare = price_range(key, threshold, photos=False)
-            photo = price_range(key, threshold, photos=True) if key.image_url else bare
-            lengths = description_lengths(description_length(key))
-            probes.bounds.append(store.Bounds(key.year, *lengths, *photo, *bare))
-            probes.keys.extend(item.bands)
-            probes.bounds_of.extend([len(probes.bounds) - 1] * len(item.bands))
-        if item.photo is not None:  # every listing under a photo key has that photo
-            number = photo_bounds.get(key.year)
-            if number is None:
-                number = photo_bounds[key.year] = len(probes.bounds)
-                probes.bounds.append(store.Bounds(key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE))
-            probes.keys.append(item.photo)
-            probes.bounds_of.append(number)
-        of_record.append(range(first, len(probes.keys)))
-    return probes, of_record
 
 
 def _apply(row: dict[str, Any], link: Known, status: str) -> None:

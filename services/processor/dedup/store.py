@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any
 
 import asyncpg
 
 from .keys import EVIDENCE_COLUMNS, KNOWN_COLUMNS, EvidenceRow, VehicleKey, vehicle_id
+from .prepare import Bounds, Probes
 
 
 @dataclass(slots=True, eq=False)
@@ -90,38 +91,6 @@ class KnownCache(dict[int, Known]):
                 for old in list(islice(self, max(1, self.size // 2))):
                     del self[old]
             self[vehicle_id(known.key.data_hash)] = known
-
-
-ANY_LENGTH = (0, 32767)  # a photo probe: the description's length does not matter
-
-
-class Bounds(NamedTuple):
-    """What a record's probes keep of a key's listings (shared by all its band probes).
-
-    The years ``year`` - 1 to ``year`` + 1, description lengths within the length bounds, and
-    prices within the first price bounds for listings with a photo, the second for those without
-    (``scoring.price_range``).
-    """
-
-    year: int
-    min_len: int
-    max_len: int
-    min_price: float  # candidates with a photo
-    max_price: float
-    bare_min_price: float  # candidates without a photo
-    bare_max_price: float
-
-
-class Probes(NamedTuple):
-    """A chunk's probes: key ids and, for each, the index of its bounds in ``bounds``.
-
-    Bounds are sent once per record, not once per key: asyncpg checks every array element in
-    Python, and a chunk has ~7,000 keys.
-    """
-
-    keys: list[int]
-    bounds_of: list[int]
-    bounds: list[Bounds]
 
 
 _RANGE = (

@@ -1,4 +1,4 @@
-"""Image URLs: a form check always, an optional HTTP HEAD check (off by default).
+"""Image URLs: a form check always (here), an optional HTTP HEAD check (``image_head``).
 
 A broken image is a quality flag in the enrichment, never a failure of the record.
 """
@@ -8,10 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
-HEAD_TIMEOUT_S = 5.0
 
 
 def check_form(url: Any) -> dict[str, Any] | None:
@@ -27,22 +24,3 @@ def check_form(url: Any) -> dict[str, Any] | None:
     if parts.query:
         flags.append("has_query")
     return {"url": str(url), "flags": flags, "checked": False, "rule": "url_form"}
-
-
-async def check_head(session: aiohttp.ClientSession, entry: dict[str, Any]) -> None:
-    """Ask the server for the image's content type and size; flag a broken image in ``entry``."""
-    timeout = aiohttp.ClientTimeout(total=HEAD_TIMEOUT_S)
-    try:
-        async with session.head(entry["url"], allow_redirects=True, timeout=timeout) as response:
-            content_type = response.headers.get("Content-Type", "")
-            entry.update(
-                checked=True,
-                status=response.status,
-                content_type=content_type,
-                size=response.content_length,
-            )
-            if response.status >= 400 or not content_type.startswith("image/"):
-                entry["flags"].append("broken_image")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        entry.update(checked=True, error=exc.__class__.__name__)
-        entry["flags"].append("broken_image")

@@ -9,7 +9,7 @@ from typing import Any
 from shared.records import CarEvent, Record, Vehicle
 
 from ..grading import DEFAULT_GRADE_RULES, GradeRule, grade
-from .geocode import OfflineGazetteer, place_query
+from .gazetteer import OfflineGazetteer, place_query
 from .images import check_form
 
 

@@ -10,7 +10,8 @@ import pytest
 from geopy.location import Location
 from geopy.point import Point
 
-from services.processor.enrich.geocode import OfflineGazetteer, geo_entry, place_query
+from services.processor.enrich.gazetteer import OfflineGazetteer, place_query
+from services.processor.enrich.geocode import geo_entry
 from services.processor.enrich.images import check_form
 from services.processor.enrich.record import Enricher
 from services.processor.processing import process_file

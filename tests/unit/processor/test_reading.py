@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +16,13 @@ from typing import Any
 import orjson
 import pytest
 
-from services.processor.dedup.linker import KeyPreparer, Prepared
+from services.processor.chunks import ReadJob
+from services.processor.dedup.prepare import KeyPreparer, Prepared
+from services.processor.enrich.record import Enricher
 from services.processor.processing import Options, Summary, process_file_async
 from services.processor.reading import InThread, ReaderDiedError, ReaderProcess, Reading
 from shared.events import RecordType
+from shared.records import LINEAGE_FIELDS
 from shared.storage import DataDir
 
 from .conftest import RawFactory, vehicle
@@ -139,3 +145,37 @@ def test_closing_ends_the_child(raw_file: RawFactory, data_dir: DataDir) -> None
     reader.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+_SERVICE_ONLY = ("aiohttp", "asyncpg", "geopy", "nats", "pydantic_settings", "requests")
+
+_CHILD_MODULES = """
+import pickle, sys
+import services.processor.reading
+job = pickle.loads(sys.stdin.buffer.read())
+job.open().read()
+print(" ".join(sorted(name for name in sys.modules if "." not in name)))
+"""
+
+
+def test_the_reader_process_loads_no_client_library(
+    raw_file: RawFactory, data_dir: DataDir
+) -> None:
+    """What the child imports to read a job leaves out the service's clients (memory: ~20 MB)."""
+    raw = raw_file(_records())
+    summary = Summary(
+        raw_file="x", record_type=RecordType.VEHICLES, batch_id="b", source="drop", tool="drop"
+    )
+    lineage = dict.fromkeys(LINEAGE_FIELDS, "x")
+    job = ReadJob(raw, summary, lineage, Enricher(), None, 3, KeyPreparer())
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD_MODULES],
+        input=pickle.dumps(job),
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert child.returncode == 0, child.stderr.decode()
+    loaded = set(child.stdout.decode().split())
+    assert "pydantic" in loaded  # the check sees what the child imported
+    assert loaded.isdisjoint(_SERVICE_ONLY), loaded & set(_SERVICE_ONLY)

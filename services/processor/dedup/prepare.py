@@ -1,0 +1,115 @@
+"""What linking a vehicle chunk computes before it touches the database: keys and probes.
+
+Pure computation, no database: the service runs it where a chunk is read (the reader process or
+a worker thread), so it overlaps the previous chunk's queries. Nothing here imports asyncpg, so
+the reader process does not load it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from shared.events import RecordType
+
+from .keys import Evidence, VehicleKey, description_length, evidence, from_row
+from .scoring import ANY_PRICE, LINK_THRESHOLD, NO_PRICE, description_lengths, price_range
+
+ANY_LENGTH = (0, 32767)  # a photo probe: the description's length does not matter
+
+
+class Bounds(NamedTuple):
+    """What a record's probes keep of a key's listings (shared by all its band probes).
+
+    The years ``year`` - 1 to ``year`` + 1, description lengths within the length bounds, and
+    prices within the first price bounds for listings with a photo, the second for those without
+    (``scoring.price_range``).
+    """
+
+    year: int
+    min_len: int
+    max_len: int
+    min_price: float  # candidates with a photo
+    max_price: float
+    bare_min_price: float  # candidates without a photo
+    bare_max_price: float
+
+
+class Probes(NamedTuple):
+    """A chunk's probes: key ids and, for each, the index of its bounds in ``bounds``.
+
+    Bounds are sent once per record, not once per key: asyncpg checks every array element in
+    Python, and a chunk has ~7,000 keys.
+    """
+
+    keys: list[int]
+    bounds_of: list[int]
+    bounds: list[Bounds]
+
+
+class Prepared(NamedTuple):
+    """What linking a vehicle chunk computes before it touches the database."""
+
+    keys: list[VehicleKey]
+    found: list[Evidence]
+    probes: Probes
+    of_record: list[range]  # where each record's probes are in ``probes``
+
+
+@dataclass(frozen=True)
+class KeyPreparer:
+    """Computes a vehicle chunk's matching keys and probes: pure computation, no database.
+
+    The service runs it where the chunk is read (the reader process or the worker thread), so it
+    overlaps the previous chunk's queries; it is picklable for that.
+    """
+
+    threshold: float = LINK_THRESHOLD
+
+    def __call__(self, record_type: RecordType, rows: Sequence[dict[str, Any]]) -> Prepared | None:
+        """Return the chunk's keys, evidence and probes (None for other types or no rows)."""
+        if record_type is not RecordType.VEHICLES or not rows:
+            return None
+        return prepare_vehicles(rows, self.threshold)
+
+
+def prepare_vehicles(rows: Sequence[dict[str, Any]], threshold: float) -> Prepared:
+    """Return the keys, evidence and probes of a chunk of processed vehicle rows."""
+    keys = [from_row(row) for row in rows]
+    found = [evidence(key) for key in keys]
+    return Prepared(keys, found, *chunk_probes(keys, found, threshold))
+
+
+def chunk_probes(
+    keys: Sequence[VehicleKey], found: Sequence[Evidence], threshold: float
+) -> tuple[Probes, list[range]]:
+    """Return a chunk's probes and the range of each record's probes among them.
+
+    A band is probed for listings with and without a photo that could still link through the
+    description: a price that could make up the threshold (``scoring.price_range``, which
+    differs between the two kinds) and a length that could pass the gate against the record's
+    (``scoring.description_lengths``). The photo is probed for any length and price. The bounds
+    only skip candidates the scorer would refuse, so the links are the same with or without them.
+    """
+    probes = Probes([], [], [])
+    photo_bounds: dict[int, int] = {}  # year -> index of its any-length, any-price bounds
+    of_record: list[range] = []
+    for key, item in zip(keys, found, strict=True):
+        first = len(probes.keys)
+        if item.bands:
+            bare = price_range(key, threshold, photos=False)
+            photo = price_range(key, threshold, photos=True) if key.image_url else bare
+            lengths = description_lengths(description_length(key))
+            probes.bounds.append(Bounds(key.year, *lengths, *photo, *bare))
+            probes.keys.extend(item.bands)
+            probes.bounds_of.extend([len(probes.bounds) - 1] * len(item.bands))
+        if item.photo is not None:  # every listing under a photo key has that photo
+            number = photo_bounds.get(key.year)
+            if number is None:
+                number = photo_bounds[key.year] = len(probes.bounds)
+                probes.bounds.append(Bounds(key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE))
+            probes.keys.append(item.photo)
+            probes.bounds_of.append(number)
+        of_record.append(range(first, len(probes.keys)))
+    return probes, of_record
