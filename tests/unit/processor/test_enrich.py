@@ -9,6 +9,7 @@ import orjson
 import pytest
 from geopy.location import Location
 from geopy.point import Point
+from pydantic import HttpUrl, TypeAdapter
 
 from services.processor.enrich.gazetteer import OfflineGazetteer, place_query
 from services.processor.enrich.geocode import geo_entry
@@ -73,6 +74,8 @@ def test_image_form_flags(url: str, flags: list[str]) -> None:
     entry = check_form(url)
     assert entry is not None
     assert (entry["flags"], entry["checked"]) == (flags, False)
+    parsed = TypeAdapter(HttpUrl).validate_python(url)  # a validated record's URL: the same
+    assert check_form(parsed) == entry
 
 
 def test_enricher_records_provenance() -> None:
