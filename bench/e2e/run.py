@@ -27,7 +27,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.e2e import profiling
+from bench.e2e import cpu, profiling
 from bench.e2e.baseline import BaselineResult, bare_copy, fetch_rows
 from bench.e2e.listings import Dataset, write_dataset
 from bench.e2e.stack import REPO, Stack, drop_files
@@ -54,6 +54,7 @@ class Outcome:
     processors: int
     importers: int
     machine: dict[str, Any]
+    cpu_s: dict[str, float]  # CPU seconds while loading, by service and PostgreSQL client
 
 
 def machine() -> dict[str, Any]:
@@ -111,10 +112,16 @@ async def run_pipeline(args: argparse.Namespace, dataset: Dataset, work: Path) -
             pids = {s.label: s.proc.pid for s in stack.services}
             recorders = profiling.start(pids, Path(args.profile))
         print(f"stack up ({len(stack.services)} processes); dropping files", flush=True)
-        started = time.perf_counter()
-        drop_files(dataset.files, stack.data / "inbox" / "vehicles")
-        await wait_imported(stack.dsn, len(dataset.files), args.timeout_s)
-        seconds = time.perf_counter() - started
+        watcher = await asyncpg.connect(stack.dsn)
+        try:
+            before = await cpu.sample(stack, watcher)
+            started = time.perf_counter()
+            drop_files(dataset.files, stack.data / "inbox" / "vehicles")
+            await wait_imported(stack.dsn, len(dataset.files), args.timeout_s)
+            seconds = time.perf_counter() - started
+            spent = cpu.spent(before, await cpu.sample(stack, watcher))
+        finally:
+            await watcher.close()
         peaks = stack.peak_memory_mb()
         profiling.stop(recorders)
         codes = stack.stop()
@@ -125,7 +132,10 @@ async def run_pipeline(args: argparse.Namespace, dataset: Dataset, work: Path) -
         await stack.destroy(keep_files=args.keep)
     if recorders:
         print(profiling.report(recorders), flush=True)
-    return {"seconds": seconds, "rows": rows, "peaks": peaks, "codes": codes, "failed": failed}
+    return {
+        "seconds": seconds, "rows": rows, "peaks": peaks, "codes": codes, "failed": failed,
+        "cpu": spent,
+    }  # fmt: skip
 
 
 async def main_async(args: argparse.Namespace) -> Outcome:
@@ -175,6 +185,7 @@ async def main_async(args: argparse.Namespace) -> Outcome:
         processors=args.processors,
         importers=args.importers,
         machine={**info, "loadavg_after": machine()["loadavg"]},
+        cpu_s={label: round(v, 1) for label, v in pipeline["cpu"].items()},
     )
 
 
@@ -194,6 +205,7 @@ def render(outcome: Outcome) -> str:
         "peak RSS (VmHWM) per service, MiB (target < 300):",
     ]
     lines += [f"  {label:12s} {mb}" for label, mb in outcome.peak_rss_mb.items()]
+    lines += cpu.render(outcome.cpu_s, outcome.e2e_s)
     if outcome.rows_loaded != outcome.rows_expected:
         lines.append("WARNING: rows loaded differ from the distinct valid records generated")
     return "\n".join(lines)
