@@ -25,6 +25,7 @@ from pathlib import Path
 import asyncpg
 import orjson
 
+from bench.e2e.stack import peak_rss_mb
 from services.processor.dedup.keys import (
     EVIDENCE_COLUMNS,
     KNOWN_COLUMNS,
@@ -116,23 +117,23 @@ async def run(args: argparse.Namespace) -> None:
     size = write_raw(raw, args.records, args.seed)
     print(f"raw file: {args.records} records, {size / 1e6:.1f} MB")
     options = Options(chunk_size=args.chunk_size)
+    reader_mb: float | None = None
     if args.no_db:
         started = time.perf_counter()
         summary = process_file(
             raw, RecordType.VEHICLES, data_dir, batch_id="bench-p2", options=options
         )
     else:
-        summary = await _run_with_db(args, raw, data_dir, options)
-        started = summary[1]
-        summary = summary[0]
+        summary, started, reader_mb = await _run_with_db(args, raw, data_dir, options)
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    reader_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # joined children
+    # The child's own VmHWM: getrusage's figure for children starts from the parent's at the fork.
+    reader = "" if reader_mb is None else f" (+ reader process {reader_mb:.0f} MB)"
     print(
         f"processed {summary.records_read} records in {elapsed:.1f} s: "
         f"{summary.records_read / elapsed:,.0f} records/s; valid {summary.records_valid}, "
         f"known {summary.known_duplicates}, near-duplicates {summary.near_duplicates}; "
-        f"peak RSS {peak_mb:.0f} MB (+ reader process {reader_mb:.0f} MB)"
+        f"peak RSS {peak_mb:.0f} MB{reader}"
     )
 
 
@@ -169,11 +170,12 @@ async def _run_with_db(args, raw, data_dir, options):  # type: ignore[no-untyped
                 options=options,
                 reading=reading,
             )
+            reader_mb = None if reading is None or reading.pid is None else peak_rss_mb(reading.pid)
         finally:
             if reading is not None:
                 reading.close()
         await pool.close()
-        return summary, started
+        return summary, started, reader_mb
     finally:
         admin = await asyncpg.connect(ADMIN)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
