@@ -93,9 +93,13 @@ class KnownCache(dict[int, Known]):
             self[vehicle_id(known.key.data_hash)] = known
 
 
+# ``q.lo <= q.hi`` refers to the probe only: PostgreSQL checks it once per probe (a one-time
+# filter) and skips the index descent of an empty range (``NO_PRICE``: a photo probe's listings
+# without a photo, which cannot exist), one range in seven.
 _RANGE = (
     "SELECT vehicle_id FROM processor_vehicle_evidence "
-    "WHERE block_key = p.block_key AND photo = {photo} AND price BETWEEN q.{lo} AND q.{hi} "
+    "WHERE q.{lo} <= q.{hi} AND block_key = p.block_key AND photo = {photo} "
+    "AND price BETWEEN q.{lo} AND q.{hi} "
     "AND year BETWEEN q.year - 1 AND q.year + 1 AND desc_len BETWEEN q.short AND q.long "
     "ORDER BY price, vehicle_id LIMIT $10"
 )
