@@ -1,0 +1,177 @@
+"""Benchmark the processor alone on the end-to-end benchmark's files: where its CPU goes.
+
+    .venv/bin/python -m bench.processor.bench_files [--records 200000] [--files 8] [--steps]
+
+It writes the listings ``bench.e2e.run`` drops (same generator, same seed), then processes the
+files one after the other as the service does (a reader process, linking against PostgreSQL in
+a throw-away database, chunk by chunk) and prints records/s and the CPU seconds of the service,
+its reader process and its PostgreSQL backends. ``--steps`` adds, for each step of the linking's
+store, its wall seconds and its backend's CPU seconds. The admin DSN comes from
+``DATABASE_URL`` (default: the local postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from pydantic import SecretStr
+
+from bench.e2e.cpu import process_cpu_s
+from bench.e2e.listings import write_dataset
+from services.processor.dedup import market, store
+from services.processor.dedup.linker import Linker
+from services.processor.processing import CHUNK_SIZE, Options, process_file_async
+from services.processor.reading import ReaderProcess
+from services.processor.schema import MIGRATIONS
+from services.processor.stages import ChunkStages
+from shared import db, lifecycle
+from shared.events import RecordType
+from shared.storage import DataDir
+
+ADMIN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+STEPS = {
+    store: ("lock", "exact", "candidates", "insert_evidence", "insert_known"),
+    market: ("fetch",),
+}
+
+
+class StepTimes:
+    """Wall and backend CPU seconds per store step (the functions take the connection first)."""
+
+    def __init__(self) -> None:
+        """Start with nothing counted."""
+        self.wall: dict[str, float] = defaultdict(float)
+        self.backend: dict[str, float] = defaultdict(float)
+
+    def wrap(self, name: str, step: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        """Return ``step`` counting its wall time and its connection's backend CPU."""
+
+        async def timed(conn: asyncpg.Connection, *args: Any, **kwargs: Any) -> Any:
+            pid = conn.get_server_pid()
+            cpu, started = process_cpu_s(pid) or 0.0, time.perf_counter()
+            try:
+                return await step(conn, *args, **kwargs)
+            finally:
+                self.wall[name] += time.perf_counter() - started
+                self.backend[name] += (process_cpu_s(pid) or 0.0) - cpu
+
+        return timed
+
+    def install(self) -> None:
+        """Replace the store's steps by counting ones (this process only)."""
+        for module, names in STEPS.items():
+            for name in names:
+                setattr(module, name, self.wrap(name, getattr(module, name)))
+
+
+async def backends_cpu_s(pool: asyncpg.Pool) -> float:
+    """Return the CPU seconds so far of the PostgreSQL backends of the pool's database."""
+    pids = await pool.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    return sum(process_cpu_s(pid) or 0.0 for (pid,) in pids)
+
+
+async def process(files: list[Path], dsn: str, root: Path, chunk_size: int) -> dict[str, float]:
+    """Process ``files`` one after the other; return the figures."""
+    data_dir = DataDir(root)
+    data_dir.ensure_layout()
+    async with db.create_pool(SecretStr(dsn), max_size=4, application_name="bench") as pool:
+        async with pool.acquire() as conn:
+            await db.apply_migrations(conn, "processor", MIGRATIONS)
+        linker = Linker(pool)
+        stages = ChunkStages(pool, linker)
+        reading = ReaderProcess()
+        reading.spawn()  # as in a running service: the child is already up
+        assert reading.pid is not None  # spawn() started it
+        reader_pid, records = reading.pid, 0
+        backend_cpu = await backends_cpu_s(pool)
+        service_cpu, reader_cpu = time.process_time(), process_cpu_s(reader_pid) or 0.0
+        started = time.perf_counter()
+        try:
+            for number, path in enumerate(files):
+                raw = root / "raw" / "2026-11-29" / "vehicles" / path.name
+                raw.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(path, raw)
+                summary = await process_file_async(
+                    raw,
+                    RecordType.VEHICLES,
+                    data_dir,
+                    stages,
+                    meta={"batch_id": f"bench-{number}"},
+                    options=Options(chunk_size=chunk_size),
+                    reading=reading,
+                )
+                records += summary.records_read
+            seconds = time.perf_counter() - started
+            figures = {
+                "records": records,
+                "seconds": seconds,
+                "service_cpu_s": time.process_time() - service_cpu,
+                "reader_cpu_s": (process_cpu_s(reader_pid) or 0.0) - reader_cpu,
+                "backends_cpu_s": await backends_cpu_s(pool) - backend_cpu,
+            }
+        finally:
+            reading.close()
+            await linker.upkeep.close()
+    return figures
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Write the files, process them in a throw-away database, print the figures."""
+    work = Path(tempfile.mkdtemp(prefix="bench-files-"))
+    steps = StepTimes()
+    if args.steps:
+        steps.install()
+    name = f"bench_files_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    try:
+        dataset = write_dataset(work / "outbox", args.records, args.files)
+        print(f"{dataset.records} records in {len(dataset.files)} files", flush=True)
+        dsn = ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        figures = await process(dataset.files, dsn, work / "data", args.chunk_size)
+    finally:
+        admin = await asyncpg.connect(ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+        shutil.rmtree(work, ignore_errors=True)
+    seconds = figures["seconds"]
+    cpu = figures["service_cpu_s"] + figures["reader_cpu_s"] + figures["backends_cpu_s"]
+    print(
+        f"processed {figures['records']:.0f} records in {seconds:.1f} s: "
+        f"{figures['records'] / seconds:,.0f} records/s\n"
+        f"CPU seconds: service {figures['service_cpu_s']:.1f}, reader process "
+        f"{figures['reader_cpu_s']:.1f}, PostgreSQL backends {figures['backends_cpu_s']:.1f}; "
+        f"{cpu:.1f} in all, {1e6 * cpu / figures['records']:.0f} us a record"
+    )
+    if args.steps:
+        for step, wall in sorted(steps.wall.items(), key=lambda item: -item[1]):
+            print(f"  {step:16s} wall {wall:6.1f} s   backend CPU {steps.backend[step]:6.1f} s")
+
+
+def main() -> None:
+    """Parse the arguments and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--files", type=int, default=8)
+    parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE)  # the service default
+    parser.add_argument("--steps", action="store_true", help="time each step of the store")
+    args = parser.parse_args()
+    lifecycle.tune_gc()  # as the service does (shared.lifecycle.run_service)
+    lifecycle.limit_malloc_arenas()
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
