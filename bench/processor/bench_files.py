@@ -93,7 +93,7 @@ async def process(files: list[Path], dsn: str, root: Path, chunk_size: int) -> d
         reading = ReaderProcess()
         reading.spawn()  # as in a running service: the child is already up
         assert reading.pid is not None  # spawn() started it
-        reader_pid, records = reading.pid, 0
+        reader_pid, records, valid = reading.pid, 0, 0
         backend_cpu = await backends_cpu_s(pool)
         service_cpu, reader_cpu = time.process_time(), process_cpu_s(reader_pid) or 0.0
         started = time.perf_counter()
@@ -112,9 +112,11 @@ async def process(files: list[Path], dsn: str, root: Path, chunk_size: int) -> d
                     reading=reading,
                 )
                 records += summary.records_read
+                valid += summary.records_valid
             seconds = time.perf_counter() - started
             figures = {
                 "records": records,
+                "valid": valid,
                 "seconds": seconds,
                 "service_cpu_s": time.process_time() - service_cpu,
                 "reader_cpu_s": (process_cpu_s(reader_pid) or 0.0) - reader_cpu,
