@@ -42,12 +42,18 @@ def build_options(settings: ProcessorSettings) -> Options:
     return Options(enricher, settings.apify_field_maps_file, settings.chunk_size)
 
 
-def _online_geocoder(settings: ProcessorSettings) -> CachedGeocoder | None:
+def online_geocoder(settings: ProcessorSettings) -> CachedGeocoder | None:
+    """Return the opt-in online geocoder the settings ask for (None: the offline gazetteer)."""
     if settings.geocoder != "nominatim":
         return None
     from geopy.geocoders import Nominatim
 
-    return CachedGeocoder(Nominatim(user_agent=settings.nominatim_user_agent), "nominatim")
+    url = settings.nominatim_url
+    domain = f"{url.host}{f':{url.port}' if url.port else ''}{(url.path or '').rstrip('/')}"
+    nominatim = Nominatim(
+        domain=domain, scheme=url.scheme, user_agent=settings.nominatim_user_agent
+    )
+    return CachedGeocoder(nominatim, "nominatim")
 
 
 async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
@@ -65,7 +71,7 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
             http = await stack.enter_async_context(guarded_session(settings.url_policy()))
         linker = Linker(pool, settings.link_threshold)
         stack.push_async_callback(linker.upkeep.close)  # before the pool closes
-        stages = ChunkStages(pool, linker, _online_geocoder(settings), http)
+        stages = ChunkStages(pool, linker, online_geocoder(settings), http)
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))
         # One limit over both subjects: at most max_in_flight files are parsed at a time.
         slots = asyncio.Semaphore(settings.max_in_flight)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, HttpUrl
 
 from shared.settings import PipelineSettings
 
@@ -36,6 +36,12 @@ class ProcessorSettings(PipelineSettings):
     nominatim_user_agent: str = Field(
         default="classic-car-pipeline", validation_alias="PROCESSOR_NOMINATIM_USER_AGENT"
     )
+    nominatim_url: HttpUrl = Field(
+        default=HttpUrl("https://nominatim.openstreetmap.org"),
+        validation_alias="PROCESSOR_NOMINATIM_URL",
+    )
+    """Where Nominatim answers: the public server by default, or one of your own (its usage
+    policy allows one request a second and no bulk geocoding)."""
     check_images: bool = Field(default=False, validation_alias="PROCESSOR_CHECK_IMAGES")
     reader_process: bool = Field(default=True, validation_alias="PROCESSOR_READER_PROCESS")
     """Read files (parse, validate, enrich, matching keys) in a child process per file in flight,

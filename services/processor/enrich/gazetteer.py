@@ -70,14 +70,22 @@ class OfflineGazetteer:
         return _entry(query)
 
 
+def found_entry(lat: float, lon: float, query: str, geocoder: str) -> dict[str, Any]:
+    """Return the enrichment entry of a place found: coordinates to 5 decimals (~1 m), provenance.
+
+    Every geocoder's answer goes through here, fresh or from the cache, so a place gets the same
+    coordinates whichever way it was found.
+    """
+    return {"found": True, "lat": round(lat, 5), "lon": round(lon, 5), "query": query,
+            "geocoder": geocoder}  # fmt: skip
+
+
 @functools.lru_cache(maxsize=65536)
 def _entry(query: str) -> dict[str, Any]:
     point = _lookup(query)
     if point is None:
         return {"found": False, "query": query, "geocoder": OFFLINE}
-    lat, lon = point
-    return {"found": True, "lat": round(lat, 5), "lon": round(lon, 5), "query": query,
-            "geocoder": OFFLINE}  # fmt: skip
+    return found_entry(*point, query, OFFLINE)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -15,6 +15,8 @@ import structlog
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.location import Location
 
+from .gazetteer import found_entry
+
 log = structlog.get_logger(__name__)
 
 
@@ -29,13 +31,7 @@ def geo_entry(location: Location | None, query: str, geocoder: str) -> dict[str,
     """Return the enrichment entry of a lookup (coordinates or ``found: false``) with provenance."""
     if location is None:
         return {"found": False, "query": query, "geocoder": geocoder}
-    return {
-        "found": True,
-        "lat": round(location.latitude, 5),
-        "lon": round(location.longitude, 5),
-        "query": query,
-        "geocoder": geocoder,
-    }
+    return found_entry(location.latitude, location.longitude, query, geocoder)
 
 
 class CachedGeocoder:
@@ -79,5 +75,5 @@ class CachedGeocoder:
 def _cached(row: asyncpg.Record, name: str) -> dict[str, Any]:
     if row["latitude"] is None:
         return {"found": False, "query": row["query"], "geocoder": name, "cached": True}
-    entry = {"found": True, "lat": row["latitude"], "lon": row["longitude"]}
-    return {**entry, "query": row["query"], "geocoder": name, "cached": True}
+    entry = found_entry(row["latitude"], row["longitude"], row["query"], name)
+    return {**entry, "cached": True}
