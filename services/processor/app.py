@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -48,8 +49,8 @@ def online_geocoder(settings: ProcessorSettings) -> CachedGeocoder | None:
         return None
     from geopy.geocoders import Nominatim
 
-    url = settings.nominatim_url
-    domain = f"{url.host}{f':{url.port}' if url.port else ''}{(url.path or '').rstrip('/')}"
+    url = urlsplit(str(settings.nominatim_url))  # geopy takes the host (a port only if given)
+    domain = f"{url.netloc}{url.path.rstrip('/')}"  # and the path Nominatim is served under
     nominatim = Nominatim(
         domain=domain, scheme=url.scheme, user_agent=settings.nominatim_user_agent
     )

@@ -40,6 +40,7 @@ class CachedGeocoder:
     def __init__(self, geocoder: Geocoder, name: str, min_delay_s: float = 1.0) -> None:
         """Wrap ``geocoder`` (called at most once per ``min_delay_s``), cached under ``name``."""
         self.name = name
+        self.geocoder = geocoder
         self._geocode = RateLimiter(geocoder.geocode, min_delay_seconds=min_delay_s, max_retries=1)
 
     async def lookup(self, conn: asyncpg.Connection, queries: set[str]) -> dict[str, Any]:
