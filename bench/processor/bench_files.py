@@ -6,19 +6,18 @@ It writes the listings ``bench.e2e.run`` drops (same generator, same seed), then
 files one after the other as the service does (a reader process, linking against PostgreSQL in
 a throw-away database, chunk by chunk) and prints records/s and the CPU seconds of the service,
 its reader process and its PostgreSQL backends. ``--steps`` adds, for each step of the linking's
-store, its wall seconds and its backend's CPU seconds. The admin DSN comes from
-``DATABASE_URL`` (default: the local postgres).
+store, its wall seconds and its backend's CPU seconds. The database is made and dropped as the
+end-to-end benchmark's (``bench.e2e.stack.create_database``: ``TEST_ADMIN_DATABASE_URL``, default
+the local postgres).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,6 +28,7 @@ from pydantic import SecretStr
 
 from bench.e2e.cpu import process_cpu_s
 from bench.e2e.listings import write_dataset
+from bench.e2e.stack import create_database, drop_database
 from services.processor.dedup import market, store
 from services.processor.dedup.linker import Linker
 from services.processor.processing import CHUNK_SIZE, Options, process_file_async
@@ -39,7 +39,6 @@ from shared import db, lifecycle
 from shared.events import RecordType
 from shared.storage import DataDir
 
-ADMIN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 STEPS = {
     store: ("lock", "exact", "candidates", "insert_evidence", "insert_known"),
     market: ("fetch",),
@@ -134,19 +133,13 @@ async def run(args: argparse.Namespace) -> None:
     steps = StepTimes()
     if args.steps:
         steps.install()
-    name = f"bench_files_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
+    name, dsn = await create_database("bench_files_")
     try:
         dataset = write_dataset(work / "outbox", args.records, args.files)
         print(f"{dataset.records} records in {len(dataset.files)} files", flush=True)
-        dsn = ADMIN.rsplit("/", 1)[0] + f"/{name}"
         figures = await process(dataset.files, dsn, work / "data", args.chunk_size)
     finally:
-        admin = await asyncpg.connect(ADMIN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(name)
         shutil.rmtree(work, ignore_errors=True)
     seconds = figures["seconds"]
     cpu = figures["service_cpu_s"] + figures["reader_cpu_s"] + figures["backends_cpu_s"]
