@@ -70,7 +70,13 @@ def frame_columns(record_type: RecordType) -> tuple[tuple[str, ...], tuple[str, 
 
 
 def frame(row: dict[str, Any], head: tuple[str, ...], tail: tuple[str, ...]) -> Frame:
-    """Return the row's processed line around its link fields (``frame_columns``)."""
+    """Return the row's processed line around its link fields (``frame_columns``).
+
+    The line holds exactly the processed columns, in order, whatever else the row holds.
+
+    Raises:
+        KeyError: a column is missing from the row (a programming error).
+    """
     before = transform.dumps_line({column: row[column] for column in head})  # b'{...}\n'
     after = transform.dumps_line({column: row[column] for column in tail})
     return before[:-2] + b",", b"," + after[1:]
@@ -111,7 +117,6 @@ class ChunkReader:
         """Look up the record type's model and output columns once."""
         self.summary = self.job.summary  # counted here, returned when the job finishes
         self.model = MODELS[self.summary.record_type]
-        self.columns = processed_columns(self.summary.record_type)
         self.head, self.tail = frame_columns(self.summary.record_type)
 
     def read(self) -> Chunk:
@@ -155,7 +160,8 @@ class ChunkReader:
         summary.records_repaired += bool(mapped.repairs)
         extra = {**self.job.lineage, **_NO_LINK, "record_position": position}
         extra.update(self.job.enricher.enrich(outcome, list(mapped.repairs)))
-        row = transform.build_row(outcome, self.columns, extra)
+        row = outcome.to_row()  # its columns are picked, in order, by ``frame``
+        row.update(extra)
         digest = bytes.fromhex(row["data_hash"])
         if not self.seen.add(digest):
             summary.duplicates_in_batch += 1

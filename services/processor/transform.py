@@ -84,21 +84,6 @@ def count_reasons(errors: Iterable[Mapping[str, Any]], counts: dict[str, int]) -
         counts[key] = counts.get(key, 0) + 1
 
 
-def build_row(
-    record: Record,
-    columns: tuple[str, ...],
-    extra: Mapping[str, Any],
-) -> dict[str, Any]:
-    """Return the processed line of a record: its row plus ``extra``, keyed exactly by ``columns``.
-
-    Raises:
-        KeyError: a column is neither in the record's row nor in ``extra`` (a programming error).
-    """
-    row = record.to_row()
-    row.update(extra)
-    return {column: row[column] for column in columns}
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)

@@ -6,13 +6,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from services.processor import transform
 from services.processor.chunks import Chunk, frame, frame_columns, write_chunk
 from services.processor.writer import BatchWriter
 from shared.events import RecordType
-from shared.records import LINK_FIELDS, processed_columns
+from shared.records import LINK_FIELDS, Vehicle, processed_columns
+
+from .conftest import vehicle
 
 
 @pytest.mark.parametrize("record_type", list(RecordType))
@@ -50,3 +53,21 @@ def test_a_written_row_is_the_row_serialized_whole(record_type: RecordType, tmp_
     expected = b"".join(transform.dumps_line({c: row[c] for c in columns}) for row in rows)
     assert (tmp_path / "out.jsonl").read_bytes() == expected
     assert (tmp_path / "failed.jsonl").read_bytes() == b'{"bad":1}\n'
+
+
+def test_a_framed_row_has_exactly_the_processed_columns(tmp_path: Path) -> None:
+    """A processed line has exactly the importer's columns, in order, whatever the row holds."""
+    record = Vehicle.model_validate(vehicle())
+    columns = processed_columns(RecordType.VEHICLES)
+    row = record.to_row()
+    row.update({c: "x" for c in columns if c not in row}, unrelated=1)
+    head, tail = frame_columns(RecordType.VEHICLES)
+    open_row = {name: row[name] for name in ("data_hash", *LINK_FIELDS)}
+    writer = BatchWriter(tmp_path / "out.jsonl", tmp_path / "failed.jsonl")
+    with writer:
+        write_chunk(writer, Chunk([open_row], [frame(row, head, tail)], [], done=True))
+    line = orjson.loads((tmp_path / "out.jsonl").read_bytes())
+    assert tuple(line) == columns
+    assert line["data_hash"] == record.data_hash()
+    with pytest.raises(KeyError):
+        frame({k: v for k, v in row.items() if k != "make"}, head, tail)

@@ -7,8 +7,7 @@ from decimal import Decimal
 import orjson
 
 from services.processor import transform
-from shared.events import RecordType
-from shared.records import Article, CarEvent, Vehicle, processed_columns
+from shared.records import Article, CarEvent, Vehicle
 
 from .conftest import vehicle
 
@@ -89,16 +88,6 @@ def test_missing_field_error_has_no_value() -> None:
     assert outcome == [
         {"field": "make", "rule": "missing", "message": "Field required", "value": None}
     ]
-
-
-def test_build_row_has_exactly_the_processed_columns() -> None:
-    """A processed line has exactly the importer's columns, in order, whatever extra holds."""
-    record = Vehicle.model_validate(vehicle())
-    columns = processed_columns(RecordType.VEHICLES)
-    extra = {c: "x" for c in columns if c not in Vehicle.model_fields and c != "data_hash"}
-    row = transform.build_row(record, columns, {**extra, "unrelated": 1})
-    assert tuple(row) == columns
-    assert row["data_hash"] == record.data_hash()
 
 
 def test_failure_line_serializes_decimals_and_falls_back_to_repr() -> None:
