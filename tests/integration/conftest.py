@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
-from shared import subjects
+from services.processor.schema import MIGRATIONS as PROCESSOR_MIGRATIONS
+from shared import db, subjects
 from shared.bus import Bus
 from shared.events import BatchProcessed
+from shared.settings import PipelineSettings
 from tests.conftest import recorded
 
 
@@ -17,3 +20,19 @@ async def outcomes(bus: Bus) -> AsyncIterator[list[BatchProcessed]]:
     """Collect every BatchProcessed event published in this test's namespace."""
     async with recorded(bus, subjects.RECORDS_PROCESSED, BatchProcessed) as seen:
         yield seen
+
+
+async def reset_processor_tables(
+    settings: PipelineSettings, tables: str, *, migrate: bool = True
+) -> None:
+    """Apply the processor's migrations (unless ``migrate`` is False) and empty ``tables``.
+
+    The test database is shared by the tests, so a test that counts rows starts from empty ones.
+    """
+    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        if migrate:
+            await db.apply_migrations(conn, "processor", PROCESSOR_MIGRATIONS)
+        await conn.execute(f"TRUNCATE {tables}")
+    finally:
+        await conn.close()

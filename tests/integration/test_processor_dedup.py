@@ -20,13 +20,12 @@ from services.processor.dedup.linker import Linker
 from services.processor.dedup.prepare import ANY_LENGTH, chunk_probes
 from services.processor.dedup.scoring import LINK_THRESHOLD, score
 from services.processor.quality.generator import ListingGenerator
-from services.processor.schema import MIGRATIONS
-from shared import db
 from shared.bus import Bus
 from shared.events import BatchProcessed, FileCollected, RecordType
 from shared.records import Vehicle
 from shared.settings import PipelineSettings
 from shared.storage import DataDir
+from tests.integration.conftest import reset_processor_tables
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
@@ -51,12 +50,7 @@ CAR = {
 @pytest.fixture
 async def clean_index(settings: PipelineSettings) -> None:
     """Apply the processor's migrations and empty its index (the test database is shared)."""
-    conn = await asyncpg.connect(settings.database_url.get_secret_value())
-    try:
-        await db.apply_migrations(conn, "processor", MIGRATIONS)
-        await conn.execute(f"TRUNCATE {TABLES}")
-    finally:
-        await conn.close()
+    await reset_processor_tables(settings, TABLES)
 
 
 async def _processors(count: int) -> tuple[list[asyncio.Task[None]], asyncio.Event]:
@@ -182,11 +176,7 @@ async def test_two_replicas_link_like_one(
 
 async def clean_index_again(settings: PipelineSettings) -> None:
     """Empty the index between the two runs."""
-    conn = await asyncpg.connect(settings.database_url.get_secret_value())
-    try:
-        await conn.execute(f"TRUNCATE {TABLES}")
-    finally:
-        await conn.close()
+    await reset_processor_tables(settings, TABLES, migrate=False)
 
 
 @pytest.mark.usefixtures("clean_index")

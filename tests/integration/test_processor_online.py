@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from services.processor.schema import MIGRATIONS
-from shared import db
 from shared.bus import Bus
 from shared.events import BatchProcessed
 from shared.settings import PipelineSettings
 from shared.storage import DataDir
 from tests.fakes.enrichment import PICTURES, PLACES, start_hosts
+from tests.integration.conftest import reset_processor_tables
 from tests.integration.test_processor_dedup import CAR, _process, _processors, _stop
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
@@ -24,12 +23,7 @@ pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 @pytest.fixture
 async def clean_geocache(settings: PipelineSettings) -> None:
     """Apply the processor's migrations and empty its geocoder cache (the database is shared)."""
-    conn = await asyncpg.connect(settings.database_url.get_secret_value())
-    try:
-        await db.apply_migrations(conn, "processor", MIGRATIONS)
-        await conn.execute("TRUNCATE processor_geocache")
-    finally:
-        await conn.close()
+    await reset_processor_tables(settings, "processor_geocache")
 
 
 async def test_nominatim_answers_are_used_and_cached(
