@@ -2,7 +2,9 @@
 
 The rows are read from the pipeline's own table (untimed), so the baseline loads exactly what the
 pipeline loaded; the target is a second fresh database with the importer's migrations, so the
-tables, constraints, generated search vectors and indexes are the same. Only the COPY is timed.
+tables, constraints, generated search vectors and indexes are the same. Only the COPY is timed,
+and its CPU is read on both sides (its backend's from ``/proc``, this process's own), so a run can
+say how much more CPU a row costs through the pipeline than through a bare COPY.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.e2e.cpu import process_cpu_s
 from bench.e2e.stack import REPO, create_database, drop_database
 from services.importer.queries import quote
 from shared.db import apply_migrations
@@ -22,10 +25,17 @@ from shared.records import processed_columns
 
 @dataclass(frozen=True)
 class BaselineResult:
-    """Rows COPYed and how long the COPY took."""
+    """Rows COPYed, how long the COPY took, and the CPU it used (its backend, this client)."""
 
     rows: int
     seconds: float
+    backend_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
+
+    @property
+    def cpu_s(self) -> float:
+        """Return the CPU seconds of the COPY on both sides of the connection."""
+        return self.backend_cpu_s + self.client_cpu_s
 
     @property
     def rate(self) -> float:
@@ -59,6 +69,8 @@ async def bare_copy(
         conn = await asyncpg.connect(dsn)
         try:
             await apply_migrations(conn, "importer", source / "services/importer/migrations")
+            backend = conn.get_server_pid()  # PostgreSQL runs on this host (as the stack's)
+            backend_before, client_before = process_cpu_s(backend) or 0.0, time.process_time()
             started = time.perf_counter()
             async with conn.transaction():
                 await conn.copy_records_to_table(
@@ -67,9 +79,11 @@ async def bare_copy(
                     columns=list(processed_columns(record_type)),
                 )
             seconds = time.perf_counter() - started
+            client_cpu = time.process_time() - client_before
+            backend_cpu = (process_cpu_s(backend) or backend_before) - backend_before
             loaded = await conn.fetchval(f"SELECT count(*) FROM {quote(record_type.value)}")
         finally:
             await conn.close()
     finally:
         await drop_database(name)
-    return BaselineResult(rows=int(loaded), seconds=seconds)
+    return BaselineResult(int(loaded), seconds, backend_cpu, client_cpu)

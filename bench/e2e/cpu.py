@@ -71,3 +71,26 @@ def render(totals: dict[str, float], wall_s: float) -> list[str]:
     total = sum(totals.values())
     lines.append(f"  {'total':28s} {total:6.1f} ({total / available:.0%} of the cores' time)")
     return lines
+
+
+def per_row(
+    pipeline: dict[str, float], copy: dict[str, float], rows: int, copy_wall_s: float
+) -> list[str]:
+    """Return the lines comparing the CPU a row costs through the pipeline and the bare COPY.
+
+    The second line is the ceiling of the rates' ratio: the pipeline cannot load faster than its
+    CPU seconds spread over every core, so the ratio is at most cores x the COPY's wall seconds
+    / the pipeline's CPU seconds, whatever the overlap. [] without the baseline's figures.
+    """
+    copy_s, pipeline_s = sum(copy.values()), sum(pipeline.values())
+    if not rows or not copy_s or not pipeline_s:
+        return []
+    micros = 1e6 / rows
+    cores = os.cpu_count() or 1
+    return [
+        f"CPU a row: pipeline {pipeline_s * micros:.0f} us, bare COPY {copy_s * micros:.0f} us "
+        f"(backend {copy.get('backend', 0.0) * micros:.0f}, client "
+        f"{copy.get('client', 0.0) * micros:.0f}): {pipeline_s / copy_s:.1f} x",
+        f"ratio ceiling with every core busy: {cores} x {copy_wall_s:.1f} s / "
+        f"{pipeline_s:.1f} CPU-s = {cores * copy_wall_s / pipeline_s:.3f}",
+    ]

@@ -8,7 +8,9 @@
 It writes the files first (untimed), starts an isolated stack (own database, namespace and data
 folder), copies the files into ``inbox/vehicles/`` and stops the clock when every file's batch is
 committed (``import_batches``); then it COPYs the very rows the pipeline loaded into a second fresh
-database with the same migrations. It prints both rates, their ratio and each service's peak RSS.
+database with the same migrations. It prints both rates, their ratio, each service's peak RSS,
+where the CPU went, and the CPU a row cost through the pipeline against the bare COPY, with the
+ceiling that puts on the ratio when every core is busy.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Outcome:
     importers: int
     machine: dict[str, Any]
     cpu_s: dict[str, float]  # CPU seconds while loading, by service and PostgreSQL client
+    copy_cpu_s: dict[str, float]  # the bare COPY's CPU seconds: its backend, the client
 
 
 def machine() -> dict[str, Any]:
@@ -186,6 +189,10 @@ async def main_async(args: argparse.Namespace) -> Outcome:
         importers=args.importers,
         machine={**info, "loadavg_after": machine()["loadavg"]},
         cpu_s={label: round(v, 1) for label, v in pipeline["cpu"].items()},
+        copy_cpu_s={
+            "backend": round(baseline.backend_cpu_s, 1),
+            "client": round(baseline.client_cpu_s, 1),
+        },
     )
 
 
@@ -206,6 +213,7 @@ def render(outcome: Outcome) -> str:
     ]
     lines += [f"  {label:12s} {mb}" for label, mb in outcome.peak_rss_mb.items()]
     lines += cpu.render(outcome.cpu_s, outcome.e2e_s)
+    lines += cpu.per_row(outcome.cpu_s, outcome.copy_cpu_s, outcome.rows_loaded, outcome.copy_s)
     if outcome.rows_loaded != outcome.rows_expected:
         lines.append("WARNING: rows loaded differ from the distinct valid records generated")
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""The end-to-end benchmark's CPU accounting: services with their children, PostgreSQL by client."""
+"""The end-to-end benchmark's CPU accounting: services with their children, PostgreSQL by client,
+and the bare COPY's CPU set against the pipeline's."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 
 from bench.e2e import cpu
+from bench.e2e.baseline import bare_copy
+from services.importer.queries import to_record
+from shared.events import RecordType
+from shared.records import processed_columns
+from tests.integration.test_importer import vehicle_line
 
 pytestmark = pytest.mark.postgres
 
@@ -39,3 +46,27 @@ async def test_cpu_is_charged_to_the_service_and_to_its_postgres_sessions(
     lines = cpu.render(totals, wall_s=10.0)
     assert lines[0].startswith(f"CPU seconds while loading ({os.cpu_count()} cores x 10.0 s")
     assert lines[-1].lstrip().startswith("total")
+
+
+async def test_the_bare_copy_loads_the_rows_and_reads_the_cpu_of_both_sides() -> None:
+    """Every row is COPYed, and the backend's CPU (and this client's) is counted."""
+    columns = processed_columns(RecordType.VEHICLES)
+    rows = [to_record(columns, orjson.loads(orjson.dumps(vehicle_line(i)))) for i in range(5000)]
+    result = await bare_copy(rows)
+    assert result.rows == 5000
+    assert result.seconds > 0
+    assert result.backend_cpu_s > 0  # the generated search vectors and indexes cost CPU
+    assert result.cpu_s == result.backend_cpu_s + result.client_cpu_s
+
+
+def test_the_cpu_a_row_costs_is_compared_with_the_bare_copy() -> None:
+    """The pipeline's CPU a row against the COPY's, and the ratio it allows on every core."""
+    lines = cpu.per_row(
+        {"processor": 30.0, "importer": 10.0}, {"backend": 8.0, "client": 2.0}, 100_000, 10.0
+    )
+    cores = os.cpu_count() or 1
+    assert lines == [
+        "CPU a row: pipeline 400 us, bare COPY 100 us (backend 80, client 20): 4.0 x",
+        f"ratio ceiling with every core busy: {cores} x 10.0 s / 40.0 CPU-s = {cores / 4:.3f}",
+    ]
+    assert cpu.per_row({"processor": 1.0}, {}, 100, 1.0) == []  # no baseline (--skip-baseline)
