@@ -9,13 +9,15 @@ import orjson
 import pytest
 from geopy.location import Location
 from geopy.point import Point
-from pydantic import HttpUrl, TypeAdapter
+from pydantic import TypeAdapter
+from pydantic_core import Url
 
 from services.processor.enrich.gazetteer import OfflineGazetteer, place_query
 from services.processor.enrich.geocode import geo_entry
 from services.processor.enrich.images import check_form
 from services.processor.enrich.record import Enricher
 from services.processor.processing import process_file
+from shared import records
 from shared.events import RecordType
 from shared.records import Vehicle
 from shared.storage import DataDir
@@ -74,7 +76,8 @@ def test_image_form_flags(url: str, flags: list[str]) -> None:
     entry = check_form(url)
     assert entry is not None
     assert (entry["flags"], entry["checked"]) == (flags, False)
-    parsed = TypeAdapter(HttpUrl).validate_python(url)  # a validated record's URL: the same
+    parsed = TypeAdapter(records.Url).validate_python(url)  # a validated record's URL: the same
+    assert isinstance(parsed, Url)  # parsed: its parts are read, not split again
     assert check_form(parsed) == entry
 
 

@@ -51,6 +51,65 @@ def test_hash_ignores_case_and_spacing() -> None:
     assert messy.data_hash() == tidy
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+@pytest.mark.parametrize(
+    "key", ["description", "locationCity", "locationState", "stockNumber", "imageUrl", "sourceUrl"]
+)
+def test_a_blank_optional_field_is_missing(key: str, blank: str) -> None:
+    """Scraped listings often carry "" for what they lack: the field is absent, not an error."""
+    record = Vehicle.model_validate({**VEHICLE, key: blank})
+    name = next(n for n, field in Vehicle.model_fields.items() if field.alias == key)
+    assert getattr(record, name) is None
+
+
+def test_a_blank_field_with_a_default_takes_the_default() -> None:
+    """An event's blank country is the default country, not a failure."""
+    event = {"name": "Show", "eventType": "show", "startDate": "2026-05-02", "city": "Austin"}
+    assert CarEvent.model_validate({**event, "sourceName": "x", "country": " "}).country == "US"
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"make": "  "}, ("make", "string_too_short", "String should have at least 1 character")),
+        (
+            {"make": "X" * 51},
+            ("make", "string_too_long", "String should have at most 50 characters"),
+        ),
+        (
+            {"stockNumber": "S" * 101},
+            ("stockNumber", "string_too_long", "String should have at most 100 characters"),
+        ),
+        (
+            {"imageUrl": "https://a.example/" + "x" * 2040},
+            ("imageUrl", "url_too_long", "URL should have at most 2048 characters"),
+        ),
+        ({"make": None}, ("make", "string_type", "Input should be a valid string")),
+    ],
+)
+def test_text_failures_say_what_is_wrong_with_the_text(
+    changes: dict[str, object], expected: tuple[str, str, str]
+) -> None:
+    """Blank required text is too short; lengths are counted in characters; null is no text."""
+    with pytest.raises(ValidationError) as caught:
+        Vehicle.model_validate({**VEHICLE, **changes})
+    assert [(e["loc"][0], e["type"], e["msg"]) for e in caught.value.errors()] == [expected]
+
+
+def test_text_is_tidied_before_its_length_is_checked() -> None:
+    """Whitespace runs count as one space: a 50-character make padded with spaces is valid."""
+    padded = "  " + "A B " * 12 + "AB  "  # 50 characters once single-spaced and trimmed
+    record = Vehicle.model_validate({**VEHICLE, "make": padded, "locationCity": " San   Jose "})
+    assert (len(record.make), record.location_city) == (50, "San Jose")
+
+
+def test_the_input_is_not_changed_by_tidying() -> None:
+    """The caller's dict is copied before its strings are tidied (it is kept for failures)."""
+    raw = {**VEHICLE, "make": " Ford ", "description": ""}
+    Vehicle.model_validate(raw)
+    assert (raw["make"], raw["description"]) == (" Ford ", "")
+
+
 def test_every_failure_is_collected_and_business_rules_are_typed() -> None:
     """A bad record reports all its failures; price and year rules are business_rule errors."""
     with pytest.raises(ValidationError) as caught:
