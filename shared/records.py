@@ -12,7 +12,7 @@ import types
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, NamedTuple, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -116,6 +116,31 @@ def _tidied(field: FieldInfo) -> bool:
     return any(item is TIDIED for item in field.metadata) or _marked_tidied(field.annotation)
 
 
+class InputRule(NamedTuple):
+    """What ``Record._tidy`` does to one input key before validation."""
+
+    text: bool  # a text or URL field: its string is trimmed and single-spaced
+    required: bool  # required: blank text stays "" (too short); else blank is missing
+    null_is_missing: bool  # optional with a default other than None: null takes the default
+
+    def apply(self, value: Any) -> Any:
+        """Return the tidied value, ``_MISSING`` to remove the key, or ``_UNCHANGED``."""
+        if value is None:
+            return _MISSING if self.null_is_missing else _UNCHANGED
+        if not isinstance(value, str):
+            return _UNCHANGED
+        if not self.text:  # an optional field of another type: only a blank string changes
+            return _MISSING if not value or value.isspace() else _UNCHANGED
+        clean = " ".join(value.split())
+        if clean == value and (clean or self.required):
+            return _UNCHANGED
+        return clean if clean or self.required else _MISSING
+
+
+_MISSING = object()  # remove the key: the field's default applies
+_UNCHANGED = object()
+
+
 def record_hash(*parts: object) -> str:
     """Return the SHA-256 natural key over lower-cased, trimmed parts joined with '|'."""
     joined = "|".join("" if p is None else " ".join(str(p).lower().split()) for p in parts)
@@ -186,49 +211,57 @@ class Record(BaseModel):
         str_max_length=200_000,
     )
     record_type: ClassVar[RecordType]
-    tidied_keys: ClassVar[tuple[tuple[str, bool], ...]] = ()
-    """Input keys of the text and URL fields (alias and name), each with whether it is required."""
+    input_rules: ClassVar[dict[str, InputRule]] = {}
+    """How ``_tidy`` treats each input key (alias and name) of a text field or optional field."""
 
     source_name: Annotated[Text, Field(min_length=1, max_length=100)]
     source_url: Url | None = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        """Find the record type's text and URL fields once, when its class is built."""
+        """Work out once, when a record type's class is built, what ``_tidy`` does to each key."""
         super().__pydantic_init_subclass__(**kwargs)
-        cls.tidied_keys = tuple(
-            (key, field.is_required())
+        cls.input_rules = {
+            key: InputRule(
+                text=_tidied(field),
+                required=field.is_required(),
+                null_is_missing=not field.is_required() and field.default is not None,
+            )
             for name, field in cls.model_fields.items()
-            if _tidied(field)
-            for key in dict.fromkeys((field.alias or name, name))
-        )
+            if _tidied(field) or not field.is_required()
+            for key in (field.alias or name, name)
+        }
 
     @model_validator(mode="before")
     @classmethod
     def _tidy(cls, data: Any) -> Any:
-        """Trim and single-space the text and URL fields' strings, in one pass a record.
+        """Tidy the input before validation, in one pass a record.
 
-        A blank optional field is missing (its default applies); a blank required one stays ""
-        and fails its minimum length ("String should have at least 1 character"). The input is
-        copied only when something changes.
+        Text and URL strings are trimmed and single-spaced. A blank value (only whitespace) of an
+        optional field of any type is missing, and so is ``null`` where the default is not
+        ``None`` (tags, an event's country): the default applies. A blank required text stays
+        "" and fails its minimum length ("String should have at least 1 character"). The input
+        is copied only when something changes.
         """
         if not isinstance(data, dict):
             return data
-        tidied: dict[str, Any] | None = None
-        for key, required in cls.tidied_keys:
-            value = data.get(key)
-            if not isinstance(value, str):
-                continue
-            clean = " ".join(value.split())
-            if clean == value and (clean or required):
-                continue
-            if tidied is None:
-                tidied = dict(data)
-            if clean or required:
-                tidied[key] = clean
-            else:
+        rules = cls.input_rules
+        changes: dict[str, Any] = {}
+        for key, value in data.items():
+            rule = rules.get(key)
+            if rule is not None:
+                change = rule.apply(value)
+                if change is not _UNCHANGED:
+                    changes[key] = change
+        if not changes:
+            return data
+        tidied = dict(data)
+        for key, change in changes.items():
+            if change is _MISSING:
                 del tidied[key]
-        return data if tidied is None else tidied
+            else:
+                tidied[key] = change
+        return tidied
 
     def data_hash(self) -> str:
         """Return the record's natural key (SHA-256), the same across files, days and replicas."""

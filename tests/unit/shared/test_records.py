@@ -53,7 +53,17 @@ def test_hash_ignores_case_and_spacing() -> None:
 
 @pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
 @pytest.mark.parametrize(
-    "key", ["description", "locationCity", "locationState", "stockNumber", "imageUrl", "sourceUrl"]
+    "key",
+    [
+        "description",
+        "locationCity",
+        "locationState",
+        "stockNumber",
+        "imageUrl",
+        "sourceUrl",
+        "category",
+        "condition",
+    ],
 )
 def test_a_blank_optional_field_is_missing(key: str, blank: str) -> None:
     """Scraped listings often carry "" for what they lack: the field is absent, not an error."""
@@ -62,10 +72,17 @@ def test_a_blank_optional_field_is_missing(key: str, blank: str) -> None:
     assert getattr(record, name) is None
 
 
-def test_a_blank_field_with_a_default_takes_the_default() -> None:
-    """An event's blank country is the default country, not a failure."""
+def test_blank_or_null_optional_fields_of_events_and_articles_take_their_defaults() -> None:
+    """Blank dates and categories are missing, null or blank tags none, a blank country US."""
     event = {"name": "Show", "eventType": "show", "startDate": "2026-05-02", "city": "Austin"}
-    assert CarEvent.model_validate({**event, "sourceName": "x", "country": " "}).country == "US"
+    parsed = CarEvent.model_validate({**event, "sourceName": "x", "endDate": "", "country": " "})
+    assert (parsed.end_date, parsed.country) == (None, "US")
+    assert CarEvent.model_validate({**event, "sourceName": "x", "country": None}).country == "US"
+    article = {"title": "Pebble Beach 2026", "url": "https://x.com/a", "sourceName": "jina"}
+    for blanks in ({"publishedDate": " ", "category": "", "tags": None}, {"tags": ""}):
+        parsed_article = Article.model_validate({**article, **blanks})
+        assert (parsed_article.published_date, parsed_article.category) == (None, None)
+        assert parsed_article.tags == []
 
 
 @pytest.mark.parametrize(
