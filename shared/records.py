@@ -25,7 +25,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
-from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+from pydantic_core import (
+    CoreSchema,
+    PydanticCustomError,
+    SchemaValidator,
+    ValidationError,
+    core_schema,
+)
 from pydantic_core import Url as ParsedUrl
 
 from shared.events import RecordType
@@ -78,8 +84,15 @@ check into Python (~10 calls a record) and report it as a collection's ``too_lon
 """
 
 
+HTTP_URL_SCHEMA = core_schema.url_schema(
+    max_length=MAX_URL_CHARS, allowed_schemes=["http", "https"], host_required=True
+)
+"""An http(s) URL with a host, at most ``MAX_URL_CHARS`` long: every URL field of the records."""
+_HTTP_URL = SchemaValidator(HTTP_URL_SCHEMA)
+
+
 class _HttpUrlSchema:
-    """An http(s) URL with a host, at most ``MAX_URL_CHARS`` long, validated by pydantic-core.
+    """Validates a URL field with ``HTTP_URL_SCHEMA``, in pydantic-core.
 
     The value is pydantic-core's ``Url`` (``scheme``, ``host``, ``path``, ``query``...; ``str()``
     gives the normalized URL). pydantic's ``HttpUrl`` validates with the same parser and then
@@ -89,9 +102,19 @@ class _HttpUrlSchema:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> CoreSchema:
-        return core_schema.url_schema(
-            max_length=MAX_URL_CHARS, allowed_schemes=["http", "https"], host_required=True
-        )
+        return HTTP_URL_SCHEMA
+
+
+def url_problem(value: str) -> str | None:
+    """Return why a URL field would refuse ``value`` (pydantic's error type), or None if not.
+
+    The same check as the records' URL fields, on the value as they tidy it.
+    """
+    try:
+        _HTTP_URL.validate_python(" ".join(value.split()))
+    except ValidationError as exc:
+        return exc.errors()[0]["type"]
+    return None
 
 
 Url = Annotated[ParsedUrl, _HttpUrlSchema(), TIDIED]

@@ -5,12 +5,17 @@ A broken image is a quality flag in the enrichment, never a failure of the recor
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic_core import Url
 
+from shared.records import url_problem
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
+IMAGE_DROPPED = "image_url_invalid"
+"""The repair rule of an image URL dropped before validation (``sources.urls``)."""
 
 
 def check_form(url: Any) -> dict[str, Any] | None:
@@ -34,3 +39,22 @@ def check_form(url: Any) -> dict[str, Any] | None:
     if query:
         flags.append("has_query")
     return {"url": str(url), "flags": flags, "checked": False, "rule": "url_form"}
+
+
+def dropped_image(repairs: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Return the image entry of a record whose image URL was dropped as invalid, else None.
+
+    The record stays valid; its image is flagged ``invalid_url``, with the reason the URL check
+    gave (``url_parsing``, ``url_scheme``, ``url_too_long``...).
+    """
+    for repair in repairs:
+        if repair["rule"] == IMAGE_DROPPED:
+            url = str(repair["from"])
+            return {
+                "url": url,
+                "flags": ["invalid_url"],
+                "problem": url_problem(url),
+                "checked": False,
+                "rule": "url_form",
+            }
+    return None

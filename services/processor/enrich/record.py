@@ -10,7 +10,7 @@ from shared.records import CarEvent, Record, Vehicle
 
 from ..grading import DEFAULT_GRADE_RULES, GradeRule, grade
 from .gazetteer import OfflineGazetteer, place_query
-from .images import check_form
+from .images import check_form, dropped_image
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Enricher:
             enrichment["geo_query"] = query
             if self.gazetteer is not None:
                 enrichment["geo"] = dict(self.gazetteer.entry(query))
-        image = check_form(getattr(record, "image_url", None))
+        image = check_form(getattr(record, "image_url", None)) or dropped_image(repairs)
         if image is not None:
             enrichment["image"] = image
         return extra

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shared.events import RecordType
 
@@ -20,9 +19,9 @@ from .repairs import (
     state_code,
 )
 from .titles import fill_from_title
+from .urls import complete_url, repair_image_url
 
 SOURCE_RULE = "source"  # error type prefix of failures found while mapping (not schema, not rule)
-_TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|ref$|mc_)")
 _LOCATION_RE = re.compile(
     r"^\s*(?P<city>[^,]+?)\s*,\s*(?P<state>[A-Za-z .]+?)(?:\s+\d{5}(?:-\d{4})?)?\s*$"
 )
@@ -64,35 +63,6 @@ def pick(item: Any, paths: str) -> Any:
     return None
 
 
-def canonical_url(url: str) -> str:
-    """Return a URL for comparison: lower host, no ``www.``, tracking, fragment or end slash."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    host = parts.netloc.lower().removeprefix("www.")
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not _TRACKING.match(k)])
-    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), query, ""))
-
-
-def normalize_url(record: dict[str, Any], field_name: str, repairs: Repairs) -> None:
-    """Lower-case scheme and host, drop tracking parameters and the fragment; record it."""
-    value = record.get(field_name)
-    if not isinstance(value, str) or "://" not in value:
-        return
-    head = value[: value.find("/", value.find("://") + 3) % (len(value) + 1)]
-    if "?" not in value and "#" not in value and head == head.lower() and value == value.strip():
-        return  # already in normal form (the common case): skip the parse
-    try:
-        parts = urlsplit(value.strip())
-    except ValueError:
-        return
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not _TRACKING.match(k)])
-    tidy = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, query, ""))
-    if tidy != value:
-        record[field_name] = repairs.add(field_name, value, tidy, "url_normalized")
-
-
 def split_location(
     record: dict[str, Any], city_field: str, state_field: str, text: Any, repairs: Repairs
 ) -> None:
@@ -118,7 +88,8 @@ def _finish_vehicle(record: dict[str, Any], repairs: Repairs) -> None:
     split_location(record, "locationCity", "locationState", record.get("locationCity"), repairs)
     repair_state(record, "locationState", repairs)
     repair_whitespace(record, ("locationCity", "stockNumber"), repairs)
-    normalize_url(record, "imageUrl", repairs)
+    complete_url(record, "sourceUrl", repairs)
+    repair_image_url(record, "imageUrl", repairs, bases=("sourceUrl",))
     if isinstance(record.get("year"), str) and record["year"].strip().isdigit():
         record["year"] = repairs.add("year", record["year"], int(record["year"]), "year_text")
 
@@ -129,13 +100,17 @@ def _finish_event(record: dict[str, Any], repairs: Repairs) -> None:
     split_location(record, "city", "state", record.get("city"), repairs)
     repair_state(record, "state", repairs)
     repair_whitespace(record, ("name", "venue", "city"), repairs)
-    normalize_url(record, "imageUrl", repairs)
+    complete_url(record, "url", repairs)
+    complete_url(record, "sourceUrl", repairs)
+    repair_image_url(record, "imageUrl", repairs, bases=("url", "sourceUrl"))
 
 
 def _finish_article(record: dict[str, Any], repairs: Repairs) -> None:
     repair_date(record, "publishedDate", repairs)
     repair_whitespace(record, ("title", "author"), repairs)
-    normalize_url(record, "imageUrl", repairs)
+    complete_url(record, "url", repairs)
+    complete_url(record, "sourceUrl", repairs)
+    repair_image_url(record, "imageUrl", repairs, bases=("url", "sourceUrl"))
 
 
 _FINISHERS = {

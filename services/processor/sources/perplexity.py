@@ -10,7 +10,8 @@ from typing import Any
 
 from shared.events import RecordType
 
-from .common import Mapped, canonical_url, source_error
+from .common import Mapped, source_error
+from .urls import canonical_url
 
 URL_FIELD = {RecordType.VEHICLES: "sourceUrl", RecordType.EVENTS: "url", RecordType.ARTICLES: "url"}
 
