@@ -11,6 +11,7 @@ from shared.events import RecordType
 from .dates import repair_date, repair_event_dates
 from .repairs import (
     Repairs,
+    repair_choice,
     repair_make,
     repair_model,
     repair_price,
@@ -20,6 +21,12 @@ from .repairs import (
 )
 from .titles import fill_from_title
 from .urls import complete_url, repair_image_url
+from .vocabulary import (
+    ARTICLE_CATEGORY_ALIASES,
+    CATEGORY_ALIASES,
+    CONDITION_ALIASES,
+    EVENT_TYPE_ALIASES,
+)
 
 SOURCE_RULE = "source"  # error type prefix of failures found while mapping (not schema, not rule)
 _LOCATION_RE = re.compile(
@@ -88,6 +95,8 @@ def _finish_vehicle(record: dict[str, Any], repairs: Repairs) -> None:
     split_location(record, "locationCity", "locationState", record.get("locationCity"), repairs)
     repair_state(record, "locationState", repairs)
     repair_whitespace(record, ("locationCity", "stockNumber"), repairs)
+    repair_choice(record, "category", CATEGORY_ALIASES, repairs)
+    repair_choice(record, "condition", CONDITION_ALIASES, repairs)
     complete_url(record, "sourceUrl", repairs)
     repair_image_url(record, "imageUrl", repairs, bases=("sourceUrl",))
     if isinstance(record.get("year"), str) and record["year"].strip().isdigit():
@@ -100,6 +109,7 @@ def _finish_event(record: dict[str, Any], repairs: Repairs) -> None:
     split_location(record, "city", "state", record.get("city"), repairs)
     repair_state(record, "state", repairs)
     repair_whitespace(record, ("name", "venue", "city"), repairs)
+    repair_choice(record, "eventType", EVENT_TYPE_ALIASES, repairs)
     complete_url(record, "url", repairs)
     complete_url(record, "sourceUrl", repairs)
     repair_image_url(record, "imageUrl", repairs, bases=("url", "sourceUrl"))
@@ -108,6 +118,7 @@ def _finish_event(record: dict[str, Any], repairs: Repairs) -> None:
 def _finish_article(record: dict[str, Any], repairs: Repairs) -> None:
     repair_date(record, "publishedDate", repairs)
     repair_whitespace(record, ("title", "author"), repairs)
+    repair_choice(record, "category", ARTICLE_CATEGORY_ALIASES, repairs)
     complete_url(record, "url", repairs)
     complete_url(record, "sourceUrl", repairs)
     repair_image_url(record, "imageUrl", repairs, bases=("url", "sourceUrl"))

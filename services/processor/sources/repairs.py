@@ -8,6 +8,7 @@ that cannot be repaired is returned unchanged and validation reports it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -103,6 +104,26 @@ def repair_make(record: dict[str, Any], repairs: Repairs) -> None:
         make, rule = (tidy.title(), "make_case") if tidy.islower() or tidy.isupper() else (tidy, "")
     if make != value:
         record["make"] = repairs.add("make", value, make, rule or "whitespace")
+
+
+def choice_key(value: str) -> str:
+    """Return a choice text as the alias tables write it: lower case, words only, "&" is "and"."""
+    text = value.lower().replace("&", " and ").replace("'", " ").replace("\u2019", " ")
+    return " ".join(text.replace("-", " ").replace("_", " ").replace(".", " ").split())
+
+
+def repair_choice(
+    record: dict[str, Any], field: str, aliases: Mapping[str, str], repairs: Repairs
+) -> None:
+    """Replace a known synonym of an enum value ("Muscle Car" -> muscle); record the repair.
+
+    A value the enum already accepts, in any case or spacing, is left to validation.
+    """
+    value = record.get(field)
+    if isinstance(value, str):
+        canonical = aliases.get(choice_key(value))
+        if canonical is not None and choice_key(value) != choice_key(canonical):
+            record[field] = repairs.add(field, value, canonical, "choice_alias")
 
 
 def tidy_model(value: str) -> str:

@@ -52,3 +52,40 @@ TITLE_NOISE = (
     r"\bwith \d[\d,]*k? miles\b",
     r"\breserve\b",
 )
+
+# What listings and event pages commonly write for a category, condition or event type that the
+# records' enums name otherwise. Only unambiguous synonyms: "Vintage", "Mint", "Restored" or
+# "Driver" could be more than one value, so they stay as they are and fail validation with the
+# enum's list of values. Keys are compared as ``choice_key`` writes them.
+CATEGORY_ALIASES: dict[str, str] = {
+    "classic car": "classic", "classics": "classic", "muscle car": "muscle", "pony car": "muscle",
+    "sports car": "sports", "sport": "sports", "sportscar": "sports", "luxury car": "luxury",
+    "exotic car": "exotic", "supercar": "exotic", "antique car": "antique", "pre war": "antique",
+    "prewar": "antique", "brass era": "antique", "hotrod": "hot_rod", "street rod": "hot_rod",
+    "rat rod": "hot_rod", "pickup": "truck", "pickup truck": "truck", "pick up": "truck",
+    "trucks": "truck",
+}  # fmt: skip
+CONDITION_ALIASES: dict[str, str] = {
+    "concours condition": "concours", "concours quality": "concours",
+    "excellent condition": "excellent", "very good condition": "very_good",
+    "good condition": "good", "fair condition": "fair", "project car": "project",
+    "restoration project": "project", "needs restoration": "project",
+}  # fmt: skip
+EVENT_TYPE_ALIASES: dict[str, str] = {
+    "car show": "show", "auto show": "show", "motor show": "show", "classic car show": "show",
+    "expo": "show", "exhibition": "show", "car auction": "auction",
+    "auto auction": "auction", "collector car auction": "auction",
+    "concours d elegance": "concours", "concours delegance": "concours", "concorso": "concours",
+    "rallye": "rally", "road rally": "rally", "tour": "rally", "road tour": "rally",
+    "racing": "race", "vintage racing": "race", "hill climb": "race", "track day": "race",
+    "drag race": "race", "cars and coffee": "meet", "meetup": "meet", "club meet": "meet",
+    "swap": "swap_meet", "swapmeet": "swap_meet", "cruise in": "cruise", "cruise night": "cruise",
+}  # fmt: skip
+ARTICLE_CATEGORY_ALIASES: dict[str, str] = {
+    "buyer s guide": "buyers_guide", "buyers guides": "buyers_guide",
+    "buying guide": "buyers_guide",
+    "auction report": "auction_results", "auction recap": "auction_results",
+    "auction result": "auction_results", "market report": "market_analysis",
+    "market trends": "market_analysis", "event report": "event_coverage",
+    "reviews": "review", "road test": "review", "restorations": "restoration",
+}  # fmt: skip

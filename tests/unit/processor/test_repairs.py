@@ -12,6 +12,7 @@ from services.processor.sources.dates import parse_date, parse_range, repair_eve
 from services.processor.sources.repairs import (
     Repairs,
     parse_price,
+    repair_choice,
     repair_make,
     repair_model,
     repair_price,
@@ -19,6 +20,13 @@ from services.processor.sources.repairs import (
     state_code,
 )
 from services.processor.sources.titles import fill_from_title, parse_title
+from services.processor.sources.vocabulary import (
+    ARTICLE_CATEGORY_ALIASES,
+    CATEGORY_ALIASES,
+    CONDITION_ALIASES,
+    EVENT_TYPE_ALIASES,
+)
+from shared.records import ArticleCategory, EventType, VehicleCategory, VehicleCondition
 
 
 @pytest.mark.parametrize(
@@ -188,3 +196,52 @@ def test_event_range_repair_sets_both_dates() -> None:
 def test_article_dates(text: str | None, expected: date | None) -> None:
     """ISO, HTTP and prose dates parse to a UTC date; anything else gives None."""
     assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "aliases", "given", "expected"),
+    [
+        ("category", CATEGORY_ALIASES, "Muscle Car", "muscle"),
+        ("category", CATEGORY_ALIASES, "Pre-War", "antique"),
+        ("category", CATEGORY_ALIASES, "Pickup Truck", "truck"),
+        ("condition", CONDITION_ALIASES, "Excellent Condition", "excellent"),
+        ("condition", CONDITION_ALIASES, "Project car", "project"),
+        ("eventType", EVENT_TYPE_ALIASES, "Car Show", "show"),
+        ("eventType", EVENT_TYPE_ALIASES, "Concours d\u2019Elegance", "concours"),
+        ("eventType", EVENT_TYPE_ALIASES, "Cars & Coffee", "meet"),
+        ("eventType", EVENT_TYPE_ALIASES, "Cruise-In", "cruise"),
+        ("category", ARTICLE_CATEGORY_ALIASES, "Buyer's Guide", "buyers_guide"),
+    ],
+)
+def test_synonyms_of_choices_are_repaired_and_recorded(
+    field: str, aliases: dict[str, str], given: str, expected: str
+) -> None:
+    """What pages write for a category, condition or event type becomes the enum's value."""
+    record, repairs = {field: given}, Repairs()
+    repair_choice(record, field, aliases, repairs)
+    assert record[field] == expected
+    assert repairs == [{"field": field, "from": given, "to": expected, "rule": "choice_alias"}]
+
+
+@pytest.mark.parametrize("given", ["Very Good", "muscle", "Vintage", "Mint", 3, None])
+def test_values_the_enum_takes_or_ambiguous_ones_are_left_alone(given: Any) -> None:
+    """Accepted spellings are validation's; ambiguous words are not guessed (they fail there)."""
+    record, repairs = {"category": given, "condition": given}, Repairs()
+    repair_choice(record, "category", CATEGORY_ALIASES, repairs)
+    repair_choice(record, "condition", CONDITION_ALIASES, repairs)
+    assert record == {"category": given, "condition": given}
+    assert repairs == []
+
+
+@pytest.mark.parametrize(
+    ("aliases", "enum"),
+    [
+        (CATEGORY_ALIASES, VehicleCategory),
+        (CONDITION_ALIASES, VehicleCondition),
+        (EVENT_TYPE_ALIASES, EventType),
+        (ARTICLE_CATEGORY_ALIASES, ArticleCategory),
+    ],
+)
+def test_every_alias_names_a_value_of_its_enum(aliases: dict[str, str], enum: type[Any]) -> None:
+    """The tables are data: a typo in one would fail records instead of repairing them."""
+    assert set(aliases.values()) <= {member.value for member in enum}
