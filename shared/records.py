@@ -41,12 +41,15 @@ MAX_PRICE = Decimal(10_000_000)
 MIN_YEAR = 1920
 
 
-def _strip(value: Any) -> Any:
-    """Trim strings and turn blank strings into missing values (the items of a list of text)."""
-    if isinstance(value, str):
-        value = " ".join(value.split())
-        return value or None
-    return value
+def _text_items(value: Any) -> Any:
+    """Tidy a list's text items like text fields, and leave out blank ones (a blank tag is none).
+
+    Items that are not strings are kept, to fail validation with their position.
+    """
+    if not isinstance(value, list):
+        return value
+    items = (" ".join(item.split()) if isinstance(item, str) else item for item in value)
+    return [item for item in items if item != ""]
 
 
 def _enum_key(value: Any) -> Any:
@@ -377,7 +380,9 @@ class Article(Record):
     published_date: date | None = None
     category: Annotated[ArticleCategory, BeforeValidator(_enum_key)] | None = None
     tags: Annotated[
-        list[Annotated[str, Field(max_length=50), BeforeValidator(_strip)]], Field(max_length=20)
+        list[Annotated[str, Field(max_length=50)]],
+        Field(max_length=20),
+        BeforeValidator(_text_items),
     ] = Field(default_factory=list)
     image_url: Url | None = None
 

@@ -187,3 +187,16 @@ def test_processed_columns_cover_model_hash_and_lineage() -> None:
     columns = processed_columns(RecordType.VEHICLES)
     assert {"make", "data_hash", "investment_grade", "raw_file", "batch_id"} <= set(columns)
     assert len(columns) == len(set(columns))
+
+
+def test_tags_are_tidied_and_blank_ones_left_out() -> None:
+    """A blank tag is no tag; a tag's length is counted in characters; a non-string still fails."""
+    article = {"title": "Pebble Beach 2026", "url": "https://x.com/a", "sourceName": "jina"}
+    tags = Article.model_validate({**article, "tags": ["auction", "  ", " Pebble   Beach "]}).tags
+    assert tags == ["auction", "Pebble Beach"]
+    with pytest.raises(ValidationError) as caught:
+        Article.model_validate({**article, "tags": ["ok", "t" * 51, 5]})
+    assert [(e["loc"], e["type"]) for e in caught.value.errors()] == [
+        (("tags", 1), "string_too_long"),
+        (("tags", 2), "string_type"),
+    ]
