@@ -150,7 +150,7 @@ class ChunkReader:
         summary.records_read += 1
         mapped = self.normalizer(value)
         outcome = transform.validate(mapped.record, self.model)
-        errors = mapped.errors + (outcome if isinstance(outcome, list) else [])
+        errors = transform.with_source_errors(mapped.errors, outcome)
         if errors or isinstance(outcome, list):
             summary.count_failure(errors)
             failed.append(

@@ -40,6 +40,20 @@ def validate(value: Any, model: type[Record]) -> Record | list[dict[str, Any]]:
         return [field_error(detail) for detail in exc.errors(include_url=False)]
 
 
+def with_source_errors(
+    source: list[dict[str, Any]], outcome: Record | list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Return a record's failures: the mapping's, then validation's on the other fields.
+
+    A field the mapping already failed with its reason (a price in another currency) is not
+    reported a second time by validation ("Input should be a valid decimal").
+    """
+    if not isinstance(outcome, list):
+        return list(source)
+    explained = {error["field"] for error in source}
+    return [*source, *(error for error in outcome if error["field"] not in explained)]
+
+
 def field_error(detail: ErrorDetails) -> dict[str, Any]:
     """Turn one pydantic error into the processor's error shape."""
     rule = detail["type"]

@@ -11,6 +11,7 @@ from shared.events import RecordType
 from .dates import repair_date, repair_event_dates
 from .repairs import (
     Repairs,
+    foreign_currency,
     repair_choice,
     repair_make,
     repair_model,
@@ -86,11 +87,29 @@ def split_location(
         )
 
 
-def _finish_vehicle(record: dict[str, Any], repairs: Repairs) -> None:
+def refuse_foreign_price(record: dict[str, Any], errors: list[dict[str, Any]]) -> bool:
+    """Add a failure for a price in another currency than US dollars; True if there is one.
+
+    Read as dollars, "\u00a345,000" or "\u00a55,000,000" would be a wrong price that grades
+    and market statistics then trust; converting needs a rate, which is not an unambiguous
+    repair. The record fails with the reason, and validation's own complaint about the same
+    field is not repeated (``transform.with_source_errors``).
+    """
+    value = record.get("price")
+    currency = foreign_currency(value) if isinstance(value, str) else None
+    if currency is None:
+        return False
+    message = f"the price is in {currency}, not US dollars: prices are not converted"
+    errors.append(source_error("price", "currency", message, value))
+    return True
+
+
+def _finish_vehicle(record: dict[str, Any], repairs: Repairs, errors: list[dict[str, Any]]) -> None:
     fill_from_title(record, "title", repairs)
     repair_make(record, repairs)
     repair_model(record, repairs)
-    repair_price(record, "price", repairs)
+    if not refuse_foreign_price(record, errors):
+        repair_price(record, "price", repairs)
     split_location(record, "locationCity", "locationState", record.get("location"), repairs)
     split_location(record, "locationCity", "locationState", record.get("locationCity"), repairs)
     repair_state(record, "locationState", repairs)
@@ -103,7 +122,7 @@ def _finish_vehicle(record: dict[str, Any], repairs: Repairs) -> None:
         record["year"] = repairs.add("year", record["year"], int(record["year"]), "year_text")
 
 
-def _finish_event(record: dict[str, Any], repairs: Repairs) -> None:
+def _finish_event(record: dict[str, Any], repairs: Repairs, errors: list[dict[str, Any]]) -> None:
     repair_event_dates(record, repairs)
     split_location(record, "city", "state", record.get("location"), repairs)
     split_location(record, "city", "state", record.get("city"), repairs)
@@ -115,7 +134,7 @@ def _finish_event(record: dict[str, Any], repairs: Repairs) -> None:
     repair_image_url(record, "imageUrl", repairs, bases=("url", "sourceUrl"))
 
 
-def _finish_article(record: dict[str, Any], repairs: Repairs) -> None:
+def _finish_article(record: dict[str, Any], repairs: Repairs, errors: list[dict[str, Any]]) -> None:
     repair_date(record, "publishedDate", repairs)
     repair_whitespace(record, ("title", "author"), repairs)
     repair_choice(record, "category", ARTICLE_CATEGORY_ALIASES, repairs)
@@ -134,5 +153,5 @@ _FINISHERS = {
 def finish(mapped: Mapped, record_type: RecordType) -> Mapped:
     """Apply the record type's repairs to a mapped record; never raises on odd values."""
     if isinstance(mapped.record, dict):
-        _FINISHERS[record_type](mapped.record, mapped.repairs)
+        _FINISHERS[record_type](mapped.record, mapped.repairs, mapped.errors)
     return mapped

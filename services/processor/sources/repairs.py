@@ -17,6 +17,13 @@ from .vocabulary import MAKE_ALIASES, MAKE_SPELLING, US_STATES
 _PRICE_RE = re.compile(
     r"(?P<num>\d{1,3}(?:[,\s]\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d+)?)\s*(?P<unit>[kKmM](?![a-zA-Z]))?"
 )
+# Pound, euro, yen and rupee signs, or a dollar sign with another country's prefix (not US$).
+_FOREIGN_SYMBOL = re.compile(
+    "[\u00a3\u20ac\u00a5\u20b9]|(?<![A-Za-z])(?:C|CA|A|AU|NZ|HK|S|MX|R)\\$"
+)
+_FOREIGN_CODE = re.compile(
+    r"\b(?:EUR|GBP|CHF|JPY|CAD|AUD|NZD|MXN|SEK|NOK|DKK|HKD|SGD|ZAR|CNY|INR|BRL)\b", re.IGNORECASE
+)
 _CENTS = Decimal("0.01")
 _UNITS = {"k": Decimal(1_000), "m": Decimal(1_000_000)}
 
@@ -49,6 +56,16 @@ def parse_price(text: str) -> Decimal | None:
     unit = (match["unit"] or "").lower()
     amount *= _UNITS.get(unit, Decimal(1))
     return amount.quantize(_CENTS)
+
+
+def foreign_currency(text: str) -> str | None:
+    """Return the currency a price text names if it is not US dollars ("\u00a3", "EUR", "C$").
+
+    Prices are US dollars and are never converted (a rate is not an unambiguous repair): a
+    price in another currency is refused with this reason rather than read as dollars.
+    """
+    match = _FOREIGN_SYMBOL.search(text) or _FOREIGN_CODE.search(text)
+    return match.group(0).upper() if match else None
 
 
 def repair_price(record: dict[str, Any], field: str, repairs: Repairs) -> None:

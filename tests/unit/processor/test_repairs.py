@@ -11,6 +11,7 @@ import pytest
 from services.processor.sources.dates import parse_date, parse_range, repair_event_dates
 from services.processor.sources.repairs import (
     Repairs,
+    foreign_currency,
     parse_price,
     repair_choice,
     repair_make,
@@ -245,3 +246,26 @@ def test_values_the_enum_takes_or_ambiguous_ones_are_left_alone(given: Any) -> N
 def test_every_alias_names_a_value_of_its_enum(aliases: dict[str, str], enum: type[Any]) -> None:
     """The tables are data: a typo in one would fail records instead of repairing them."""
     assert set(aliases.values()) <= {member.value for member in enum}
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [
+        ("\u00a345,000", "\u00a3"),
+        ("45 000 \u20ac", "\u20ac"),
+        ("EUR 45.000", "EUR"),
+        ("45,000 gbp", "GBP"),
+        ("\u00a55,000,000", "\u00a5"),
+        ("C$60,000", "C$"),
+        ("AU$70,000", "AU$"),
+        ("$45,000 (CAD)", "CAD"),
+        ("$45,000", None),
+        ("US$45,000", None),
+        ("45000 USD", None),
+        ("Bid to $61,000", None),
+        ("Euro Spec 911, $80,000", None),
+    ],
+)
+def test_prices_in_other_currencies_are_recognised(text: str, currency: str | None) -> None:
+    """A price text naming another currency than US dollars says which; dollars say nothing."""
+    assert foreign_currency(text) == currency

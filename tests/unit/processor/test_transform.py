@@ -7,6 +7,8 @@ from decimal import Decimal
 import orjson
 
 from services.processor import transform
+from services.processor.sources import Normalizer
+from shared.events import RecordType
 from shared.records import Article, CarEvent, Vehicle
 
 from .conftest import vehicle
@@ -101,3 +103,28 @@ def test_failure_line_serializes_decimals_and_falls_back_to_repr() -> None:
     }
     huge = transform.failure_line("raw/f.json", 0, [], {"year": 10**30})
     assert orjson.loads(huge)["record"] == "{'year': 1000000000000000000000000000000}"
+
+
+def test_a_price_in_another_currency_fails_once_with_its_reason() -> None:
+    """Not read as dollars, not converted: one failure that says why, none from validation."""
+    mapped = Normalizer("drop", "drop", RecordType.VEHICLES)(vehicle(price="\u00a345,000"))
+    outcome = transform.validate(mapped.record, Vehicle)
+    errors = transform.with_source_errors(mapped.errors, outcome)
+    assert [(e["field"], e["rule"], e["value"]) for e in errors] == [
+        ("price", "source_currency", "\u00a345,000")
+    ]
+    assert "not US dollars" in errors[0]["message"]
+    assert [transform.reason_key(e) for e in errors] == ["source:price:currency"]
+
+
+def test_validation_still_reports_the_fields_the_mapping_did_not_explain() -> None:
+    """Only the field a source error names is left out of validation's failures."""
+    source = [{"field": "price", "rule": "source_currency", "message": "m", "value": "x"}]
+    outcome = transform.validate(vehicle(price="x", year=1900), Vehicle)
+    assert isinstance(outcome, list)
+    merged = transform.with_source_errors(source, outcome)
+    assert [(e["field"], e["rule"]) for e in merged] == [
+        ("price", "source_currency"),
+        ("year", "business_rule"),
+    ]
+    assert transform.with_source_errors([], outcome) == outcome
