@@ -145,7 +145,7 @@ def _tidied(field: FieldInfo) -> bool:
 class InputRule(NamedTuple):
     """What ``Record._tidy`` does to one input key before validation."""
 
-    text: bool  # a text or URL field: its string is trimmed and single-spaced
+    text: bool  # a text or URL field: its string is trimmed and single-spaced, an integer a string
     required: bool  # required: blank text stays "" (too short); else blank is missing
     null_is_missing: bool  # optional with a default other than None: null takes the default
 
@@ -153,6 +153,8 @@ class InputRule(NamedTuple):
         """Return the tidied value, ``_MISSING`` to remove the key, or ``_UNCHANGED``."""
         if value is None:
             return _MISSING if self.null_is_missing else _UNCHANGED
+        if self.text and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # a stock number or a model ("911") given as a JSON number
         if not isinstance(value, str):
             return _UNCHANGED
         if not self.text:  # an optional field of another type: only a blank string changes

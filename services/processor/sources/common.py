@@ -74,8 +74,13 @@ def pick(item: Any, paths: str) -> Any:
 def split_location(
     record: dict[str, Any], city_field: str, state_field: str, text: Any, repairs: Repairs
 ) -> None:
-    """Fill city and state from "City, ST 12345" when they are missing; record it."""
-    if not isinstance(text, str) or record.get(city_field):
+    """Split "City, ST 12345" into city and state; record it.
+
+    ``text`` is another field (a listing's ``location``), used when the city is missing, or the
+    city field itself when it holds both. The state is filled only when it is missing.
+    """
+    city = record.get(city_field)
+    if not isinstance(text, str) or (city and city != text):
         return
     match = _LOCATION_RE.match(text)
     if match is None or state_code(match["state"]) is None:

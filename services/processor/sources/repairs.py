@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from .vocabulary import MAKE_ALIASES, MAKE_SPELLING, US_STATES
@@ -25,6 +25,7 @@ _FOREIGN_CODE = re.compile(
     r"\b(?:EUR|GBP|CHF|JPY|CAD|AUD|NZD|MXN|SEK|NOK|DKK|HKD|SGD|ZAR|CNY|INR|BRL)\b", re.IGNORECASE
 )
 _CENTS = Decimal("0.01")
+_ROUNDABLE = Decimal(10) ** 15  # quantizing to cents stays within the default precision
 _UNITS = {"k": Decimal(1_000), "m": Decimal(1_000_000)}
 
 
@@ -69,15 +70,25 @@ def foreign_currency(text: str) -> str | None:
 
 
 def repair_price(record: dict[str, Any], field: str, repairs: Repairs) -> None:
-    """Turn a price string into a Decimal with two places; record the repair."""
+    """Turn a price string into a Decimal with two places; record the repair.
+
+    A number with more than two decimals (45000.999, from a computation upstream) is rounded to
+    the cent, half up, and recorded (``price_rounded``).
+    """
     value = record.get(field)
     if not isinstance(value, str):
         if isinstance(value, float):
-            record[field] = Decimal(str(value))
+            amount = Decimal(str(value))
+            exponent = amount.as_tuple().exponent
+            if isinstance(exponent, int) and exponent < -2 and abs(amount) < _ROUNDABLE:
+                cents = amount.quantize(_CENTS, rounding=ROUND_HALF_UP)
+                record[field] = repairs.add(field, value, cents, "price_rounded")
+            else:
+                record[field] = amount  # NaN, infinities and huge values fail validation
         return
-    amount = parse_price(value)
-    if amount is not None:
-        record[field] = repairs.add(field, value, amount, "price_text")
+    parsed = parse_price(value)
+    if parsed is not None:
+        record[field] = repairs.add(field, value, parsed, "price_text")
 
 
 def state_code(value: str) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from services.processor.sources import Normalizer
 from services.processor.sources.dates import parse_date, parse_range, repair_event_dates
 from services.processor.sources.repairs import (
     Repairs,
@@ -27,6 +28,7 @@ from services.processor.sources.vocabulary import (
     CONDITION_ALIASES,
     EVENT_TYPE_ALIASES,
 )
+from shared.events import RecordType
 from shared.records import ArticleCategory, EventType, VehicleCategory, VehicleCondition
 
 
@@ -269,3 +271,37 @@ def test_every_alias_names_a_value_of_its_enum(aliases: dict[str, str], enum: ty
 def test_prices_in_other_currencies_are_recognised(text: str, currency: str | None) -> None:
     """A price text naming another currency than US dollars says which; dollars say nothing."""
     assert foreign_currency(text) == currency
+
+
+def test_a_price_with_fractions_of_a_cent_is_rounded_and_recorded() -> None:
+    """45000.999 from a computation upstream becomes 45001.00, half up; plain numbers stay."""
+    record: dict[str, Any] = {"price": 45000.999}
+    repairs = Repairs()
+    repair_price(record, "price", repairs)
+    assert record["price"] == Decimal("45001.00")
+    assert repairs == [
+        {"field": "price", "from": 45000.999, "to": "45001.00", "rule": "price_rounded"}
+    ]
+    for plain in (45000.5, 45000):
+        untouched: dict[str, Any] = {"price": plain}
+        repair_price(untouched, "price", repairs)
+        assert untouched["price"] == Decimal(str(plain))
+    assert len(repairs) == 1
+
+
+@pytest.mark.parametrize(
+    ("record_type", "city_field", "state_field"),
+    [(RecordType.VEHICLES, "locationCity", "locationState"), (RecordType.EVENTS, "city", "state")],
+)
+def test_a_city_field_holding_city_and_state_is_split(
+    record_type: RecordType, city_field: str, state_field: str
+) -> None:
+    """A city field holding "Austin, Texas 78701" gives city Austin and state TX, recorded."""
+    base = (
+        {"make": "Ford", "model": "Mustang", "year": 1967, "price": 30000}
+        if record_type is RecordType.VEHICLES
+        else {"name": "Spring Show", "eventType": "show", "startDate": "2026-05-02"}
+    )
+    mapped = Normalizer("drop", "drop", record_type)({**base, city_field: "Austin, Texas 78701"})
+    assert (mapped.record[city_field], mapped.record[state_field]) == ("Austin", "TX")
+    assert [r["rule"] for r in mapped.repairs] == ["location_split", "location_split", "state_code"]

@@ -200,3 +200,14 @@ def test_tags_are_tidied_and_blank_ones_left_out() -> None:
         (("tags", 1), "string_too_long"),
         (("tags", 2), "string_type"),
     ]
+
+
+def test_a_number_in_a_text_field_is_its_digits() -> None:
+    """Stock numbers and models ("911") often come as JSON numbers; a boolean is still no text."""
+    record = Vehicle.model_validate({**VEHICLE, "model": 911, "stockNumber": 12345})
+    assert (record.model, record.stock_number) == ("911", "12345")
+    as_text = Vehicle.model_validate({**VEHICLE, "model": "911", "stockNumber": "12345"})
+    assert record.data_hash() == as_text.data_hash()
+    with pytest.raises(ValidationError) as caught:
+        Vehicle.model_validate({**VEHICLE, "locationCity": True})
+    assert [e["type"] for e in caught.value.errors()] == ["string_type"]
