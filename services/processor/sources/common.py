@@ -26,6 +26,7 @@ from .vocabulary import (
     ARTICLE_CATEGORY_ALIASES,
     CATEGORY_ALIASES,
     CONDITION_ALIASES,
+    COUNTRY_ALIASES,
     EVENT_TYPE_ALIASES,
 )
 
@@ -134,6 +135,7 @@ def _finish_event(record: dict[str, Any], repairs: Repairs, errors: list[dict[st
     repair_state(record, "state", repairs)
     repair_whitespace(record, ("name", "venue", "city"), repairs)
     repair_choice(record, "eventType", EVENT_TYPE_ALIASES, repairs)
+    repair_choice(record, "country", COUNTRY_ALIASES, repairs)
     complete_url(record, "url", repairs)
     complete_url(record, "sourceUrl", repairs)
     repair_image_url(record, "imageUrl", repairs, bases=("url", "sourceUrl"))

@@ -89,3 +89,8 @@ ARTICLE_CATEGORY_ALIASES: dict[str, str] = {
     "market trends": "market_analysis", "event report": "event_coverage",
     "reviews": "review", "road test": "review", "restorations": "restoration",
 }  # fmt: skip
+COUNTRY_ALIASES: dict[str, str] = {
+    "usa": "US", "u s": "US", "u s a": "US", "united states": "US",
+    "united states of america": "US",
+}  # fmt: skip
+"""An event's country as the records write the United States (geocoded offline as such)."""

@@ -26,6 +26,7 @@ from services.processor.sources.vocabulary import (
     ARTICLE_CATEGORY_ALIASES,
     CATEGORY_ALIASES,
     CONDITION_ALIASES,
+    COUNTRY_ALIASES,
     EVENT_TYPE_ALIASES,
 )
 from shared.events import RecordType
@@ -214,6 +215,8 @@ def test_article_dates(text: str | None, expected: date | None) -> None:
         ("eventType", EVENT_TYPE_ALIASES, "Cars & Coffee", "meet"),
         ("eventType", EVENT_TYPE_ALIASES, "Cruise-In", "cruise"),
         ("category", ARTICLE_CATEGORY_ALIASES, "Buyer's Guide", "buyers_guide"),
+        ("country", COUNTRY_ALIASES, "U.S.A.", "US"),
+        ("country", COUNTRY_ALIASES, "United States", "US"),
     ],
 )
 def test_synonyms_of_choices_are_repaired_and_recorded(
