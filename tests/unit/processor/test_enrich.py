@@ -31,6 +31,10 @@ from .conftest import DAY, RawFactory, vehicle
         ("Tulsa", "OK", (36.15, -95.99)),
         ("St. Louis", "MO", (38.63, -90.2)),
         ("Miami", None, (25.77, -80.19)),
+        ("Hershey", "PA", (40.29, -76.65)),  # small towns (under 15,000 inhabitants) too
+        ("Watkins Glen", "NY", (42.38, -76.87)),
+        ("Portland", "ME", (43.66, -70.26)),  # the state picks among places of one name
+        ("Portland", None, (45.52, -122.68)),  # without it, the most populous
     ],
 )
 def test_offline_gazetteer_finds_us_cities(
