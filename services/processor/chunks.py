@@ -157,7 +157,6 @@ class ChunkReader:
                 transform.failure_line(summary.raw_file, position, errors, value, mapped.repairs)
             )
             return None
-        summary.records_repaired += bool(mapped.repairs)
         extra = {**self.job.lineage, **_NO_LINK, "record_position": position}
         extra.update(self.job.enricher.enrich(outcome, list(mapped.repairs)))
         row = outcome.to_row()  # its columns are picked, in order, by ``frame``
@@ -167,6 +166,8 @@ class ChunkReader:
             summary.duplicates_in_batch += 1
             return None
         summary.records_valid += 1
+        if mapped.repairs:
+            summary.count_repairs(mapped.repairs)
         return row
 
 

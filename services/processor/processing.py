@@ -246,6 +246,7 @@ def _reject(
     summary.known_duplicates = summary.near_duplicates = summary.records_repaired = 0
     summary.errors_by_reason = {}
     summary.errors_by_kind = {}
+    summary.repairs_by_rule = {}
     summary.rejected_reason = exc.reason
     summary.error_file = data_dir.relative(paths.file_error)
     write_json_atomic(

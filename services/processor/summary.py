@@ -1,7 +1,8 @@
 """What processing one raw file produced, and the day's ``processing_report.json``.
 
 The report holds one entry per raw file and totals over them: counts of records, failures by
-reason, by kind (schema / business_rule / source, reported apart), by record type and by source.
+reason, by kind (schema / business_rule / source, reported apart), by record type and by source,
+and the repairs made to the rows written, by rule.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Summary:
     known_duplicates: int = 0  # valid records already known from another file, day or replica
     near_duplicates: int = 0  # valid records linked to a canonical listing
     records_repaired: int = 0
+    repairs_by_rule: dict[str, int] = field(default_factory=dict)  # of the rows written
     errors_by_reason: dict[str, int] = field(default_factory=dict)
     errors_by_kind: dict[str, int] = field(default_factory=dict)
     processed_path: str | None = None
@@ -63,6 +65,13 @@ class Summary:
         for error in errors:
             kind = transform.reason_key(error).split(":", 1)[0]
             self.errors_by_kind[kind] = self.errors_by_kind.get(kind, 0) + 1
+
+    def count_repairs(self, repairs: Iterable[Mapping[str, Any]]) -> None:
+        """Count a repaired record that became a row, and each of its repairs by rule."""
+        self.records_repaired += 1
+        for repair in repairs:
+            rule = repair["rule"]
+            self.repairs_by_rule[rule] = self.repairs_by_rule.get(rule, 0) + 1
 
     def report_entry(self) -> dict[str, Any]:
         """Return this summary as an entry of ``processing_report.json``."""
@@ -92,6 +101,7 @@ def totals(entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Return the report's totals: counts, failures by reason and kind, per type and source."""
     result: dict[str, Any] = dict.fromkeys(COUNTS, 0)
     result.update(files=0, files_rejected=0, errors_by_reason={}, errors_by_kind={})
+    result.update(repairs_by_rule={})
     result.update(by_type={}, by_source={})
     for entry in entries:
         result["files"] += 1
@@ -100,6 +110,7 @@ def totals(entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         _add(result, counts)
         _add(result["errors_by_reason"], entry.get("errors_by_reason", {}))
         _add(result["errors_by_kind"], entry.get("errors_by_kind", {}))
+        _add(result["repairs_by_rule"], entry.get("repairs_by_rule", {}))
         for name, group in (("by_type", "record_type"), ("by_source", "source")):
             bucket = result[name].setdefault(str(entry.get(group)), {"errors_by_reason": {}})
             _add(bucket, counts)

@@ -102,7 +102,15 @@ def test_enricher_records_provenance() -> None:
 def test_report_counts_by_type_source_and_kind(raw_file: RawFactory, data_dir: DataDir) -> None:
     """The day's report counts failures by reason and by kind, per type and per source."""
     now = datetime(2026, 11, 29, tzinfo=UTC)
-    cars = raw_file([vehicle(), vehicle(price="n/a"), vehicle(stockNumber="S-3", price=10)])
+    cars = raw_file(
+        [
+            vehicle(),
+            vehicle(price="n/a"),
+            vehicle(stockNumber="S-3", price=10),
+            vehicle(stockNumber="S-4", make="Chevy", price="$61,000"),
+            vehicle(stockNumber="S-4", make="Chevy", price="$61,000"),  # the same row again
+        ]
+    )
     process_file(cars, RecordType.VEHICLES, data_dir, batch_id="a-p2", now=now, source="drop")
     items = [
         {"title": "Real", "url": "https://a.example.com", "_citations": ["https://a.example.com"]},
@@ -121,6 +129,10 @@ def test_report_counts_by_type_source_and_kind(raw_file: RawFactory, data_dir: D
         "business_rule:price": 1,
     }
     assert totals["by_source"]["perplexity"]["records_valid"] == 1
+    assert (totals["records_repaired"], totals["repairs_by_rule"]) == (
+        1,
+        {"make_alias": 1, "price_text": 1},  # of the rows written: not the duplicate's
+    )
 
 
 def test_repairs_reach_the_processed_row(raw_file: RawFactory, data_dir: DataDir) -> None:
