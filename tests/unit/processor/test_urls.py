@@ -10,7 +10,7 @@ from services.processor import transform
 from services.processor.enrich.record import Enricher
 from services.processor.sources import Normalizer
 from shared.events import RecordType
-from shared.records import MODELS, Article, Record, Vehicle, record_hash
+from shared.records import MODELS, Article, CarEvent, Record, Vehicle, record_hash
 
 LISTING = {
     "make": "Ford",
@@ -118,3 +118,20 @@ def test_an_article_url_with_a_scheme_keeps_its_natural_key() -> None:
     assert repairs == []
     assert record.data_hash() == record_hash(str(record.url), "feed")
     assert "utm_source=feed" in str(record.url)
+
+
+def test_an_event_image_path_is_resolved_against_the_event_page() -> None:
+    """An event's or article's own URL is the page its image path belongs to."""
+    event = {
+        "name": "Amelia Concours",
+        "eventType": "concours",
+        "startDate": "2026-03-05",
+        "city": "Fernandina Beach",
+        "url": "https://show.example.com/2026/",
+        "imageUrl": "/img/poster.jpg",
+        "sourceName": "feed",
+    }
+    record, repairs = _process(event, RecordType.EVENTS)
+    assert isinstance(record, CarEvent), record
+    assert str(record.image_url) == "https://show.example.com/img/poster.jpg"
+    assert [r["rule"] for r in repairs] == ["url_relative"]
