@@ -112,6 +112,9 @@ class BatchProcessed(Event):
     records_invalid: int
     duplicates_in_batch: int
     errors_by_reason: dict[str, int] = Field(default_factory=dict)
+    repairs_by_rule: dict[str, int] = Field(
+        default_factory=dict, description="repairs made to the rows written, by rule"
+    )
     near_duplicates: int = 0
     field_completeness: dict[str, float] = Field(
         default_factory=dict, description="optional field -> share of valid records that fill it"

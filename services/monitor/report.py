@@ -17,17 +17,19 @@ from services.monitor.classify import dead_letter_origin
 from services.monitor.metrics import UNKNOWN, Tally
 from shared import subjects
 
-ERRORS_BY_REASON = """
-SELECT reason.key AS reason, sum(reason.value::numeric) AS n
+PROCESSED_COUNTS = """
+SELECT item.key AS key, sum(item.value::numeric) AS n
 FROM monitor_events AS e,
      jsonb_each_text(
-         CASE WHEN jsonb_typeof(e.payload->'errors_by_reason') = 'object'
-              THEN e.payload->'errors_by_reason' ELSE '{}'::jsonb END
-     ) AS reason
-WHERE e.subject = $3 AND e.day BETWEEN $1 AND $2 AND reason.value ~ '^[0-9]+$'
-GROUP BY reason.key
-ORDER BY n DESC, reason.key
+         CASE WHEN jsonb_typeof(e.payload->$4::text) = 'object'
+              THEN e.payload->$4::text ELSE '{}'::jsonb END
+     ) AS item
+WHERE e.subject = $3 AND e.day BETWEEN $1 AND $2 AND item.value ~ '^[0-9]+$'
+GROUP BY item.key
+ORDER BY n DESC, item.key
 """
+"""Sum a count map of the processed batches' events (``$4``: errors_by_reason, repairs_by_rule)."""
+
 
 _PROCESSED_FIELDS = ("records_read", "records_valid", "records_invalid", "duplicates_in_batch")
 _IMPORTED_FIELDS = ("rows_total", "inserted", "updated", "unchanged", "failed")
@@ -36,9 +38,10 @@ _IMPORTED_FIELDS = ("rows_total", "inserted", "updated", "unchanged", "failed")
 async def build_report(conn: asyncpg.Connection, start: date, end: date) -> dict[str, Any]:
     """Return the pipeline report of the days ``start`` to ``end`` (inclusive, UTC days)."""
     tallies = await store.fetch_totals(conn, start, end)
-    reasons = await conn.fetch(ERRORS_BY_REASON, start, end, subjects.RECORDS_PROCESSED)
     validation = _validation(tallies)
-    validation["errors_by_reason"] = {row["reason"]: int(row["n"]) for row in reasons}
+    for key in ("errors_by_reason", "repairs_by_rule"):
+        counts = await conn.fetch(PROCESSED_COUNTS, start, end, subjects.RECORDS_PROCESSED, key)
+        validation[key] = {row["key"]: int(row["n"]) for row in counts}
     validation["reasons_by_type"] = await stats.reasons_by_type(conn, start, end)
     validation["by_type_source"] = await stats.validation_by(conn, start, end)
     scraping = scraping_section(tallies)
@@ -200,6 +203,8 @@ def render_text(report: dict[str, Any]) -> str:
     ]
     if validation["errors_by_reason"]:
         lines.append("  by reason: " + _pairs(validation["errors_by_reason"]))
+    if validation.get("repairs_by_rule"):  # absent from reports built before it existed
+        lines.append("  repairs: " + _pairs(validation["repairs_by_rule"]))
     if errors["dead_letters_by_subject"]:
         lines.append("  dead letters: " + _pairs(errors["dead_letters_by_subject"]))
     lines.extend(_extra_lines(report))

@@ -212,6 +212,7 @@ def _processed_event(summary: Summary, job: Job, source: str) -> BatchProcessed:
         records_invalid=summary.records_invalid,
         duplicates_in_batch=summary.duplicates_in_batch,
         errors_by_reason=summary.errors_by_reason,
+        repairs_by_rule=summary.repairs_by_rule,
         duration_s=summary.duration_s,
     )
 

@@ -91,6 +91,7 @@ def _processed() -> BatchProcessed:
         records_invalid=10,
         duplicates_in_batch=2,
         errors_by_reason={"business_rule:price": 6, "missing:year": 4},
+        repairs_by_rule={"price_text": 3, "image_url_invalid": 1},
         duration_s=0.5,
     )
 
@@ -233,12 +234,14 @@ async def test_monitor_counts_reports_and_reseeds(
     assert (validation["records_invalid"], validation["duplicates_in_batch"]) == (10, 2)
     assert validation["pass_rate"] == pytest.approx(0.9167)
     assert validation["errors_by_reason"] == {"business_rule:price": 6, "missing:year": 4}
+    assert validation["repairs_by_rule"] == {"price_text": 3, "image_url_invalid": 1}
     imported = report["import"]
     assert (imported["inserted"], imported["updated"], imported["unchanged"]) == (100, 5, 5)
     assert imported["by_record_type"]["vehicles"]["inserted"] == 100
     assert report["errors"]["files_rejected"] == 1
     assert report["errors"]["dead_letters_by_subject"] == {"records.processed": 1}
     assert "pass rate 91.7%" in render_text(report)
+    assert "  repairs: price_text 3, image_url_invalid 1" in render_text(report)
 
 
 async def _healthz_ok(http: aiohttp.ClientSession, base: str) -> bool:

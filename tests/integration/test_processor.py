@@ -29,7 +29,7 @@ pytestmark = pytest.mark.nats
 DAY = "2026-11-29"
 RAW = f"raw/{DAY}/vehicles/drop_001.json"
 RECORDS = [
-    {"sourceName": "drop", "make": "Jaguar", "model": "E-Type", "year": 1963, "price": 180000},
+    {"sourceName": "drop", "make": "Jag", "model": "E-Type", "year": 1963, "price": "$180,000"},
     {"sourceName": "drop", "make": "Ford", "model": "Bronco", "year": 1972, "price": 62000.5},
     {"sourceName": "drop", "make": "Ford", "model": "Bronco", "year": 1972, "price": 62000.5},
     {"sourceName": "drop", "make": "Fiat", "model": "500", "year": 1968, "price": 10},
@@ -91,6 +91,7 @@ async def test_collected_file_is_processed_and_announced(
     assert (event.records_read, event.records_valid, event.records_invalid) == (4, 2, 1)
     assert event.duplicates_in_batch == 1
     assert event.errors_by_reason == {"business_rule:price": 1}
+    assert event.repairs_by_rule == {"make_alias": 1, "price_text": 1}  # the Jaguar's
     assert [orjson.loads(line)["investment_grade"] for line in lines] == ["A+", "A"]
     assert orjson.loads(failed[0])["position"] == 3
     assert not processor.done()

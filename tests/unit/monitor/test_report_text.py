@@ -63,6 +63,16 @@ def test_render_text_matches_the_report_layout() -> None:
     )
 
 
+def test_render_text_lists_the_repairs_after_the_reasons() -> None:
+    """The repairs made to the rows written get their own line, largest first as given."""
+    report = _report()
+    report["validation"]["repairs_by_rule"] = {"price_text": 3, "image_url_invalid": 1}
+    assert render_text(report).endswith(
+        "  by reason: business_rule:price 6, missing:year 4\n"
+        "  repairs: price_text 3, image_url_invalid 1"
+    )
+
+
 def test_render_text_of_an_empty_range() -> None:
     """A range with nothing in it shows a date range, zeros, 'n/a' and no detail lines."""
     empty = _report(
