@@ -2,8 +2,12 @@
 
 Claim check: an event names a file, it never carries the records.
 
-Events are frozen and refuse unknown fields. ``ProcessFile`` is a command that people type with
-``nats pub``, so only ``path`` is required and the rest is filled in.
+Events are frozen. They ignore fields they do not know (a tolerant reader): a field added to an
+event, with a default, reaches a consumer still running the previous version during a rolling
+upgrade of replicas, and that consumer handles the event instead of dead-lettering it. Removing or
+renaming a field, or changing its meaning, is a breaking change: it bumps ``schema_version``.
+``ProcessFile`` is a command that people type with ``nats pub``, so only ``path`` is required and
+the rest is filled in.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ class RecordType(StrEnum):
 class Event(BaseModel):
     """Fields every event carries."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
     subject: ClassVar[str]
 
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
@@ -79,7 +83,6 @@ class FileRejected(Event):
 class ProcessFile(Event):
     """Command: (re)process a file that is already under ``raw/``."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
     subject: ClassVar[str] = subjects.COMMAND_PROCESS_FILE
 
     path: str = Field(description="path relative to DATA_DIR (or absolute inside it)")
@@ -89,7 +92,6 @@ class ProcessFile(Event):
 class ImportFile(Event):
     """Command: (re)load a file that is already under ``processed/`` (import a date, re-drive)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
     subject: ClassVar[str] = subjects.COMMAND_IMPORT_FILE
 
     path: str = Field(description="path relative to DATA_DIR, under processed/")
