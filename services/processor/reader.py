@@ -3,9 +3,9 @@
 Accepted shapes, told apart by the first significant byte (after an optional UTF-8 BOM):
 
 - ``[`` a JSON array: each element is a record;
-- ``{`` an envelope object holding the records in a list under ``items``, ``data``, ``records``,
-  ``results`` or the record type's name; otherwise JSON Lines or concatenated objects, where
-  each top-level value is a record.
+- ``{`` an envelope object holding the records in a list under one of ``ENVELOPE_KEYS``
+  (``items``, ``data``, ``records``, ``results``, ``listings``...) or the record type's name;
+  otherwise JSON Lines or concatenated objects, where each top-level value is a record.
 
 Numbers come out as ``int`` or ``Decimal`` (never float), so prices stay exact. Anything that
 cannot be parsed raises ``UnreadableFileError`` with the reason and how far reading got.
@@ -33,7 +33,12 @@ import ijson
 from shared.errors import BadInputError
 from shared.events import RecordType
 
-ENVELOPE_KEYS = frozenset({"items", "data", "records", "results"})
+ENVELOPE_KEYS = frozenset(
+    {"items", "data", "records", "results", "listings", "cars", "inventory", "lots", "hits", "rows",
+     "entries", "posts"}
+)  # fmt: skip
+"""Keys under which exports and APIs put their list of records ("listings", an auction's "lots",
+a search index's "hits"...); the record type's own name is one too."""
 _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n"
 _SCALAR_STARTS = b'"-0123456789tfn'

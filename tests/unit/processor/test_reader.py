@@ -25,7 +25,9 @@ def test_array_yields_each_element_with_exact_numbers(raw_file: RawFactory) -> N
     assert _read(path) == [{"price": Decimal("12345.67")}, {"price": 2}]
 
 
-@pytest.mark.parametrize("key", ["items", "data", "records", "results", "vehicles"])
+@pytest.mark.parametrize(
+    "key", ["items", "data", "records", "results", "vehicles", "listings", "lots", "hits"]
+)
 def test_envelope_key_yields_the_list_under_it(raw_file: RawFactory, key: str) -> None:
     """An object holding the records under a known key yields that list, not the envelope."""
     payload = {"meta": {"count": 2, "items": "not a list"}, key: [vehicle(), vehicle(make="BMW")]}
