@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import click
+import orjson
 
 from services.processor.dedup.scoring import LINK_THRESHOLD
+from services.processor.enrich.record import Enricher
+from services.processor.processing import Options, process_file
 from services.processor.quality.report import measure
+from services.processor.summary import Summary
+from shared.events import RecordType, utcnow
+from shared.storage import DataDir
 
 TARGET_PRECISION = 0.97
 TARGET_RECALL = 0.95
@@ -34,4 +44,109 @@ def dedup_quality(n: int, seed: int, threshold: float, check: bool) -> None:
         sys.exit(1)
 
 
-COMMANDS: list[click.Command] = [dedup_quality]
+@click.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--type",
+    "type_name",
+    type=click.Choice([t.value for t in RecordType]),
+    help="Record type (default: the name of the file's folder, as in inbox/vehicles/).",
+)
+@click.option("--source", help="Source name (default: the tool the file's name gives, as a drop).")
+@click.option(
+    "--apify-maps",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="PROCESSOR_APIFY_FIELD_MAPS_FILE",
+    help="Apify field maps, as the processor's PROCESSOR_APIFY_FIELD_MAPS_FILE.",
+)
+@click.option("--show", default=10, show_default=True, help="Failed records to print.")
+@click.option("--strict", is_flag=True, help="Exit 1 when a record fails (always when unreadable).")
+def check(
+    path: Path,
+    type_name: str | None,
+    source: str | None,
+    apify_maps: Path | None,
+    show: int,
+    strict: bool,
+) -> None:
+    """Read, repair and validate a file as the processor would, without loading anything.
+
+    Prints the counts, failures by reason, repairs by rule and the first failed records with
+    their reasons: what a drop of the file would give, before dropping it. Nothing is linked,
+    geocoded or written outside a temporary folder.
+    """
+    record_type = RecordType(type_name or _type_of_folder(path))
+    with tempfile.TemporaryDirectory(prefix="pipeline-check-") as tmp:
+        data_dir = DataDir(Path(tmp))
+        raw = data_dir.raw(utcnow().date(), record_type) / path.name
+        raw.parent.mkdir(parents=True)
+        _link_or_copy(path.resolve(), raw)
+        options = Options(Enricher(gazetteer=None), apify_maps)
+        summary = process_file(
+            raw, record_type, data_dir, batch_id="check", source=source, options=options
+        )
+        failed = _failed_lines(data_dir, summary, show)
+    for line in _check_lines(path, summary, failed):
+        click.echo(line)
+    if summary.rejected or (strict and summary.records_invalid):
+        sys.exit(1)
+
+
+def _type_of_folder(path: Path) -> str:
+    name = path.resolve().parent.name
+    if name not in {t.value for t in RecordType}:
+        msg = f"cannot tell the record type from the folder {name!r}: give --type"
+        raise click.UsageError(msg)
+    return name
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        target.hardlink_to(source)  # a 1 GB file is not copied (same file system)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _failed_lines(data_dir: DataDir, summary: Summary, limit: int) -> list[dict[str, Any]]:
+    if not summary.failed_path or limit <= 0:
+        return []
+    lines: list[dict[str, Any]] = []
+    with (data_dir.root / summary.failed_path).open("rb") as handle:
+        for line in handle:
+            lines.append(orjson.loads(line))
+            if len(lines) >= limit:
+                break
+    return lines
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{key} {value}" for key, value in ordered)
+
+
+def _check_lines(path: Path, summary: Summary, failed: list[dict[str, Any]]) -> list[str]:
+    head = f"{path.name}: {summary.record_type.value}, source {summary.source}"
+    if summary.rejected:
+        return [head, f"unreadable: {summary.rejected_reason} (nothing would be loaded)"]
+    read = summary.records_valid + summary.records_invalid + summary.duplicates_in_batch
+    rate = f"{summary.records_valid / read:.1%}" if read else "n/a"
+    lines = [
+        head,
+        f"records {summary.records_read}  valid {summary.records_valid}  "
+        f"invalid {summary.records_invalid}  duplicates in the file "
+        f"{summary.duplicates_in_batch}  pass rate {rate}",
+    ]
+    if summary.errors_by_reason:
+        lines.append("failures by reason: " + _pairs(summary.errors_by_reason))
+    if summary.repairs_by_rule:
+        lines.append("repairs: " + _pairs(summary.repairs_by_rule))
+    for entry in failed:
+        reasons = "; ".join(
+            f"{error['field'] or 'record'} {error['rule']}: {error['message']}"
+            for error in entry.get("errors", [])
+        )
+        lines.append(f"  position {entry.get('position')}: {reasons}")
+    return lines
+
+
+COMMANDS: list[click.Command] = [dedup_quality, check]
