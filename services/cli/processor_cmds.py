@@ -61,6 +61,15 @@ def dedup_quality(n: int, seed: int, threshold: float, check: bool) -> None:
 )
 @click.option("--show", default=10, show_default=True, help="Failed records to print.")
 @click.option("--strict", is_flag=True, help="Exit 1 when a record fails (always when unreadable).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the counts, reasons and repairs as processing_report.json has them, and the "
+    "failed records as the failed files have them (for scripts and CI checks).",
+)
 def check(
     path: Path,
     type_name: str | None,
@@ -68,6 +77,7 @@ def check(
     apify_maps: Path | None,
     show: int,
     strict: bool,
+    fmt: str,
 ) -> None:
     """Read, repair and validate a file as the processor would, without loading anything.
 
@@ -86,8 +96,15 @@ def check(
             raw, record_type, data_dir, batch_id="check", source=source, options=options
         )
         failed = _failed_lines(data_dir, summary, show)
-    for line in _check_lines(path, summary, failed):
-        click.echo(line)
+    if fmt == "json":
+        records = [{k: v for k, v in line.items() if k != "raw_file"} for line in failed]
+        entry = {**summary.report_entry(), "raw_file": str(path), "failed": records}
+        for temporary in ("batch_id", "processed_path", "failed_path", "error_file"):
+            entry.pop(temporary, None)  # paths in the temporary folder, gone now
+        click.echo(orjson.dumps(entry, option=orjson.OPT_INDENT_2).decode())
+    else:
+        for line in _check_lines(path, summary, failed):
+            click.echo(line)
     if summary.rejected or (strict and summary.records_invalid):
         sys.exit(1)
 

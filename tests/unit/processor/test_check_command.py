@@ -70,3 +70,20 @@ def test_the_record_type_is_asked_for_when_the_folder_does_not_tell(tmp_path: Pa
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 2
     assert "give --type" in result.output
+
+
+def test_the_json_format_has_the_report_entry_and_the_failed_records(tmp_path: Path) -> None:
+    """For scripts: the counts and reasons as the day's report has them, no temporary paths."""
+    path = _drop(tmp_path)
+    result = CliRunner().invoke(main, ["check", str(path), "--format", "json", "--show", "1"])
+    assert result.exit_code == 0, result.output
+    entry = orjson.loads(result.output)
+    assert (entry["raw_file"], entry["status"]) == (str(path), "processed")
+    assert (entry["records_read"], entry["records_valid"], entry["records_invalid"]) == (3, 1, 2)
+    assert entry["errors_by_reason"] == {"source:price:currency": 1, "business_rule:year": 1}
+    assert entry["repairs_by_rule"] == {"make_alias": 1, "price_text": 1}
+    assert [(f["position"], f["errors"][0]["rule"]) for f in entry["failed"]] == [
+        (1, "source_currency")
+    ]
+    assert "raw_file" not in entry["failed"][0]
+    assert not {"batch_id", "processed_path", "failed_path", "error_file"} & set(entry)
