@@ -145,7 +145,7 @@ def _check_lines(path: Path, summary: Summary, failed: list[dict[str, Any]]) -> 
     head = f"{path.name}: {summary.record_type.value}, source {summary.source}"
     if summary.rejected:
         return [head, f"unreadable: {summary.rejected_reason} (nothing would be loaded)"]
-    read = summary.records_valid + summary.records_invalid + summary.duplicates_in_batch
+    read = summary.records_read  # the monitor's pass rate: valid / read
     rate = f"{summary.records_valid / read:.1%}" if read else "n/a"
     lines = [
         head,

@@ -18,17 +18,19 @@ from services.monitor.metrics import UNKNOWN, Tally
 from shared import subjects
 
 PROCESSED_COUNTS = """
-SELECT item.key AS key, sum(item.value::numeric) AS n
+SELECT map.name AS map, item.key AS key, sum(item.value::numeric) AS n
 FROM monitor_events AS e,
+     unnest($4::text[]) AS map(name),
      jsonb_each_text(
-         CASE WHEN jsonb_typeof(e.payload->$4::text) = 'object'
-              THEN e.payload->$4::text ELSE '{}'::jsonb END
+         CASE WHEN jsonb_typeof(e.payload->map.name) = 'object'
+              THEN e.payload->map.name ELSE '{}'::jsonb END
      ) AS item
 WHERE e.subject = $3 AND e.day BETWEEN $1 AND $2 AND item.value ~ '^[0-9]+$'
-GROUP BY item.key
-ORDER BY n DESC, item.key
+GROUP BY map.name, item.key
+ORDER BY map.name, n DESC, item.key
 """
-"""Sum a count map of the processed batches' events (``$4``: errors_by_reason, repairs_by_rule)."""
+"""Sum count maps of the processed batches' events (``$4``: their names), in one scan."""
+_PROCESSED_MAPS = ("errors_by_reason", "repairs_by_rule")
 
 
 _PROCESSED_FIELDS = ("records_read", "records_valid", "records_invalid", "duplicates_in_batch")
@@ -39,9 +41,11 @@ async def build_report(conn: asyncpg.Connection, start: date, end: date) -> dict
     """Return the pipeline report of the days ``start`` to ``end`` (inclusive, UTC days)."""
     tallies = await store.fetch_totals(conn, start, end)
     validation = _validation(tallies)
-    for key in ("errors_by_reason", "repairs_by_rule"):
-        counts = await conn.fetch(PROCESSED_COUNTS, start, end, subjects.RECORDS_PROCESSED, key)
-        validation[key] = {row["key"]: int(row["n"]) for row in counts}
+    counts = await conn.fetch(
+        PROCESSED_COUNTS, start, end, subjects.RECORDS_PROCESSED, list(_PROCESSED_MAPS)
+    )
+    for name in _PROCESSED_MAPS:
+        validation[name] = {row["key"]: int(row["n"]) for row in counts if row["map"] == name}
     validation["reasons_by_type"] = await stats.reasons_by_type(conn, start, end)
     validation["by_type_source"] = await stats.validation_by(conn, start, end)
     scraping = scraping_section(tallies)

@@ -149,8 +149,9 @@ def repair_choice(
     """
     value = record.get(field)
     if isinstance(value, str):
-        canonical = aliases.get(choice_key(value))
-        if canonical is not None and choice_key(value) != choice_key(canonical):
+        key = choice_key(value)
+        canonical = aliases.get(key)
+        if canonical is not None and key != choice_key(canonical):
             record[field] = repairs.add(field, value, canonical, "choice_alias")
 
 
