@@ -94,6 +94,11 @@ def import_(day: datetime | None, no_events: bool, paths: tuple[str, ...]) -> No
     """Load processed files into PostgreSQL in-process (a day's files, or PATHs under processed/).
 
     Exits 1 if a file cannot be loaded or a row is refused (see failed/DATE/import_errors).
+
+    \b
+    Example:
+      pipeline import --date 2026-11-29
+      pipeline import processed/2026-11-29/vehicles/drop_001.jsonl
     """
     settings = _settings()
 
@@ -135,6 +140,10 @@ def retry_failed(day: datetime | None, stage: str | None) -> None:
     """Re-drive failed records: refused rows and queued batches, or invalid raw records.
 
     Exits 1 if something still fails after the re-drive.
+
+    \b
+    Example:
+      pipeline retry-failed --date 2026-11-29 --stage import
     """
     settings = _settings()
     when = _day(day)
@@ -179,7 +188,13 @@ def retry_failed(day: datetime | None, stage: str | None) -> None:
 )
 @click.option("--limit", type=click.IntRange(1, 500), default=10, show_default=True)
 def search(query: str, record_type: str, limit: int) -> None:
-    """Print the records that best match QUERY (typos tolerated), best first."""
+    """Print the records that best match QUERY (typos tolerated), best first.
+
+    \b
+    Example:
+      pipeline search "69 camero ss"
+      pipeline search "pebble beach" --type events --limit 5
+    """
     settings = _settings()
 
     async def run() -> list[dict[str, object]]:
