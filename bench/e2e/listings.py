@@ -19,34 +19,34 @@ import orjson
 # make -> (model, first year, last year, category)
 CATALOGUE: dict[str, tuple[tuple[str, int, int, str], ...]] = {
     "Chevrolet": (
-        ("Chevelle SS 396", 1966, 1972, "muscle"),
-        ("Camaro Z/28", 1967, 1974, "muscle"),
-        ("Corvette Stingray", 1963, 1976, "sports"),
-        ("Bel Air", 1953, 1975, "classic"),
-        ("Impala SS", 1961, 1969, "muscle"),
-        ("C10 Pickup", 1960, 1987, "truck"),
+        ("Chevelle SS 396", 1966, 1972, "Muscle Cars"),
+        ("Camaro Z/28", 1967, 1974, "Muscle Cars"),
+        ("Corvette Stingray", 1963, 1976, "Sports Cars"),
+        ("Bel Air", 1953, 1975, "Classic Cars"),
+        ("Impala SS", 1961, 1969, "Muscle Cars"),
+        ("C10 Pickup", 1960, 1987, "Trucks"),
     ),
     "Ford": (
-        ("Mustang Fastback", 1965, 1973, "muscle"),
-        ("Thunderbird", 1955, 1966, "classic"),
-        ("F-100", 1953, 1979, "truck"),
-        ("Model A Roadster", 1928, 1931, "antique"),
-        ("Bronco", 1966, 1977, "truck"),
-        ("Deuce Coupe Hot Rod", 1932, 1932, "hot_rod"),
+        ("Mustang Fastback", 1965, 1973, "Muscle Cars"),
+        ("Thunderbird", 1955, 1966, "Classic Cars"),
+        ("F-100", 1953, 1979, "Trucks"),
+        ("Model A Roadster", 1928, 1931, "Classic Cars"),
+        ("Bronco", 1966, 1977, "Trucks"),
+        ("Deuce Coupe Hot Rod", 1932, 1932, "Hot Rods"),
     ),
-    "Dodge": (("Charger R/T", 1968, 1971, "muscle"), ("Challenger T/A", 1970, 1974, "muscle")),
-    "Plymouth": (("Barracuda", 1964, 1974, "muscle"), ("Road Runner", 1968, 1975, "muscle")),
-    "Pontiac": (("GTO Judge", 1969, 1971, "muscle"), ("Firebird Trans Am", 1970, 1981, "muscle")),
-    "Porsche": (("911 Carrera", 1973, 1989, "sports"), ("356 Speedster", 1954, 1959, "sports")),
-    "Jaguar": (("E-Type Series 1", 1961, 1968, "sports"), ("XK120", 1948, 1954, "sports")),
+    "Dodge": (("Charger R/T", 1968, 1971, "Muscle Cars"), ("Challenger T/A", 1970, 1974, "Muscle Cars")),
+    "Plymouth": (("Barracuda", 1964, 1974, "Muscle Cars"), ("Road Runner", 1968, 1975, "Muscle Cars")),
+    "Pontiac": (("GTO Judge", 1969, 1971, "Muscle Cars"), ("Firebird Trans Am", 1970, 1981, "Muscle Cars")),
+    "Porsche": (("911 Carrera", 1973, 1989, "Sports Cars"), ("356 Speedster", 1954, 1959, "Sports Cars")),
+    "Jaguar": (("E-Type Series 1", 1961, 1968, "Sports Cars"), ("XK120", 1948, 1954, "Sports Cars")),
     "Mercedes-Benz": (
-        ("280SL Pagoda", 1967, 1971, "luxury"),
-        ("300SL Gullwing", 1954, 1957, "exotic"),
+        ("280SL Pagoda", 1967, 1971, "Luxury Cars"),
+        ("300SL Gullwing", 1954, 1957, "Sports Cars"),
     ),
-    "Ferrari": (("308 GTS", 1977, 1985, "exotic"), ("Dino 246 GT", 1969, 1974, "exotic")),
+    "Ferrari": (("308 GTS", 1977, 1985, "Sports Cars"), ("Dino 246 GT", 1969, 1974, "Sports Cars")),
     "Cadillac": (
-        ("Eldorado Biarritz", 1957, 1966, "luxury"),
-        ("Coupe DeVille", 1949, 1970, "luxury"),
+        ("Eldorado Biarritz", 1957, 1966, "Luxury Cars"),
+        ("Coupe DeVille", 1949, 1970, "Luxury Cars"),
     ),
 }
 MAKES = tuple(CATALOGUE)
@@ -64,7 +64,7 @@ PLACES = (
     ("Portland", "OR", "West"),
     ("Boston", "MA", "Northeast"),
 )
-CONDITIONS = ("concours", "excellent", "Very Good", "good", "fair", "project")
+CONDITIONS = ("Excellent", "excellent", "Very Good", "Good", "Fair", "Project")
 SOURCES = ("dealer-feed", "classic-auctions", "garage-finds", "muscle-market", "euro-classics")
 PHRASES = (
     "Numbers-matching drivetrain with documented history.",

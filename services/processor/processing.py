@@ -32,7 +32,7 @@ from .sources import tool_of
 from .summary import Summary, update_report
 from .writer import BatchWriter
 
-PROCESSING_VERSION = 2
+PROCESSING_VERSION = 3
 """Bump when the processed output of a file changes; it is part of every batch id."""
 CHUNK_SIZE = (
     1000  # records per linking transaction: the candidates of a chunk are in memory at once
