@@ -3,8 +3,11 @@
 -- up to 8192 characters. Rows are rewritten in place; no row is removed. A value the seed has no
 -- name for ('other') becomes NULL; 'exotic' and 'antique' take the seed's nearest category.
 
--- The price-history view reads make, whose type changes: it is dropped and made again below.
+-- The price-history view and the search vector read make, whose type changes: both are dropped
+-- and made again below. The search vector now holds the category and condition too, so a search
+-- for "muscle cars" or "project" finds listings by the seed's classification.
 DROP VIEW vehicle_price_history;
+ALTER TABLE vehicles DROP COLUMN search_vector;
 
 ALTER TABLE vehicles DROP CONSTRAINT vehicles_category_check;
 ALTER TABLE vehicles DROP CONSTRAINT vehicles_condition_check;
@@ -73,6 +76,16 @@ ALTER TABLE articles
     ALTER COLUMN url TYPE varchar(8192),
     ALTER COLUMN image_url TYPE varchar(8192);
 
+ALTER TABLE vehicles ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('english',
+        coalesce(year::text, '') || ' ' || coalesce(make, '') || ' ' || coalesce(model, '')), 'A')
+    || setweight(to_tsvector('english', coalesce(description, '')), 'B')
+    || setweight(to_tsvector('english',
+        coalesce(location_city, '') || ' ' || coalesce(location_state, '') || ' '
+        || coalesce(location_region, '') || ' ' || coalesce(category, '') || ' '
+        || coalesce(condition, '')), 'C')
+) STORED;
+CREATE INDEX vehicles_search_idx ON vehicles USING gin (search_vector);
 CREATE INDEX vehicles_category_idx ON vehicles (category) WHERE category IS NOT NULL;
 
 CREATE VIEW vehicle_price_history AS
