@@ -103,7 +103,7 @@ class _Tidied:
 
 
 TIDIED = _Tidied()
-MAX_URL_CHARS = 8192
+MAX_URL_CHARS = 65_536
 
 Text = Annotated[str, TIDIED]
 """A text field: trimmed and single-spaced before validation, blank when only whitespace.
@@ -191,6 +191,7 @@ class InputRule(NamedTuple):
     text: bool  # a text or URL field: its string is trimmed and single-spaced, an integer a string
     required: bool  # required: blank text stays "" (too short); else blank is missing
     null_is_missing: bool  # optional with a default other than None: null takes the default
+    blank_kept: bool = False  # required text of only whitespace is kept as given (the seed's)
 
     def apply(self, value: Any) -> Any:
         """Return the tidied value, ``_MISSING`` to remove the key, or ``_UNCHANGED``."""
@@ -205,6 +206,8 @@ class InputRule(NamedTuple):
         clean = " ".join(value.split())
         if clean == value and (clean or self.required):
             return _UNCHANGED
+        if not clean and self.blank_kept:
+            return _UNCHANGED  # " " is a string of length 1 to the seed's schema: accepted as is
         return clean if clean or self.required else _MISSING
 
 
@@ -293,6 +296,8 @@ class Record(BaseModel):
     record_type: ClassVar[RecordType]
     input_rules: ClassVar[dict[str, InputRule]] = {}
     """How ``_tidy`` treats each input key (alias and name) of a text field or optional field."""
+    keeps_blank_text: ClassVar[bool] = False
+    """A required text of only whitespace is kept as given (the seed's schema accepts it)."""
 
     source_name: Annotated[Text, Field(min_length=1, max_length=100)]
     source_url: Url | None = None
@@ -306,6 +311,7 @@ class Record(BaseModel):
                 text=_tidied(field),
                 required=field.is_required(),
                 null_is_missing=not field.is_required() and field.default is not None,
+                blank_kept=cls.keeps_blank_text and field.is_required(),
             )
             for name, field in cls.model_fields.items()
             if _tidied(field) or not field.is_required()
@@ -377,6 +383,7 @@ class Vehicle(Record):
     """
 
     record_type: ClassVar[RecordType] = RecordType.VEHICLES
+    keeps_blank_text: ClassVar[bool] = True
 
     make: Annotated[Text, Field(min_length=1, max_length=100)]
     model: Annotated[Text, Field(min_length=1, max_length=100)]

@@ -142,6 +142,13 @@ CASES: tuple[Case, ...] = (
         "schema:sourceName:string_too_long",
     ),
     Case(
+        "sourceName of only spaces",
+        {"sourceName": "   "},
+        ACCEPTED,
+        stored={"source_name": FILE_SOURCE},
+        why="a blank source is the file's source, so every row says where it came from",
+    ),
+    Case(
         "sourceName empty",
         {"sourceName": ""},
         ACCEPTED,
@@ -155,6 +162,7 @@ CASES: tuple[Case, ...] = (
         stored={"source_name": FILE_SOURCE},
     ),
     _accepted("make of one character", {"make": "A"}),
+    _accepted("model of only spaces", {"model": "  "}),
     # Year: the schema's bounds, then the business rule.
     _refused("year missing", {"year": REMOVE}, "schema:year:missing"),
     _refused("year 1899", {"year": 1899}, "schema:year:greater_than_equal"),

@@ -1,6 +1,6 @@
 -- The seed's vehicle contract (shared.records.Vehicle): its categories, conditions and regions as the
 -- seed spells them, an optional price, a make of up to 100 characters, years from 1900, and URLs of
--- up to 8192 characters. Rows are rewritten in place; no row is removed. A value the seed has no
+-- up to 65,536 characters. Rows are rewritten in place; no row is removed. A value the seed has no
 -- name for ('other') becomes NULL; 'exotic' and 'antique' take the seed's nearest category.
 
 -- The price-history view and the search vector read make, whose type changes: both are dropped
@@ -55,8 +55,8 @@ ALTER TABLE vehicles ENABLE TRIGGER vehicles_field_history;
 ALTER TABLE vehicles
     ALTER COLUMN make TYPE varchar(100),
     ALTER COLUMN price DROP NOT NULL,
-    ALTER COLUMN source_url TYPE varchar(8192),
-    ALTER COLUMN image_url TYPE varchar(8192),
+    ALTER COLUMN source_url TYPE varchar(65536),
+    ALTER COLUMN image_url TYPE varchar(65536),
     ADD CONSTRAINT vehicles_category_check CHECK (category IN (
         'Muscle Cars', 'Sports Cars', 'Classic Cars', 'Hot Rods', 'Restomods', 'Luxury Cars',
         'Trucks')),
@@ -68,13 +68,13 @@ ALTER TABLE vehicles
         'West', 'South', 'Midwest', 'Northeast', 'Europe', 'Asia', 'Oceania')) NOT VALID;
 
 ALTER TABLE events
-    ALTER COLUMN source_url TYPE varchar(8192),
-    ALTER COLUMN url TYPE varchar(8192),
-    ALTER COLUMN image_url TYPE varchar(8192);
+    ALTER COLUMN source_url TYPE varchar(65536),
+    ALTER COLUMN url TYPE varchar(65536),
+    ALTER COLUMN image_url TYPE varchar(65536);
 ALTER TABLE articles
-    ALTER COLUMN source_url TYPE varchar(8192),
-    ALTER COLUMN url TYPE varchar(8192),
-    ALTER COLUMN image_url TYPE varchar(8192);
+    ALTER COLUMN source_url TYPE varchar(65536),
+    ALTER COLUMN url TYPE varchar(65536),
+    ALTER COLUMN image_url TYPE varchar(65536);
 
 ALTER TABLE vehicles ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
     setweight(to_tsvector('english',
