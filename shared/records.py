@@ -203,11 +203,12 @@ class InputRule(NamedTuple):
             return _UNCHANGED
         if not self.text:  # an optional field of another type: only a blank string changes
             return _MISSING if not value or value.isspace() else _UNCHANGED
-        clean = " ".join(value.split())
+        text = value.replace("\x00", "\ufffd") if "\x00" in value else value  # PostgreSQL
+        clean = " ".join(text.split())  # cannot hold NUL in text; U+FFFD it can
         if clean == value and (clean or self.required):
             return _UNCHANGED
         if not clean and self.blank_kept:
-            return _UNCHANGED  # " " is a string of length 1 to the seed's schema: accepted as is
+            return text  # " " is a string of length 1 to the seed's schema: accepted as is
         return clean if clean or self.required else _MISSING
 
 

@@ -44,8 +44,11 @@ class Repairs(list[dict[str, Any]]):
 
 
 def _plain(value: Any) -> Any:
+    """Return a repair's value as JSON keeps it; NUL is U+FFFD (the row's jsonb cannot hold it)."""
     if isinstance(value, Decimal):
         return f"{value:.2f}"
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
     return value
 
 
