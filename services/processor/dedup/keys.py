@@ -44,7 +44,7 @@ class VehicleKey(NamedTuple):
     make: str
     model: str
     year: int
-    price: float
+    price: float  # ``UNKNOWN_PRICE`` for a listing without one
     city: str
     state: str
     description: str  # its words sorted (``sorted_words``), the first 300 characters
@@ -52,6 +52,11 @@ class VehicleKey(NamedTuple):
     source: str
     source_url: str
     stock: str
+
+    @property
+    def has_price(self) -> bool:
+        """Return whether the listing has an asking price (one without is unknown, not zero)."""
+        return self.price >= 0
 
     @property
     def model_key(self) -> str:
@@ -66,6 +71,14 @@ class VehicleKey(NamedTuple):
             self.source_url, self.stock,
         )  # fmt: skip
 
+
+UNKNOWN_PRICE = -1.0
+"""The price of a listing without one, in keys and the known index (whose column is NOT NULL).
+
+Below every real price, so no price band holds it: scoring leaves the price out of a pair where
+either side has none, market context neither counts it nor places it, and the probes read such
+listings in an arm of their own (``store.candidates``).
+"""
 
 KNOWN_COLUMNS = (
     "data_hash", "make", "model", "model_key", "year", "price", "city", "state",
@@ -111,7 +124,7 @@ def from_row(row: Mapping[str, Any]) -> VehicleKey:
         make=text(row.get("make")),
         model=text(row.get("model")),
         year=int(row["year"]),
-        price=float(row["price"]),
+        price=UNKNOWN_PRICE if row.get("price") is None else float(row["price"]),
         city=text(row.get("location_city")),
         state=text(row.get("location_state")),
         description=sorted_words(text(row.get("description"))[:DESCRIPTION_CHARS]),

@@ -1,12 +1,12 @@
 """Score a candidate pair of vehicles 0..100 over several fields, with vetoes.
 
 Fields and weights: model text (30), year (10), price proximity (15), location (15),
-description (15), image (15). A field missing on either side is left out and the weights of the
-others are scaled up. Vetoes (no link at any score): different makes, years more than one apart,
-different cities or states (unless the image is the same), two listings of the same site with
-different pages and different images (a dealer's two cars), and pairs with no identifying
-evidence: make, model, year, price and city alone describe many cars, so a link also needs the
-description or the image to match.
+description (15), image (15). A field missing on either side (a price too: unknown is not zero)
+is left out and the weights of the others are scaled up. Vetoes (no link at any score):
+different makes, years more than one apart, different cities or states (unless the image is the
+same), two listings of the same site with different pages and different images (a dealer's two
+cars), and pairs with no identifying evidence: make, model, year, price and city alone describe
+many cars, so a link also needs the description or the image to match.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def _location_score(a: VehicleKey, b: VehicleKey) -> float | None:
     return None
 
 
-def _price_score(a: VehicleKey, b: VehicleKey) -> float:
+def _price_score(a: VehicleKey, b: VehicleKey) -> float | None:
+    if not (a.has_price and b.has_price):
+        return None  # unknown is not zero: the price is left out of the pair
     high = max(a.price, b.price)
     gap = abs(a.price - b.price) / high if high > 0 else 0.0
     return max(0.0, 100.0 * (1.0 - gap / PRICE_TOLERANCE))
@@ -139,8 +141,12 @@ def price_range(key: VehicleKey, threshold: float, *, photos: bool) -> tuple[flo
     either has none. Every other field is taken at its best (100, the location counted when
     the record has one: a field at 100 only raises the score), so the price score alone must make
     up the rest of ``threshold``: the candidate's price must lie within the gap that gives that
-    price score. ``ANY_PRICE`` when the other fields reach the threshold on their own.
+    price score. ``ANY_PRICE`` when the other fields reach the threshold on their own, and for
+    a record without a price (the price is then left out of every pair). A candidate without a
+    price is outside every band: the probes read those apart (``store.candidates``).
     """
+    if not key.has_price:
+        return ANY_PRICE
     fields = ["model", "year", "price", "description"]
     if key.city or key.state:
         fields.append("location")

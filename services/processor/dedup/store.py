@@ -13,7 +13,14 @@ from typing import Any
 
 import asyncpg
 
-from .keys import EVIDENCE_COLUMNS, KNOWN_COLUMNS, EvidenceRow, VehicleKey, vehicle_id
+from .keys import (
+    EVIDENCE_COLUMNS,
+    KNOWN_COLUMNS,
+    UNKNOWN_PRICE,
+    EvidenceRow,
+    VehicleKey,
+    vehicle_id,
+)
 from .prepare import Bounds, Probes
 
 
@@ -103,6 +110,17 @@ _RANGE = (
     "AND year BETWEEN q.year - 1 AND q.year + 1 AND desc_len BETWEEN q.short AND q.long "
     "ORDER BY price, vehicle_id LIMIT $10"
 )
+# Listings without a price (``keys.UNKNOWN_PRICE``, below every band) link without the price, so a
+# priced probe reads them in a range of their own; a probe whose band already holds them (any
+# price: the record has none itself) or is empty skips it in its one-time filter.
+_UNPRICED = (
+    "SELECT vehicle_id FROM processor_vehicle_evidence "
+    f"WHERE q.{{lo}} <= q.{{hi}} AND q.{{lo}} > {UNKNOWN_PRICE} "
+    "AND block_key = p.block_key AND photo = {photo} "
+    f"AND price = {UNKNOWN_PRICE} "
+    "AND year BETWEEN q.year - 1 AND q.year + 1 AND desc_len BETWEEN q.short AND q.long "
+    "ORDER BY vehicle_id LIMIT $10"
+)
 
 
 async def candidates(
@@ -122,6 +140,8 @@ async def candidates(
     """
     with_photo = _RANGE.format(photo="true", lo="lo", hi="hi")
     without = _RANGE.format(photo="false", lo="bare_lo", hi="bare_hi")
+    unpriced = _UNPRICED.format(photo="true", lo="lo", hi="hi")
+    bare_unpriced = _UNPRICED.format(photo="false", lo="bare_lo", hi="bare_hi")
     hits = await conn.fetch(
         "SELECT b.vehicle_id, array_agg(p.n) AS probes "
         "FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY AS p(block_key, bounds, n) "
@@ -129,7 +149,8 @@ async def candidates(
         "            $6::float8[], $7::float8[], $8::float8[], $9::float8[]) "
         "     WITH ORDINALITY AS q(year, short, long, lo, hi, bare_lo, bare_hi, n) "
         "  ON q.n = p.bounds + 1 "
-        f"CROSS JOIN LATERAL (({with_photo}) UNION ALL ({without})) b "
+        f"CROSS JOIN LATERAL (({with_photo}) UNION ALL ({without}) "
+        f"                    UNION ALL ({unpriced}) UNION ALL ({bare_unpriced})) b "
         "GROUP BY b.vehicle_id ORDER BY b.vehicle_id",
         probes.keys,
         probes.bounds_of,

@@ -379,3 +379,34 @@ def test_the_price_bound_narrows_with_a_photo_on_both_sides() -> None:
     assert 51_500 < high < 53_500
     assert price_range(key, LINK_THRESHOLD, photos=False) == ANY_PRICE
     assert price_range(key, 99.5, photos=True)[0] > price_range(key, 99.5, photos=True)[1]
+
+
+def test_a_missing_price_is_unknown_not_zero_when_scoring() -> None:
+    """Without a price on either side the pair is scored on the other fields, not as a 100 % gap."""
+    priced, unpriced = from_row(_row()), from_row(_row(**{**SAME_CAR_ELSEWHERE, "price": None}))
+    assert not unpriced.has_price
+    value, fields = score(priced, unpriced)
+    assert value >= LINK_THRESHOLD
+    assert "price" not in fields
+    far = from_row(_row(**{**SAME_CAR_ELSEWHERE, "price": "4500000"}))
+    assert score(priced, unpriced)[0] > score(priced, far)[0]
+
+
+def test_a_listing_without_a_price_probes_every_price() -> None:
+    """Its price cannot narrow the candidates: the band is any price."""
+    unpriced = from_row(_row(price=None))
+    assert price_range(unpriced, LINK_THRESHOLD, photos=True) == ANY_PRICE
+    assert price_range(unpriced, LINK_THRESHOLD, photos=False) == ANY_PRICE
+
+
+def test_market_context_without_a_price_counts_but_does_not_place_it() -> None:
+    """A price-less listing gets the comparables' median and no percentile; it is no comparable."""
+    key = from_row(_row(price=None))
+    entry = _year_prices(("2" * 64, 50000.0))
+    cache = MarketCache()
+    cache.entries[("chevrolet", "chevelle", 1970)] = entry
+    cache.remember([key])
+    assert entry.prices == [50000.0]
+    context = market_context(key, Market({("chevrolet", "chevelle", 1970): entry}))
+    assert (context["comparables"], context["median"]) == (1, 50000.0)
+    assert "percentile" not in context
