@@ -73,6 +73,23 @@ def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(name)s %(message)s")
 
 
+def early_logger() -> Any:
+    """Return a JSON logger for the moment before ``configure_logging`` can run.
+
+    When the settings do not load there is no log level to configure with; this logger writes
+    the same JSON lines (level, time stamp, secrets masked) without touching the global set-up.
+    """
+    return structlog.wrap_logger(
+        structlog.PrintLogger(sys.stdout),
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_secrets,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+
+
 def redact_url(url: str) -> str:
     """Return ``url`` with any password replaced by ``***``."""
     parts = urlsplit(url)
