@@ -121,6 +121,11 @@ class BatchProcessed(Event):
     field_completeness: dict[str, float] = Field(
         default_factory=dict, description="optional field -> share of valid records that fill it"
     )
+    geocode_failures: int = Field(
+        default=0,
+        ge=0,
+        description="online geocoder lookups that failed (left uncached, asked again later)",
+    )
     duration_s: float
 
 

@@ -120,6 +120,7 @@ async def process_job(job: Job, deps: Deps) -> Summary:
             duplicates_in_batch=summary.duplicates_in_batch,
             known_duplicates=summary.known_duplicates,
             near_duplicates=summary.near_duplicates,
+            geocode_failures=summary.geocode_failures,
             duration_s=summary.duration_s,
         )
     crash_point("processor.before_ack")
@@ -213,6 +214,7 @@ def _processed_event(summary: Summary, job: Job, source: str) -> BatchProcessed:
         duplicates_in_batch=summary.duplicates_in_batch,
         errors_by_reason=summary.errors_by_reason,
         repairs_by_rule=summary.repairs_by_rule,
+        geocode_failures=summary.geocode_failures,
         duration_s=summary.duration_s,
     )
 

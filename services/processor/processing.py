@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from shared import PIPELINE_VERSION
 from shared.events import RecordType, utcnow
@@ -39,6 +39,14 @@ CHUNK_SIZE = (
 )
 
 
+class ChunkCounts(NamedTuple):
+    """What linking and the online enrichments of one chunk counted."""
+
+    known: int
+    near: int
+    geocode_failures: int = 0
+
+
 class LinkChunk(Protocol):
     """Links a chunk of rows against the known index (``stages.ChunkStages``)."""
 
@@ -48,8 +56,8 @@ class LinkChunk(Protocol):
 
     async def __call__(
         self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object
-    ) -> tuple[int, int]:
-        """Fill the rows' link fields; return (known duplicates, near duplicates) of the chunk."""
+    ) -> ChunkCounts:
+        """Fill the rows' link fields; return the chunk's duplicates and failed lookups."""
 
 
 __all__ = ["CHUNK_SIZE", "Options", "OutputPaths", "Summary", "process_file", "process_file_async"]
@@ -191,7 +199,7 @@ async def process_file_async(
     error: UnreadableFileError | None = None
     writer = BatchWriter(run.paths.processed, run.paths.failed)
     await asyncio.to_thread(writer.__enter__)
-    known = near = 0
+    counts = ChunkCounts(0, 0, 0)
     writing: asyncio.Future[None] | None = None  # the previous chunk, written while this links
     try:
         await reading.start(run.job(options, link.prepare))
@@ -202,8 +210,8 @@ async def process_file_async(
             upcoming = None if chunk.done else asyncio.ensure_future(reading.next())
             try:
                 if chunk.rows:
-                    found = await link(record_type, chunk.rows, chunk.prepared)
-                    known, near = known + found[0], near + found[1]
+                    found = ChunkCounts(*await link(record_type, chunk.rows, chunk.prepared))
+                    counts = ChunkCounts(*(a + b for a, b in zip(counts, found, strict=True)))
             finally:
                 following = await upcoming if upcoming is not None else None
             if writing is not None:
@@ -213,8 +221,9 @@ async def process_file_async(
         if writing is not None:
             await writing
         run.summary = await reading.finish()
-        run.summary.known_duplicates += known
-        run.summary.near_duplicates += near
+        run.summary.known_duplicates += counts.known
+        run.summary.near_duplicates += counts.near
+        run.summary.geocode_failures += counts.geocode_failures
     except UnreadableFileError as exc:
         error = exc
         await _settled(writing)

@@ -44,6 +44,7 @@ class Summary:
     known_duplicates: int = 0  # valid records already known from another file, day or replica
     near_duplicates: int = 0  # valid records linked to a canonical listing
     records_repaired: int = 0
+    geocode_failures: int = 0  # online lookups that got no answer (left uncached, asked again)
     repairs_by_rule: dict[str, int] = field(default_factory=dict)  # of the rows written
     errors_by_reason: dict[str, int] = field(default_factory=dict)
     errors_by_kind: dict[str, int] = field(default_factory=dict)

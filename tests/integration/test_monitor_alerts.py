@@ -23,12 +23,18 @@ from services.cli import main as cli_main
 from services.monitor import store
 from services.monitor.alerts.checks import Context
 from services.monitor.alerts.engine import AlertEngine, firing
-from services.monitor.alerts.rules import Rule
-from services.monitor.alerts.webhooks import SIGNATURE_HEADER, Target, WebhookSender
+from services.monitor.alerts.rules import Rule, load_rules
+from services.monitor.alerts.webhooks import (
+    SIGNATURE_HEADER,
+    Notification,
+    Target,
+    WebhookSender,
+)
 from services.monitor.classify import classify
-from services.monitor.config import MonitorSettings
+from services.monitor.config import DEFAULT_RULES_FILE, MonitorSettings
+from services.monitor.metrics import PipelineMetrics
 from shared.bus import Bus, Envelope
-from shared.events import FileRejected, utcnow
+from shared.events import BatchProcessed, FileRejected, RecordType, utcnow
 from shared.settings import PipelineSettings
 from tests.integration.test_monitor_api import free_port, reset_tables, running
 from tests.polling import eventually
@@ -84,6 +90,58 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 async def _reject(conn: asyncpg.Connection, at: datetime, path: str) -> None:
     event = FileRejected(occurred_at=at, path=path, stage="processor", reason="not json")
     await store.insert_event(conn, classify(Envelope(event.subject, event.model_dump(mode="json"))))
+
+
+async def _processed(conn: asyncpg.Connection, at: datetime, n: int, geocode_failures: int) -> None:
+    event = BatchProcessed(
+        occurred_at=at,
+        batch_id=f"b{n}",
+        record_type=RecordType.VEHICLES,
+        source="drop",
+        raw_path=f"raw/{n}.json",
+        processed_path=f"processed/{n}.jsonl",
+        records_read=10,
+        records_valid=10,
+        records_invalid=0,
+        duplicates_in_batch=0,
+        geocode_failures=geocode_failures,
+        duration_s=1.0,
+    )
+    await store.insert_event(conn, classify(Envelope(event.subject, event.model_dump(mode="json"))))
+
+
+async def test_a_run_of_geocoder_failures_raises_an_alert_and_counts(
+    conn: asyncpg.Connection,
+) -> None:
+    """Failed lookups of the processed files are a counter; a run of them in the window fires
+    the shipped ``geocoder_failing`` rule, which resolves once they leave the window."""
+    rule = next(r for r in load_rules(DEFAULT_RULES_FILE) if r.name == "geocoder_failing")
+    t0 = utcnow()
+    sent: list[str] = []
+
+    async def send(note: Notification) -> int:
+        sent.append(f"{note.status} {note.key} {note.message}")
+        return 1
+
+    async def at(minutes: float) -> list[str]:
+        ctx = Context(now=t0 + timedelta(minutes=minutes), started_at=t0)
+        before = len(sent)
+        await AlertEngine([rule], send, cooldown_s=0).evaluate(conn, ctx)
+        return sent[before:]
+
+    await _processed(conn, t0, 1, geocode_failures=0)
+    await _processed(conn, t0, 2, geocode_failures=2)
+    assert await at(1) == []  # two failures are not yet a run
+    await _processed(conn, t0 + timedelta(minutes=2), 3, geocode_failures=4)
+    assert await at(3) == ["firing geocoder geocoder: 6 lookup(s) failed in the last 60 min"]
+    assert [a["rule"] for a in await firing(conn)] == ["geocoder_failing"]
+    assert (await at(90))[0].startswith("resolved geocoder")
+
+    metrics = PipelineMetrics()
+    for tally in await store.fetch_totals(conn):
+        metrics.add(tally)
+    text = metrics.render().decode()
+    assert 'pipeline_geocode_failures_total{record_type="vehicles",source="drop"} 6.0' in text
 
 
 def _signed(headers: dict[str, str], body: bytes) -> bool:

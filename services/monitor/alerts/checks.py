@@ -159,6 +159,23 @@ async def provider_budget_above(
     return out
 
 
+async def geocode_failures_above(
+    conn: asyncpg.Connection, rule: Rule, ctx: Context
+) -> list[Finding]:
+    """Fire when the online geocoder failed at least ``threshold`` lookups in the window."""
+    failed = await conn.fetchval(
+        f"SELECT coalesce(sum({count_sql('geocode_failures')}), 0) FROM monitor_events"
+        " WHERE subject = $1 AND occurred_at >= $2",
+        subjects.RECORDS_PROCESSED,
+        _since(rule, ctx),
+    )
+    n = int(failed)
+    if n < max(rule.threshold, 1):
+        return []
+    text = f"geocoder: {n} lookup(s) failed in the last {rule.window_minutes:g} min"
+    return [_finding(rule, "geocoder", text, failures=n)]
+
+
 async def _usage(conn: asyncpg.Connection, rule: Rule, ctx: Context) -> list[asyncpg.Record]:
     result: list[asyncpg.Record] = await conn.fetch(
         f"SELECT coalesce(payload->>'provider', 'unknown') AS provider,"
@@ -179,4 +196,5 @@ CHECKS: dict[str, Check] = {
     "import_lag_above": import_lag_above,
     "provider_errors_above": provider_errors_above,
     "provider_budget_above": provider_budget_above,
+    "geocode_failures_above": geocode_failures_above,
 }

@@ -22,6 +22,7 @@ Kind = Literal[
     "import_lag_above",
     "provider_errors_above",
     "provider_budget_above",
+    "geocode_failures_above",
 ]
 Severity = Literal["info", "warning", "critical"]
 
