@@ -78,6 +78,7 @@ class FileRejected(Event):
     reason: str
     record_type: RecordType | None = None
     error_file: str | None = None
+    dropped_as: str | None = Field(default=None, description="the file's name as dropped")
 
 
 class ProcessFile(Event):
