@@ -52,6 +52,7 @@ async def build_report(conn: asyncpg.Connection, start: date, end: date) -> dict
     scraping["by_provider"] = await stats.providers(conn, start, end)
     errors = _errors(tallies)
     errors["by_stage"] = await stats.errors_by_stage(conn, start, end)
+    errors["rejected_files"] = await stats.rejected_files(conn, start, end)
     return {
         "date_from": start.isoformat(),
         "date_to": end.isoformat(),
@@ -96,15 +97,15 @@ def scraping_section(tallies: list[Tally]) -> dict[str, Any]:
         bucket = pairs[(t.source or UNKNOWN, t.record_type or UNKNOWN)]
         bucket["files"] += t.events
         bucket["records"] += t.sums.get("record_count", 0)
+    by_source: dict[str, dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
+    by_type: dict[str, dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
     read: dict[tuple[str, str], int] = defaultdict(int)
     for t in _of(tallies, subjects.RECORDS_PROCESSED):
         read[(t.source or UNKNOWN, t.record_type or UNKNOWN)] += t.sums.get("records_read", 0)
-    by_source: dict[str, dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
-    by_type: dict[str, dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
     counted_when_processed: set[str] = set()
     for (source, record_type), bucket in pairs.items():
         records = bucket["records"]
-        if not records and read[(source, record_type)]:
+        if not records and read.get((source, record_type)):
             records = read[(source, record_type)]
             counted_when_processed.add(source)
         for total in (by_source[source], by_type[record_type]):
@@ -211,6 +212,9 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append("  repairs: " + _pairs(validation["repairs_by_rule"]))
     if errors["dead_letters_by_subject"]:
         lines.append("  dead letters: " + _pairs(errors["dead_letters_by_subject"]))
+    for rejected in errors.get("rejected_files", []):  # absent from reports of older versions
+        kept = rejected.get("error_file") or rejected["path"]
+        lines.append(f"  rejected {rejected['name']}: {rejected['reason']}  ({kept})")
     lines.extend(_extra_lines(report))
     return "\n".join(lines)
 

@@ -163,7 +163,7 @@ async def test_a_rejected_file_is_a_warning_about_the_input_a_dead_letter_is_cri
         stage="processor",
         reason="not JSON: unexpected character at line 1",
         record_type="vehicles",
-        dropped_as="broken.json",
+        original_name="broken.json",
     )
     await store.insert_event(conn, classify(Envelope(event.subject, event.model_dump(mode="json"))))
     await engine.evaluate(conn, Context(t0 + timedelta(minutes=1), t0))

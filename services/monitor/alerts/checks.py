@@ -88,11 +88,11 @@ async def input_rejected(conn: asyncpg.Connection, rule: Rule, ctx: Context) -> 
     """Fire per file rejected in the window (``FileRejected``), naming the file and the reason.
 
     The key is the raw path (unique per file); the message names the file as the user dropped
-    it when the event carries ``dropped_as``.
+    it when the event carries ``original_name``.
     """
     rows = await conn.fetch(
         "SELECT DISTINCT ON (payload->>'path') payload->>'path' AS path,"
-        " payload->>'dropped_as' AS dropped_as, error AS reason, record_type, stage,"
+        " payload->>'original_name' AS original_name, error AS reason, record_type, stage,"
         " payload->>'error_file' AS error_file FROM monitor_events"
         " WHERE subject = $1 AND occurred_at >= $2 AND payload->>'path' IS NOT NULL"
         " ORDER BY payload->>'path', occurred_at DESC",
@@ -101,11 +101,11 @@ async def input_rejected(conn: asyncpg.Connection, rule: Rule, ctx: Context) -> 
     )
     out = []
     for row in rows:
-        name = row["dropped_as"] or row["path"].rsplit("/", 1)[-1]
+        name = row["original_name"] or row["path"].rsplit("/", 1)[-1]
         text = f"{row['record_type'] or 'file'} {name} rejected: {row['reason'] or 'unreadable'}"
         details = {
             "file": row["path"],
-            "dropped_as": row["dropped_as"],
+            "original_name": row["original_name"],
             "reason": row["reason"],
             "error_file": row["error_file"],
             "stage": row["stage"],
