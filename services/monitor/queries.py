@@ -102,6 +102,17 @@ SELECT 'importer', 'import_row_failed', sum({count_sql("failed")}) FROM monitor_
  WHERE subject = $7 AND {_IN_RANGE}
 """
 
+# Records read per source and type, each raw file counted once (its latest processing: a file
+# processed again is not collected again). $3 processed.
+RECORDS_READ_PER_FILE = f"""
+SELECT source, record_type, sum(n) AS n FROM (
+    SELECT DISTINCT ON (payload->>'raw_path') coalesce(source, 'unknown') AS source,
+           coalesce(record_type, 'unknown') AS record_type, {count_sql("records_read")} AS n
+    FROM monitor_events WHERE subject = $3 AND {_IN_RANGE}
+    ORDER BY payload->>'raw_path', occurred_at DESC
+) AS latest GROUP BY 1, 2
+"""
+
 # The files rejected in the range, newest first: named as dropped. $3 rejected, $4 limit.
 REJECTED_FILES = f"""
 SELECT occurred_at, payload->>'path' AS path, payload->>'original_name' AS original_name,

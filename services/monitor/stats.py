@@ -128,6 +128,14 @@ async def errors_by_stage(
     return {stage: dict(sorted(kinds.items())) for stage, kinds in sorted(out.items())}
 
 
+async def records_read_per_file(
+    conn: asyncpg.Connection, start: date, end: date
+) -> dict[tuple[str, str], int]:
+    """Return the records read per (source, record type), each raw file's latest processing once."""
+    rows = await conn.fetch(queries.RECORDS_READ_PER_FILE, start, end, subjects.RECORDS_PROCESSED)
+    return {(row["source"], row["record_type"]): int(row["n"]) for row in rows}
+
+
 async def rejected_files(
     conn: asyncpg.Connection, start: date, end: date, limit: int = 100
 ) -> list[dict[str, Any]]:

@@ -208,6 +208,9 @@ async def test_dropped_files_become_rows_failures_and_a_report(
     text = await _pipeline(stack_env, "report")
     assert "Pipeline report" in text
     _assert_rejected_file_is_named(data, day, figures, text)
+    scraping = figures["scraping"]["by_record_type"]
+    assert {k: v["records"] for k, v in scraping.items()} == SCRAPED
+    assert f"records {sum(SCRAPED.values())}" in text
     raw_broken = f"raw/{day}/vehicles/{_raw_name(data, day, 'broken.json')}"
     checked = await _pipeline_failing(stack_env, "check", str(data / raw_broken))
     assert "(dropped as broken.json)" in checked
@@ -221,6 +224,11 @@ async def test_dropped_files_become_rows_failures_and_a_report(
 
     stack.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(stack.wait, 40) == 0
+
+
+# Records in each type's dropped files, each file once (cars.json is processed twice): cars.json's
+# 54, the two events, the one article; broken.json gave none.
+SCRAPED = {"articles": 1, "events": 2, "vehicles": 54}
 
 
 def _raw_name(data: Path, day: str, dropped: str) -> str:
