@@ -13,6 +13,7 @@ import orjson
 
 from services.processor.dedup.scoring import LINK_THRESHOLD
 from services.processor.enrich.record import Enricher
+from services.processor.handlers import original_name_of
 from services.processor.processing import Options, process_file
 from services.processor.quality.report import measure
 from services.processor.summary import Summary
@@ -86,6 +87,7 @@ def check(
     geocoded or written outside a temporary folder.
     """
     record_type = RecordType(type_name or _type_of_folder(path))
+    original_name = original_name_of(path) or path.name  # a raw file: the name it was dropped as
     with tempfile.TemporaryDirectory(prefix="pipeline-check-") as tmp:
         data_dir = DataDir(Path(tmp))
         raw = data_dir.raw(utcnow().date(), record_type) / path.name
@@ -93,7 +95,13 @@ def check(
         _link_or_copy(path.resolve(), raw)
         options = Options(Enricher(gazetteer=None), apify_maps)
         summary = process_file(
-            raw, record_type, data_dir, batch_id="check", source=source, options=options
+            raw,
+            record_type,
+            data_dir,
+            batch_id="check",
+            source=source,
+            original_name=original_name,
+            options=options,
         )
         failed = _failed_lines(data_dir, summary, show)
     if fmt == "json":
@@ -142,7 +150,10 @@ def _pairs(counts: dict[str, int]) -> str:
 
 
 def _check_lines(path: Path, summary: Summary, failed: list[dict[str, Any]]) -> list[str]:
-    head = f"{path.name}: {summary.record_type.value}, source {summary.source}"
+    name = path.name
+    if summary.original_name and summary.original_name != name:
+        name = f"{name} (dropped as {summary.original_name})"
+    head = f"{name}: {summary.record_type.value}, source {summary.source}"
     if summary.rejected:
         return [head, f"unreadable: {summary.rejected_reason} (nothing would be loaded)"]
     read = summary.records_read  # the monitor's pass rate: valid / read

@@ -78,14 +78,23 @@ class OutputPaths:
     report: Path
 
     @classmethod
-    def for_raw(cls, data_dir: DataDir, raw_path: Path, record_type: RecordType) -> OutputPaths:
-        """Return the deterministic output paths of ``raw/DATE/{type}/{stem}.json``."""
+    def for_raw(
+        cls,
+        data_dir: DataDir,
+        raw_path: Path,
+        record_type: RecordType,
+        original_name: str | None = None,
+    ) -> OutputPaths:
+        """Return the deterministic output paths of ``raw/DATE/{type}/{stem}.json``.
+
+        A rejected file's record is named with the name it was dropped under, if any.
+        """
         day, stem, kind = day_of(raw_path), raw_path.stem, record_type.value
         processed = data_dir.processed(day, record_type) / f"{stem}.jsonl"
         return cls(
             processed=processed,
             failed=data_dir.failed(day, "validation_errors") / kind / f"{stem}.jsonl",
-            file_error=data_dir.failed(day, "file_errors") / kind / f"{stem}.json",
+            file_error=data_dir.file_error(day, record_type, stem, original_name),
             report=processed.parent.parent / "processing_report.json",
         )
 
@@ -108,7 +117,8 @@ class _Run:
         self.started = time.monotonic()
         self.data_dir = data_dir
         self.raw_path = raw_path
-        self.paths = OutputPaths.for_raw(data_dir, raw_path, record_type)
+        original_name = meta.get("original_name")
+        self.paths = OutputPaths.for_raw(data_dir, raw_path, record_type, original_name)
         tool = tool_of(raw_path.name)
         self.summary = Summary(
             raw_file=data_dir.relative(raw_path),
@@ -116,6 +126,7 @@ class _Run:
             batch_id=meta["batch_id"],
             source=meta.get("source") or tool,
             tool=tool,
+            original_name=original_name,
         )
         self.processed_at = (meta.get("now") or utcnow()).isoformat()
 
@@ -140,7 +151,10 @@ class _Run:
             summary.processed_path = self.data_dir.relative(paths.processed)
             if summary.records_invalid:
                 summary.failed_path = self.data_dir.relative(paths.failed)
-            paths.file_error.unlink(missing_ok=True)
+            for stale in self.data_dir.file_errors_of(
+                day_of(self.raw_path), summary.record_type, self.raw_path.stem
+            ):
+                stale.unlink(missing_ok=True)
         summary.duration_s = round(time.monotonic() - self.started, 6)
         update_report(paths.report, summary)
         return summary
@@ -155,6 +169,7 @@ def process_file(
     rules: Sequence[GradeRule] = DEFAULT_GRADE_RULES,
     now: datetime | None = None,
     source: str | None = None,
+    original_name: str | None = None,
     options: Options | None = None,
 ) -> Summary:
     """Process one raw file without linking (no database): outputs, failures, report.
@@ -163,9 +178,8 @@ def process_file(
     a summary with ``rejected_reason``; the raw file stays where it is.
     """
     options = options or Options(enricher=Enricher(rules=rules))
-    run = _Run(
-        raw_path, record_type, data_dir, {"batch_id": batch_id, "now": now, "source": source}
-    )
+    meta = {"batch_id": batch_id, "now": now, "source": source, "original_name": original_name}
+    run = _Run(raw_path, record_type, data_dir, meta)
     try:
         with BatchWriter(run.paths.processed, run.paths.failed) as writer:
             reader = run.job(options).open()
@@ -191,8 +205,9 @@ async def process_file_async(
 ) -> Summary:
     """Process one raw file, linking each chunk with ``link`` while the next one is read.
 
-    ``meta`` holds ``batch_id`` and optionally ``source`` and ``now``. ``reading`` reads the
-    chunks (a ``reading.ReaderProcess``; by default a worker thread of this process).
+    ``meta`` holds ``batch_id`` and optionally ``source``, ``original_name`` and ``now``.
+    ``reading`` reads the chunks (a ``reading.ReaderProcess``; by default a worker thread of
+    this process).
     """
     run = _Run(raw_path, record_type, data_dir, meta)
     reading = reading or InThread()
@@ -262,6 +277,7 @@ def _reject(
         paths.file_error,
         {
             "raw_file": summary.raw_file,
+            "original_name": summary.original_name,
             "record_type": summary.record_type.value,
             "batch_id": summary.batch_id,
             "reason": exc.reason,

@@ -37,6 +37,7 @@ class Summary:
     batch_id: str
     source: str = "drop"
     tool: str = "drop"
+    original_name: str | None = None  # the file's name as dropped in the inbox
     records_read: int = 0
     records_valid: int = 0
     records_invalid: int = 0

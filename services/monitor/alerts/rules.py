@@ -17,6 +17,7 @@ from shared.errors import ConfigError
 Kind = Literal[
     "pass_rate_below",
     "stage_failing",
+    "input_rejected",
     "queue_growing",
     "scrape_missing",
     "import_lag_above",
