@@ -9,7 +9,19 @@ from services.cli import collector_cmds, core, importer_cmds, monitor_cmds, proc
 
 @click.group()
 def main() -> None:
-    """Collect, validate, deduplicate and load classic-car data (see README)."""
+    """Collect, validate, deduplicate and load classic-car data into PostgreSQL.
+
+    Listings, car events and articles, from web APIs and dropped JSON files.
+
+    Every command reads DATABASE_URL, NATS_URL, DATA_DIR and PIPELINE_NAMESPACE from the
+    environment (see README.md, "Configuration"). `pipeline COMMAND --help` shows each one.
+
+    \b
+    Example:
+      pipeline up                      # start the four services
+      pipeline report                  # what came in today
+      pipeline search "69 camaro"      # find listings
+    """
 
 
 for _module in (core, collector_cmds, processor_cmds, importer_cmds, monitor_cmds):

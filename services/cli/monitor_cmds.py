@@ -24,7 +24,14 @@ def _settings() -> MonitorSettings:
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def alerts(fmt: str) -> None:
-    """List the alerts firing now (kept by the monitor in PostgreSQL)."""
+    """List the alerts firing now.
+
+    The monitor keeps them in PostgreSQL.
+
+    \b
+    Example:
+      pipeline alerts --format json
+    """
     settings = _settings()
 
     async def show() -> None:
@@ -50,7 +57,14 @@ def alerts(fmt: str) -> None:
 
 @click.command("alert-test")
 def alert_test() -> None:
-    """Send a test notification to every MONITOR_WEBHOOK_URLS target; exit 1 if one refuses."""
+    """Send a test notification to every configured webhook.
+
+    Every MONITOR_WEBHOOK_URLS target; exits 1 if one refuses.
+
+    \b
+    Example:
+      MONITOR_WEBHOOK_URLS=https://hooks.example.com/pipeline pipeline alert-test
+    """
     settings = _settings()
     try:
         targets = parse_targets(settings.webhook_urls)

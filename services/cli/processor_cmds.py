@@ -32,7 +32,14 @@ TARGET_RECALL = 0.95
 )
 @click.option("--check", is_flag=True, help="Exit 1 when precision or recall misses the target.")
 def dedup_quality(n: int, seed: int, threshold: float, check: bool) -> None:
-    """Generate listings with ground truth and print precision and recall of the dedup links."""
+    """Measure precision and recall of the duplicate links.
+
+    Generates listings with ground truth and links them as the processor would.
+
+    \b
+    Example:
+      pipeline dedup-quality --n 3000 --check
+    """
     quality = measure(n, seed, threshold)
     for line in quality.lines():
         click.echo(line)
@@ -80,11 +87,18 @@ def check(
     strict: bool,
     fmt: str,
 ) -> None:
-    """Read, repair and validate a file as the processor would, without loading anything.
+    """Show what dropping a file would give, without loading it.
+
+    Reads, repairs and validates the file as the processor would.
 
     Prints the counts, failures by reason, repairs by rule and the first failed records with
     their reasons: what a drop of the file would give, before dropping it. Nothing is linked,
     geocoded or written outside a temporary folder.
+
+    \b
+    Example:
+      pipeline check examples/vehicles.json --type vehicles
+      pipeline check inbox/vehicles/dealer.json --strict --format json
     """
     record_type = RecordType(type_name or _type_of_folder(path))
     original_name = original_name_of(path) or path.name  # a raw file: the name it was dropped as
