@@ -21,9 +21,10 @@ from shared.events import RecordType
 from shared.records import Vehicle
 
 from ..dedup import store
-from ..dedup.keys import evidence, from_row, vehicle_id
+from ..dedup.keys import UNKNOWN_PRICE, description_words, evidence, from_row, vehicle_id
 from ..dedup.linker import Linker
 from ..dedup.prepare import Probes, chunk_probes
+from ..dedup.rarity import Rarity
 from ..dedup.scoring import LINK_THRESHOLD
 from ..dedup.store import Known
 from ..sources import Normalizer
@@ -67,6 +68,9 @@ class Quality:
         ]
 
 
+CHUNK = 1000  # rows linked (and weighed) together, as a service chunk of a large file
+
+
 class MemoryIndex:
     """The evidence index in memory: each key's listings in ``store.candidates``' order."""
 
@@ -92,12 +96,8 @@ class MemoryIndex:
             ):
                 entries = self.blocks.get((block, photo), [])
                 answer.extend(self._range(entries, bounds, lo, hi, limit))
-                if lo <= hi and lo > store.UNKNOWN_PRICE:  # the arm of unpriced listings
-                    answer.extend(
-                        self._range(
-                            entries, bounds, store.UNKNOWN_PRICE, store.UNKNOWN_PRICE, limit
-                        )
-                    )
+                if lo <= hi and lo > UNKNOWN_PRICE:  # the arm of unpriced listings
+                    answer.extend(self._range(entries, bounds, UNKNOWN_PRICE, UNKNOWN_PRICE, limit))
             found.append(answer)
         return found
 
@@ -119,20 +119,28 @@ class MemoryIndex:
         return out
 
 
-def cluster(rows: Iterable[dict[str, Any]], threshold: float = LINK_THRESHOLD) -> dict[str, str]:
-    """Return data_hash -> canonical hash for rows, linked in order against an in-memory index."""
+def cluster(
+    rows: Iterable[dict[str, Any]], threshold: float = LINK_THRESHOLD, chunk_size: int = CHUNK
+) -> dict[str, str]:
+    """Return data_hash -> canonical hash for rows, linked in order against an in-memory index.
+
+    Words are weighed per chunk of ``chunk_size`` rows, as the service weighs them.
+    """
     linker = Linker(pool=None, threshold=threshold)  # no SQL is run: best_match only
     index = MemoryIndex()
     canonical: dict[str, str] = {}
-    for row in rows:
-        key = from_row(row)
-        if key.data_hash in canonical:
-            continue
-        found = evidence(key)
-        probes, _ = chunk_probes([key], [found], threshold)
-        link = linker.best_match(key, found, index.candidates(probes), {})
-        canonical[key.data_hash] = link.canonical_hash
-        index.add(link, found.ids)
+    rows = list(rows)
+    for start in range(0, len(rows), chunk_size):
+        keys = [from_row(row) for row in rows[start : start + chunk_size]]
+        rarity = Rarity.of([description_words(key) for key in dict.fromkeys(keys)])
+        for key in keys:
+            if key.data_hash in canonical:
+                continue
+            found = evidence(key, rarity)
+            probes, _ = chunk_probes([key], [found], threshold)
+            link = linker.best_match(key, found, index.candidates(probes), {}, rarity)
+            canonical[key.data_hash] = link.canonical_hash
+            index.add(link, found.ids)
     return canonical
 
 
