@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from shared.events import RecordType
 
-from .keys import Evidence, VehicleKey, description_words, evidence, from_row
+from .keys import UNKNOWN_PRICE, Evidence, VehicleKey, description_words, evidence, from_row
 from .rarity import Rarity
 from .scoring import ANY_PRICE, LINK_THRESHOLD, NO_PRICE, price_range
 
@@ -25,7 +25,7 @@ class Bounds(NamedTuple):
 
     The years ``year`` - 1 to ``year`` + 1, description lengths within the length bounds, and
     prices within the first price bounds for listings with a photo, the second for those without
-    (``scoring.price_range``).
+    (``scoring.price_range``), the nearest to ``price`` first.
     """
 
     year: int
@@ -35,6 +35,7 @@ class Bounds(NamedTuple):
     max_price: float
     bare_min_price: float  # candidates without a photo
     bare_max_price: float
+    price: float  # the record's: the probes read the prices nearest it first
 
 
 class Probes(NamedTuple):
@@ -106,14 +107,16 @@ def chunk_probes(
         first = len(probes.keys)
         if item.words:
             bare = price_range(key, threshold, photos=False)
-            probes.bounds.append(Bounds(key.year, *ANY_LENGTH, *bare, *bare))
+            probes.bounds.append(Bounds(key.year, *ANY_LENGTH, *bare, *bare, key.price))
             probes.keys.extend(item.words)
             probes.bounds_of.extend([len(probes.bounds) - 1] * len(item.words))
         if item.photo is not None:  # every listing under a photo key has that photo
             number = photo_bounds.get(key.year)
             if number is None:
                 number = photo_bounds[key.year] = len(probes.bounds)
-                probes.bounds.append(Bounds(key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE))
+                probes.bounds.append(
+                    Bounds(key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE, UNKNOWN_PRICE)
+                )
             probes.keys.append(item.photo)
             probes.bounds_of.append(number)
         of_record.append(range(first, len(probes.keys)))

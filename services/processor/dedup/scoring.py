@@ -9,7 +9,8 @@ description is compared word by word, each word weighted by its rarity in the ch
 Vetoes (no link at any score): different makes, years more than one apart, different cities or
 states (unless the image is the same), two listings of the same site with different pages and
 different images (a dealer's two cars), and pairs with no identifying evidence: make, model,
-year, price and city alone describe many cars, so a link also needs the description or the image to match.
+year, price and city alone describe many cars, so a link also needs the description or the image
+to match.
 """
 
 from __future__ import annotations

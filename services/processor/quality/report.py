@@ -87,6 +87,7 @@ class MemoryIndex:
     def candidates(self, probes: Probes, limit: int = store.MAX_CANDIDATES) -> list[list[Known]]:
         """Return each probe's candidates, as ``store.candidates`` reads them from PostgreSQL."""
         found: list[list[Known]] = []
+        half = max(1, limit // 2)
         for block, number in zip(probes.keys, probes.bounds_of, strict=True):
             bounds = probes.bounds[number]
             answer: list[Known] = []
@@ -94,29 +95,33 @@ class MemoryIndex:
                 (True, bounds.min_price, bounds.max_price),
                 (False, bounds.bare_min_price, bounds.bare_max_price),
             ):
+                if lo > hi:
+                    continue
                 entries = self.blocks.get((block, photo), [])
-                answer.extend(self._range(entries, bounds, lo, hi, limit))
-                if lo <= hi and lo > UNKNOWN_PRICE:  # the arm of unpriced listings
-                    answer.extend(self._range(entries, bounds, UNKNOWN_PRICE, UNKNOWN_PRICE, limit))
+                at = bisect.bisect_left(entries, (bounds.price, -(1 << 63)))
+                up = (e for e in entries[at:] if max(lo, bounds.price) <= e[0] <= hi)
+                down = (e for e in reversed(entries[:at]) if lo <= e[0] < min(hi, bounds.price))
+                answer.extend(_first(up, bounds, half))
+                answer.extend(_first(down, bounds, half))
+                if lo > UNKNOWN_PRICE:  # the arm of unpriced listings
+                    unpriced = (e for e in entries if e[0] == UNKNOWN_PRICE)
+                    answer.extend(_first(unpriced, bounds, limit))
             found.append(answer)
         return found
 
-    @staticmethod
-    def _range(
-        entries: list[tuple[float, int, Known]], bounds: Any, lo: float, hi: float, limit: int
-    ) -> list[Known]:
-        out: list[Known] = []
-        if lo > hi:
-            return out
-        for price, _, known in entries[bisect.bisect_left(entries, (lo, -(1 << 63))) :]:
-            if price > hi or len(out) >= limit:
-                break
-            other = known.key
-            if abs(other.year - bounds.year) <= 1 and (
-                bounds.min_len <= len(other.description) <= bounds.max_len
-            ):
-                out.append(known)
-        return out
+
+def _first(entries: Iterable[tuple[float, int, Known]], bounds: Any, limit: int) -> list[Known]:
+    """Return the first ``limit`` entries within the probe's years and description lengths."""
+    out: list[Known] = []
+    for _, _, known in entries:
+        if len(out) >= limit:
+            break
+        other = known.key
+        if abs(other.year - bounds.year) <= 1 and (
+            bounds.min_len <= len(other.description) <= bounds.max_len
+        ):
+            out.append(known)
+    return out
 
 
 def cluster(
