@@ -21,6 +21,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import repeat
 
 from rapidfuzz import fuzz
 
@@ -38,10 +39,17 @@ def typo_of(word: str, other: str) -> bool:
     return (
         len(word) >= 4
         and len(other) >= 4
+        and abs(len(word) - len(other)) <= 2
         and word.isalpha()
         and other.isalpha()
-        and fuzz.ratio(word, other) >= TYPO_MATCH
+        and fuzz.ratio(word, other, score_cutoff=TYPO_MATCH) > 0
     )
+
+
+@lru_cache(maxsize=1 << 16)  # a small vocabulary: template words, features, figures
+def _names_typo(word: str, name: str) -> bool:
+    """Return whether a word is a typo of a word of the car's name."""
+    return any(typo_of(word, part) for part in name.split())
 
 
 @lru_cache(maxsize=1 << 16)
@@ -51,12 +59,9 @@ def words(description: str, name: str) -> frozenset[str]:
     Every listing of a model names it, so those words (and their typos) tell one car of the model
     from another no better than the make and model fields do.
     """
-    named = name.split()
-    return frozenset(
-        word
-        for word in description.split()
-        if word not in named and not any(typo_of(word, part) for part in named)
-    )
+    found = set(description.split()).difference(name.split())
+    found.difference_update([word for word in found if _names_typo(word, name)])
+    return frozenset(found)
 
 
 class Rarity:
@@ -85,6 +90,10 @@ class Rarity:
     def weight(self, word: str) -> float:
         """Return a word's weight (the highest for a word the chunk does not hold)."""
         return self.weights.get(word, self.top)
+
+    def mass(self, found: Iterable[str]) -> float:
+        """Return the summed weight of these words."""
+        return sum(map(self.weights.get, found, repeat(self.top)))
 
     def common(self, word: str) -> bool:
         """Return whether a word is template text in this chunk (never a blocking key)."""

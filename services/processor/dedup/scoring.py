@@ -62,10 +62,10 @@ def description_similarity(
     """
     if not a or not b:
         return None
-    weight = rarity.weight
-    mass_a, mass_b = sum(map(weight, a)), sum(map(weight, b))
+    weight, mass = rarity.weight, rarity.mass
+    mass_a, mass_b = mass(a), mass(b)
     both = a & b
-    found_a = found_b = sum(map(weight, both))
+    found_a = found_b = mass(both)
     if len(both) < len(a) and len(both) < len(b):
         only_a, only_b = sorted(a - both), sorted(b - both)
         if len(only_a) <= TYPO_WORDS and len(only_b) <= TYPO_WORDS:
