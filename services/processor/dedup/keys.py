@@ -161,7 +161,7 @@ def description_words(key: VehicleKey) -> frozenset[str]:
     return words(key.description, f"{key.make} {key.model}")
 
 
-@lru_cache(maxsize=1 << 16)  # a chunk's records share most (make, place, word) triples
+@lru_cache(maxsize=1 << 13)  # a chunk's records share many (make, place, word) triples
 def _word_key(make: str, place: str, word: str) -> int:
     return key_id(f"w|{make}|{place}|{word}")
 

@@ -46,13 +46,13 @@ def typo_of(word: str, other: str) -> bool:
     )
 
 
-@lru_cache(maxsize=1 << 16)  # a small vocabulary: template words, features, figures
+@lru_cache(maxsize=1 << 14)  # a small vocabulary: template words, features, figures
 def _names_typo(word: str, name: str) -> bool:
     """Return whether a word is a typo of a word of the car's name."""
     return any(typo_of(word, part) for part in name.split())
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 12)  # a chunk's records and their candidates (~1 KB an entry)
 def words(description: str, name: str) -> frozenset[str]:
     """Return a description's distinct words, without the car's name (``name``: make and model).
 
