@@ -273,8 +273,15 @@ async def test_the_linker_vacuums_the_evidence_index_as_it_grows(
 async def test_the_probe_bounds_skip_only_listings_the_scorer_refuses(
     settings: PipelineSettings,
 ) -> None:
-    """What the length and price bounds leave out of a probe could never have linked."""
-    distinct = _distinct_rows(900, seed=6)
+    """What the price bounds leave out of a probe could never have linked.
+
+    Listings without a place: with one, the other fields reach the threshold at any price (a photo
+    on another host is left out of the score), so only place-less probes are price-bounded.
+    """
+    distinct = [
+        {**row, "location_city": None, "location_state": None}
+        for row in _distinct_rows(900, seed=6)
+    ]
     known, new = distinct[:600], [from_row(row) for row in distinct[600:]]
     probes, of_record = chunk_probes(new, [evidence(key) for key in new], LINK_THRESHOLD)
     unbounded = probes._replace(
