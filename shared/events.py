@@ -78,6 +78,7 @@ class FileRejected(Event):
     reason: str
     record_type: RecordType | None = None
     error_file: str | None = None
+    original_name: str | None = Field(default=None, description="the file's name as dropped")
 
 
 class ProcessFile(Event):
@@ -109,6 +110,7 @@ class BatchProcessed(Event):
     raw_path: str
     processed_path: str
     failed_path: str | None = None
+    original_name: str | None = Field(default=None, description="the file's name as dropped")
     records_read: int
     records_valid: int
     records_invalid: int
@@ -120,6 +122,11 @@ class BatchProcessed(Event):
     near_duplicates: int = 0
     field_completeness: dict[str, float] = Field(
         default_factory=dict, description="optional field -> share of valid records that fill it"
+    )
+    geocode_failures: int = Field(
+        default=0,
+        ge=0,
+        description="online geocoder lookups that failed (left uncached, asked again later)",
     )
     duration_s: float
 

@@ -13,14 +13,17 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from pydantic import ValidationError
 
+from shared import logs
 from shared.errors import ConfigError
+from shared.logs import redact_text
 
 if TYPE_CHECKING:  # pydantic-settings (~16 MB) stays out of processes that load no settings
+    from pydantic_core import ErrorDetails
     from pydantic_settings import BaseSettings
 
 log = structlog.get_logger(__name__)
@@ -91,13 +94,65 @@ S = TypeVar("S", bound="BaseSettings")
 
 
 def load_settings(cls: type[S], name: str) -> S:
-    """Build a settings object from the environment, or exit 2 with one line per problem."""
+    """Build a settings object from the environment, or exit 2 naming each bad variable.
+
+    Every value the services parse (cron expressions, the time zone, rate and URL lists, rules
+    files) is checked here, so a typo stops the start instead of failing at first use. The
+    problems go to stderr as one line and to the log as ``service.unusable``; the value is shown
+    unless the setting holds a secret (and any password inside a URL is masked).
+    """
     try:
         return cls()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors(include_url=False, include_input=False)
+        problems = [
+            _problem(cls, err) for err in exc.errors(include_url=False, include_context=False)
+        ]
+        sys.stderr.write(f"{name}: invalid configuration: {'; '.join(problems)}\n")
+        logs.early_logger().error(
+            "service.unusable", service=name, error="invalid configuration", problems=problems
         )
-        sys.stderr.write(f"{name}: invalid configuration: {problems}\n")
         raise SystemExit(2) from None
+
+
+def _problem(cls: type[BaseSettings], err: ErrorDetails) -> str:
+    """Return one line naming the variable, what is wrong and (unless secret) the value given."""
+    variable = ".".join(str(p) for p in err["loc"]) or "settings"
+    line = f"{variable}: {err['msg']}"
+    secret = any(
+        field.validation_alias == variable and "SecretStr" in str(field.annotation)
+        for field in cls.model_fields.values()
+    )
+    if not secret and err["type"] != "value_error" and "input" in err:
+        line += f" (got {err['input']!r})"
+    return redact_text(line)
+
+
+def stop_on_crash(task: asyncio.Task[Any], stop: asyncio.Event, name: str) -> asyncio.Task[Any]:
+    """Stop the service when a background task ends with an error, instead of hiding it.
+
+    The error is logged at once as ``service.task_crashed`` and ``stop`` is set, so the service
+    shuts down and ``raise_crashes`` turns its exit into a crash (exit 1) rather than running on
+    with a dead schedule or loop that nobody awaits.
+    """
+
+    def done(finished: asyncio.Task[Any]) -> None:
+        if finished.cancelled() or finished.exception() is None:
+            return
+        error = finished.exception()
+        log.error("service.task_crashed", task=name, error=repr(error), exc_info=error)
+        stop.set()
+
+    task.add_done_callback(done)
+    return task
+
+
+def raise_crashes(tasks: dict[str, asyncio.Task[Any]]) -> None:
+    """Raise ``BackgroundTaskError`` if any finished task (not cancelled) ended with an error."""
+    for name, task in tasks.items():
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            msg = f"background task {name} crashed: {task.exception()!r}"
+            raise BackgroundTaskError(msg) from task.exception()
+
+
+class BackgroundTaskError(RuntimeError):
+    """A background task of a service (schedule, re-scan loop) ended with an error."""

@@ -1,8 +1,11 @@
 """Structured logging: JSON lines to stdout (console rendering on a TTY), configured once.
 
 Secrets never reach a log line: settings hold them as ``SecretStr``, DSNs are logged only through
-``redact_url``, and a last processor (``redact_secrets``) masks any value whose key names a secret
-and any password embedded in a URL, whatever the code that logged it.
+``redact_url``, and a last processor (``redact_secrets``) masks any value whose key names a secret,
+any password embedded in a URL and any ``password=...``-style pair in free text, whatever the code
+that logged it. Libraries that log through the standard library (asyncpg, aiohttp, nats-py,
+watchdog) go through the same processors by structlog's ``ProcessorFormatter``: their lines are
+JSON objects with the same fields (``event``, ``level``, ``timestamp``, plus ``logger``).
 """
 
 from __future__ import annotations
@@ -21,12 +24,19 @@ _SECRET_KEY_RE = re.compile(
 )
 _URL_PASSWORD_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+):(?P<pw>[^@\s/]+)@")
 _BEARER_RE = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
+_PAIR_RE = re.compile(
+    r"(?i)\b(?P<key>pass(?:word)?|passwd|pwd|secret|token|api[_-]?key)(?P<sep>\s*[=:]\s*)"
+    r"(?P<value>[^\s&,;'\"]+)"
+)
 MASK = "***"
+STDLIB_LEVEL = logging.WARNING
+"""The least level kept from libraries logging through the standard library."""
 
 
 def redact_text(text: str) -> str:
-    """Mask passwords inside URLs and bearer tokens in free text."""
+    """Mask passwords inside URLs, ``password=...``-style pairs and bearer tokens in free text."""
     text = _URL_PASSWORD_RE.sub(lambda m: f"{m.group('scheme')}:{MASK}@", text)
+    text = _PAIR_RE.sub(lambda m: f"{m.group('key')}{m.group('sep')}{MASK}", text)
     return _BEARER_RE.sub(lambda m: f"{m.group(1)} {MASK}", text)
 
 
@@ -49,13 +59,23 @@ def redact_secrets(
     return event_dict
 
 
+class _StdlibHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``configure_logging`` installs on the root logger (replaced when re-run)."""
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """Route structlog (and stdlib logging) to stdout as JSON, or pretty on a terminal."""
+    """Route structlog and the standard library's logging to stdout: JSON, or pretty on a TTY.
+
+    Standard-library records (asyncpg, aiohttp, nats-py, watchdog) at ``STDLIB_LEVEL`` or above
+    (or ``level``, if higher) are rendered by structlog's ``ProcessorFormatter`` with the same
+    time stamp, level and secret masking as the services' own lines.
+    """
     renderer: structlog.typing.Processor
     if sys.stdout.isatty():
         renderer = structlog.dev.ConsoleRenderer()
     else:
         renderer = structlog.processors.JSONRenderer()
+    threshold = logging.getLevelName(level.upper())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -66,11 +86,49 @@ def configure_logging(level: str = "INFO") -> None:
             redact_secrets,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(name)s %(message)s")
+    handler = _StdlibHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_secrets,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _StdlibHandler)]:
+        root.removeHandler(old)  # configured again (tests, the reader process): one handler
+    root.addHandler(handler)
+    root.setLevel(max(STDLIB_LEVEL, threshold))
+
+
+def early_logger() -> Any:
+    """Return a JSON logger for the moment before ``configure_logging`` can run.
+
+    When the settings do not load there is no log level to configure with; this logger writes
+    the same JSON lines (level, time stamp, secrets masked) without touching the global set-up.
+    """
+    return structlog.wrap_logger(
+        structlog.PrintLogger(sys.stdout),
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_secrets,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
 
 
 def redact_url(url: str) -> str:

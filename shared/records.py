@@ -7,6 +7,7 @@ too. Schema failures keep pydantic's error types; business-rule failures have th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import types
 from datetime import UTC, date, datetime
@@ -32,13 +33,14 @@ from pydantic_core import (
     ValidationError,
     core_schema,
 )
-from pydantic_core import Url as ParsedUrl
 
 from shared.events import RecordType
 
 MIN_PRICE = Decimal(1_000)
 MAX_PRICE = Decimal(10_000_000)
-MIN_YEAR = 1920
+MIN_YEAR = 1920  # the seed's business rule: "too old for database" below it
+SCHEMA_MIN_YEAR = 1900  # the seed's schema: below it a year is not a year of the database at all
+YEARS_AHEAD = 2  # the seed's schema: up to the current year + 2 (next year's models, announced)
 
 
 def _text_items(value: Any) -> Any:
@@ -52,11 +54,36 @@ def _text_items(value: Any) -> Any:
     return [item for item in items if item != ""]
 
 
-def _enum_key(value: Any) -> Any:
-    """Lower-case an enum value and join its words with underscores ("Very Good" -> very_good)."""
-    if isinstance(value, str):
-        return "_".join(value.strip().lower().replace("-", " ").split()) or None
-    return value
+def choice_key(value: str) -> str:
+    """Return a choice text as the vocabularies compare it: lower case, words only, "&" is "and".
+
+    "Muscle Cars", "muscle_cars", "MUSCLE-CARS" and " muscle  cars " share one key.
+    """
+    text = value.lower().replace("&", " and ").replace("'", " ").replace("\u2019", " ")
+    return " ".join(text.replace("-", " ").replace("_", " ").replace(".", " ").split())
+
+
+@functools.cache
+def choice_spellings(enum: type[StrEnum]) -> dict[str, str]:
+    """Return the enum's value by the ``choice_key`` of each of its values and member names."""
+    spellings = {choice_key(member.name): member.value for member in enum}
+    spellings.update({choice_key(member.value): member.value for member in enum})
+    return spellings
+
+
+def _spelled_as(enum: type[StrEnum]) -> BeforeValidator:
+    """Read a choice in any case or spacing as the enum spells it ("muscle cars" -> Muscle Cars).
+
+    A value no spelling of the enum matches is left as it is, to fail with the enum's values.
+    """
+    spellings = choice_spellings(enum)
+
+    def spell(value: Any) -> Any:
+        if isinstance(value, str):
+            return spellings.get(choice_key(value), value)
+        return value
+
+    return BeforeValidator(spell)
 
 
 def _business_rule(check: Any, message: str) -> AfterValidator:
@@ -76,7 +103,7 @@ class _Tidied:
 
 
 TIDIED = _Tidied()
-MAX_URL_CHARS = 2048
+MAX_URL_CHARS = 65_536
 
 Text = Annotated[str, TIDIED]
 """A text field: trimmed and single-spaced before validation, blank when only whitespace.
@@ -87,25 +114,8 @@ check into Python (~10 calls a record) and report it as a collection's ``too_lon
 """
 
 
-HTTP_URL_SCHEMA = core_schema.url_schema(
-    max_length=MAX_URL_CHARS, allowed_schemes=["http", "https"], host_required=True
-)
-"""An http(s) URL with a host, at most ``MAX_URL_CHARS`` long: every URL field of the records."""
-_HTTP_URL = SchemaValidator(HTTP_URL_SCHEMA)
-
-
-class _HttpUrlSchema:
-    """Validates a URL field with ``HTTP_URL_SCHEMA``, in pydantic-core.
-
-    The value is pydantic-core's ``Url`` (``scheme``, ``host``, ``path``, ``query``...; ``str()``
-    gives the normalized URL). pydantic's ``HttpUrl`` validates with the same parser and then
-    wraps the result in a Python class, ~5 us a URL.
-    """
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> CoreSchema:
-        return HTTP_URL_SCHEMA
+_URL_PARSER = SchemaValidator(core_schema.url_schema(max_length=MAX_URL_CHARS))
+"""The WHATWG URL parser (pydantic-core's, the same standard as the seed's ``z.string().url()``)."""
 
 
 def url_problem(value: str) -> str | None:
@@ -114,14 +124,47 @@ def url_problem(value: str) -> str | None:
     The same check as the records' URL fields, on the value as they tidy it.
     """
     try:
-        _HTTP_URL.validate_python(" ".join(value.split()))
+        _URL_PARSER.validate_python(" ".join(value.split()))
     except ValidationError as exc:
         return exc.errors()[0]["type"]
     return None
 
 
-Url = Annotated[ParsedUrl, _HttpUrlSchema(), TIDIED]
-"""A URL field: tidied like text, then parsed and checked by pydantic-core."""
+def normalized_url(value: str) -> str:
+    """Return a valid URL as the WHATWG parser writes it (lower-case host, "/" for an empty path).
+
+    Records store a URL as given; keys that must not depend on its spelling use this form.
+    """
+    return str(_URL_PARSER.validate_python(value))
+
+
+def _url_as_given(value: str) -> str:
+    """Check a URL with the WHATWG parser and keep it as given (the seed stores it so)."""
+    try:
+        _URL_PARSER.validate_python(value)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise PydanticCustomError(error["type"], error["msg"]) from None
+    return value
+
+
+URL_SCHEMA = core_schema.no_info_after_validator_function(
+    _url_as_given, core_schema.str_schema(max_length=MAX_URL_CHARS)
+)
+"""A URL field: any absolute URL the WHATWG parser accepts, at most ``MAX_URL_CHARS`` long."""
+
+
+class _UrlSchema:
+    """Validates a URL field with ``URL_SCHEMA``: parsed to check it, stored as given."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return URL_SCHEMA
+
+
+Url = Annotated[str, _UrlSchema(), TIDIED]
+"""A URL field: tidied like text, then checked by the WHATWG parser; the value is the text."""
 
 
 def _marked_tidied(annotation: Any) -> bool:
@@ -148,6 +191,7 @@ class InputRule(NamedTuple):
     text: bool  # a text or URL field: its string is trimmed and single-spaced, an integer a string
     required: bool  # required: blank text stays "" (too short); else blank is missing
     null_is_missing: bool  # optional with a default other than None: null takes the default
+    blank_kept: bool = False  # required text of only whitespace is kept as given (the seed's)
 
     def apply(self, value: Any) -> Any:
         """Return the tidied value, ``_MISSING`` to remove the key, or ``_UNCHANGED``."""
@@ -159,9 +203,12 @@ class InputRule(NamedTuple):
             return _UNCHANGED
         if not self.text:  # an optional field of another type: only a blank string changes
             return _MISSING if not value or value.isspace() else _UNCHANGED
-        clean = " ".join(value.split())
+        text = value.replace("\x00", "\ufffd") if "\x00" in value else value  # PostgreSQL
+        clean = " ".join(text.split())  # cannot hold NUL in text; U+FFFD it can
         if clean == value and (clean or self.required):
             return _UNCHANGED
+        if not clean and self.blank_kept:
+            return text  # " " is a string of length 1 to the seed's schema: accepted as is
         return clean if clean or self.required else _MISSING
 
 
@@ -176,28 +223,37 @@ def record_hash(*parts: object) -> str:
 
 
 class VehicleCategory(StrEnum):
-    """What kind of collector car a listing is."""
+    """What kind of collector car a listing is: the seed's categories, spelled as the seed does."""
 
-    CLASSIC = "classic"
-    MUSCLE = "muscle"
-    SPORTS = "sports"
-    LUXURY = "luxury"
-    EXOTIC = "exotic"
-    ANTIQUE = "antique"
-    HOT_ROD = "hot_rod"
-    TRUCK = "truck"
-    OTHER = "other"
+    MUSCLE = "Muscle Cars"
+    SPORTS = "Sports Cars"
+    CLASSIC = "Classic Cars"
+    HOT_ROD = "Hot Rods"
+    RESTOMOD = "Restomods"
+    LUXURY = "Luxury Cars"
+    TRUCK = "Trucks"
 
 
 class VehicleCondition(StrEnum):
-    """The seller's stated condition, best first."""
+    """The seller's stated condition, best first: the seed's values, spelled as the seed does."""
 
-    CONCOURS = "concours"
-    EXCELLENT = "excellent"
-    VERY_GOOD = "very_good"
-    GOOD = "good"
-    FAIR = "fair"
-    PROJECT = "project"
+    EXCELLENT = "Excellent"
+    VERY_GOOD = "Very Good"
+    GOOD = "Good"
+    FAIR = "Fair"
+    PROJECT = "Project"
+
+
+class VehicleRegion(StrEnum):
+    """Where a listed car is: the seed's regions (the US census regions, then continents)."""
+
+    WEST = "West"
+    SOUTH = "South"
+    MIDWEST = "Midwest"
+    NORTHEAST = "Northeast"
+    EUROPE = "Europe"
+    ASIA = "Asia"
+    OCEANIA = "Oceania"
 
 
 class EventType(StrEnum):
@@ -241,6 +297,8 @@ class Record(BaseModel):
     record_type: ClassVar[RecordType]
     input_rules: ClassVar[dict[str, InputRule]] = {}
     """How ``_tidy`` treats each input key (alias and name) of a text field or optional field."""
+    keeps_blank_text: ClassVar[bool] = False
+    """A required text of only whitespace is kept as given (the seed's schema accepts it)."""
 
     source_name: Annotated[Text, Field(min_length=1, max_length=100)]
     source_url: Url | None = None
@@ -254,6 +312,7 @@ class Record(BaseModel):
                 text=_tidied(field),
                 required=field.is_required(),
                 null_is_missing=not field.is_required() and field.default is not None,
+                blank_kept=cls.keeps_blank_text and field.is_required(),
             )
             for name, field in cls.model_fields.items()
             if _tidied(field) or not field.is_required()
@@ -302,40 +361,61 @@ class Record(BaseModel):
         return row
 
 
-CURRENT_YEAR_LIMIT = datetime.now(UTC).year + 1
+def latest_year() -> int:
+    """Return the latest model year a listing may have: the current year + ``YEARS_AHEAD``."""
+    return datetime.now(UTC).year + YEARS_AHEAD
+
+
+def _not_after_latest_year(year: int) -> int:
+    """Refuse a year after ``latest_year()``, read when the record is validated (not at start)."""
+    latest = latest_year()
+    if year > latest:
+        raise PydanticCustomError(
+            "less_than_equal", "Input should be less than or equal to {le}", {"le": latest}
+        )
+    return year
 
 
 class Vehicle(Record):
-    """A vehicle listing, with the seed's business rules on price and year."""
+    """A vehicle listing: the seed's ``vehicleSchema`` and its business rules on price and year.
+
+    Every value the seed's schema accepts is accepted and kept as the seed spells it; the price
+    is optional (an auction lot, "call for price"), and its rule applies when one is given.
+    """
 
     record_type: ClassVar[RecordType] = RecordType.VEHICLES
+    keeps_blank_text: ClassVar[bool] = True
 
-    make: Annotated[Text, Field(min_length=1, max_length=50)]
+    make: Annotated[Text, Field(min_length=1, max_length=100)]
     model: Annotated[Text, Field(min_length=1, max_length=100)]
     year: Annotated[
         int,
-        Field(ge=1886, le=CURRENT_YEAR_LIMIT),
+        Field(ge=SCHEMA_MIN_YEAR),
+        AfterValidator(_not_after_latest_year),
         _business_rule(lambda y: y >= MIN_YEAR, f"year must be {MIN_YEAR} or later"),
     ]
-    price: Annotated[
-        Decimal,
-        Field(gt=0, max_digits=12, decimal_places=2, allow_inf_nan=False),
-        _business_rule(
-            lambda p: MIN_PRICE <= p <= MAX_PRICE,
-            f"price must be between {MIN_PRICE:,} and {MAX_PRICE:,}",
-        ),
-    ]
+    price: (
+        Annotated[
+            Decimal,
+            Field(decimal_places=2, allow_inf_nan=False),
+            _business_rule(
+                lambda p: MIN_PRICE <= p <= MAX_PRICE,
+                f"price must be between {MIN_PRICE:,} and {MAX_PRICE:,}",
+            ),
+        ]
+        | None
+    ) = None
     description: Annotated[Text, Field(max_length=5000)] | None = None
     image_url: Url | None = None
     location_city: Annotated[Text, Field(max_length=100)] | None = None
-    location_state: Annotated[Text, Field(max_length=50)] | None = None
-    location_region: Annotated[Text, Field(max_length=50)] | None = None
-    category: Annotated[VehicleCategory, BeforeValidator(_enum_key)] | None = None
-    condition: Annotated[VehicleCondition, BeforeValidator(_enum_key)] | None = None
+    location_state: Annotated[Text, Field(min_length=2, max_length=2)] | None = None
+    location_region: Annotated[VehicleRegion, _spelled_as(VehicleRegion)] | None = None
+    category: Annotated[VehicleCategory, _spelled_as(VehicleCategory)] | None = None
+    condition: Annotated[VehicleCondition, _spelled_as(VehicleCondition)] | None = None
     stock_number: Annotated[Text, Field(max_length=100)] | None = None
 
     def data_hash(self) -> str:
-        """Return SHA-256 of make|model|year|stock number|source."""
+        """Return the seed's key: SHA-256 of make|model|year|stock number|source, lower-cased."""
         return record_hash(self.make, self.model, self.year, self.stock_number, self.source_name)
 
 
@@ -345,7 +425,7 @@ class CarEvent(Record):
     record_type: ClassVar[RecordType] = RecordType.EVENTS
 
     name: Annotated[Text, Field(min_length=3, max_length=200)]
-    event_type: Annotated[EventType, BeforeValidator(_enum_key)]
+    event_type: Annotated[EventType, _spelled_as(EventType)]
     start_date: date
     end_date: date | None = None
     venue: Annotated[Text, Field(max_length=200)] | None = None
@@ -380,7 +460,7 @@ class Article(Record):
     body: Annotated[Text, Field(max_length=200_000)] | None = None
     author: Annotated[Text, Field(max_length=200)] | None = None
     published_date: date | None = None
-    category: Annotated[ArticleCategory, BeforeValidator(_enum_key)] | None = None
+    category: Annotated[ArticleCategory, _spelled_as(ArticleCategory)] | None = None
     tags: Annotated[
         list[Annotated[str, Field(max_length=50)]],
         Field(max_length=20),
@@ -389,8 +469,8 @@ class Article(Record):
     image_url: Url | None = None
 
     def data_hash(self) -> str:
-        """Return SHA-256 of url|source."""
-        return record_hash(str(self.url), self.source_name)
+        """Return SHA-256 of url|source, the URL as the WHATWG parser writes it."""
+        return record_hash(normalized_url(self.url), self.source_name)
 
 
 MODELS: dict[RecordType, type[Record]] = {

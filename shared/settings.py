@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared import setting_checks
 from shared.netguard import UrlPolicy
 
 _NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -54,6 +55,11 @@ class PipelineSettings(BaseSettings):
             msg = "PIPELINE_NAMESPACE must be 1-40 chars of a-z, 0-9, '_' or '-', starting alnum"
             raise ValueError(msg)
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        return setting_checks.log_level(value)
 
     @property
     def owner_database_url(self) -> SecretStr:

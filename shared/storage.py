@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import hashlib
 import os
 import re
@@ -30,6 +31,7 @@ from shared.faults import crash_point
 log = structlog.get_logger(__name__)
 _DATE_DIR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TEMP_PREFIX = ".tmp-"
+_SAFE_PART = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,28 @@ class DataDir:
     def failed(self, day: date, kind: str) -> Path:
         """Return the failed-records folder of a day for one kind (validation_errors, ...)."""
         return self.root / "failed" / day.isoformat() / kind
+
+    def file_error(
+        self, day: date, record_type: RecordType, stem: str, original_name: str | None = None
+    ) -> Path:
+        """Return the record of a rejected raw file: ``{stem}.json``, or ``{stem}.{name}.json``.
+
+        ``name`` is the file's name as the user dropped it (``broken.json`` -> ``broken``), made
+        safe (letters, digits, ``-`` and ``_``; at most 60 characters), so the failed file is
+        found by that name; the raw stem before it keeps the name unique.
+        """
+        folder = self.failed(day, "file_errors") / record_type.value
+        if original_name:
+            name = _SAFE_PART.sub("_", Path(original_name).stem).strip("._")[:60]
+            if name and name != stem:
+                return folder / f"{stem}.{name}.json"
+        return folder / f"{stem}.json"
+
+    def file_errors_of(self, day: date, record_type: RecordType, stem: str) -> list[Path]:
+        """Return the existing rejection records of a raw file (named with or without its name)."""
+        folder = self.failed(day, "file_errors") / record_type.value
+        found = [folder / f"{stem}.json", *folder.glob(f"{glob.escape(stem)}.*.json")]
+        return [path for path in found if path.is_file() and not is_temporary(path)]
 
     def ensure_layout(self) -> bool:
         """Create the top-level folders and the inboxes; False (logged) if the disk refuses.

@@ -77,3 +77,13 @@ class Names:
     def files_bucket(self) -> str:
         """Return the key-value bucket that maps file content hashes to their raw paths."""
         return f"{self.namespace.replace('-', '_')}_files"
+
+    @property
+    def schedule_bucket(self) -> str:
+        """Return the key-value bucket of the schedule's ``last.<job>`` marks (kept for ever)."""
+        return f"{self.namespace.replace('-', '_')}_schedule"
+
+    @property
+    def schedule_claims_bucket(self) -> str:
+        """Return the key-value bucket of the schedule's slot claims (each expires after a TTL)."""
+        return f"{self.namespace.replace('-', '_')}_schedule_claims"

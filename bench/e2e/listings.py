@@ -19,34 +19,49 @@ import orjson
 # make -> (model, first year, last year, category)
 CATALOGUE: dict[str, tuple[tuple[str, int, int, str], ...]] = {
     "Chevrolet": (
-        ("Chevelle SS 396", 1966, 1972, "muscle"),
-        ("Camaro Z/28", 1967, 1974, "muscle"),
-        ("Corvette Stingray", 1963, 1976, "sports"),
-        ("Bel Air", 1953, 1975, "classic"),
-        ("Impala SS", 1961, 1969, "muscle"),
-        ("C10 Pickup", 1960, 1987, "truck"),
+        ("Chevelle SS 396", 1966, 1972, "Muscle Cars"),
+        ("Camaro Z/28", 1967, 1974, "Muscle Cars"),
+        ("Corvette Stingray", 1963, 1976, "Sports Cars"),
+        ("Bel Air", 1953, 1975, "Classic Cars"),
+        ("Impala SS", 1961, 1969, "Muscle Cars"),
+        ("C10 Pickup", 1960, 1987, "Trucks"),
     ),
     "Ford": (
-        ("Mustang Fastback", 1965, 1973, "muscle"),
-        ("Thunderbird", 1955, 1966, "classic"),
-        ("F-100", 1953, 1979, "truck"),
-        ("Model A Roadster", 1928, 1931, "antique"),
-        ("Bronco", 1966, 1977, "truck"),
-        ("Deuce Coupe Hot Rod", 1932, 1932, "hot_rod"),
+        ("Mustang Fastback", 1965, 1973, "Muscle Cars"),
+        ("Thunderbird", 1955, 1966, "Classic Cars"),
+        ("F-100", 1953, 1979, "Trucks"),
+        ("Model A Roadster", 1928, 1931, "Classic Cars"),
+        ("Bronco", 1966, 1977, "Trucks"),
+        ("Deuce Coupe Hot Rod", 1932, 1932, "Hot Rods"),
     ),
-    "Dodge": (("Charger R/T", 1968, 1971, "muscle"), ("Challenger T/A", 1970, 1974, "muscle")),
-    "Plymouth": (("Barracuda", 1964, 1974, "muscle"), ("Road Runner", 1968, 1975, "muscle")),
-    "Pontiac": (("GTO Judge", 1969, 1971, "muscle"), ("Firebird Trans Am", 1970, 1981, "muscle")),
-    "Porsche": (("911 Carrera", 1973, 1989, "sports"), ("356 Speedster", 1954, 1959, "sports")),
-    "Jaguar": (("E-Type Series 1", 1961, 1968, "sports"), ("XK120", 1948, 1954, "sports")),
+    "Dodge": (
+        ("Charger R/T", 1968, 1971, "Muscle Cars"),
+        ("Challenger T/A", 1970, 1974, "Muscle Cars"),
+    ),
+    "Plymouth": (
+        ("Barracuda", 1964, 1974, "Muscle Cars"),
+        ("Road Runner", 1968, 1975, "Muscle Cars"),
+    ),
+    "Pontiac": (
+        ("GTO Judge", 1969, 1971, "Muscle Cars"),
+        ("Firebird Trans Am", 1970, 1981, "Muscle Cars"),
+    ),
+    "Porsche": (
+        ("911 Carrera", 1973, 1989, "Sports Cars"),
+        ("356 Speedster", 1954, 1959, "Sports Cars"),
+    ),
+    "Jaguar": (
+        ("E-Type Series 1", 1961, 1968, "Sports Cars"),
+        ("XK120", 1948, 1954, "Sports Cars"),
+    ),
     "Mercedes-Benz": (
-        ("280SL Pagoda", 1967, 1971, "luxury"),
-        ("300SL Gullwing", 1954, 1957, "exotic"),
+        ("280SL Pagoda", 1967, 1971, "Luxury Cars"),
+        ("300SL Gullwing", 1954, 1957, "Sports Cars"),
     ),
-    "Ferrari": (("308 GTS", 1977, 1985, "exotic"), ("Dino 246 GT", 1969, 1974, "exotic")),
+    "Ferrari": (("308 GTS", 1977, 1985, "Sports Cars"), ("Dino 246 GT", 1969, 1974, "Sports Cars")),
     "Cadillac": (
-        ("Eldorado Biarritz", 1957, 1966, "luxury"),
-        ("Coupe DeVille", 1949, 1970, "luxury"),
+        ("Eldorado Biarritz", 1957, 1966, "Luxury Cars"),
+        ("Coupe DeVille", 1949, 1970, "Luxury Cars"),
     ),
 }
 MAKES = tuple(CATALOGUE)
@@ -64,7 +79,7 @@ PLACES = (
     ("Portland", "OR", "West"),
     ("Boston", "MA", "Northeast"),
 )
-CONDITIONS = ("concours", "excellent", "Very Good", "good", "fair", "project")
+CONDITIONS = ("Excellent", "excellent", "Very Good", "Good", "Fair", "Project")
 SOURCES = ("dealer-feed", "classic-auctions", "garage-finds", "muscle-market", "euro-classics")
 PHRASES = (
     "Numbers-matching drivetrain with documented history.",
@@ -80,6 +95,15 @@ PHRASES = (
     "Stored for 30 years, needs full restoration.",
     "Upgraded radiator and electronic ignition for reliability.",
 )
+
+
+DEALER_TEMPLATES = (
+    "{year} {make} {model}, {condition} condition, {miles}k miles, numbers matching.",
+    "Beautiful {year} {make} {model} in {condition} condition. {miles},000 original miles. "
+    "Clean title. Financing available, trades welcome. Call today!",
+    "{year} {make} {model} - {condition} condition - {miles}k miles - ready to show or drive.",
+)
+"""Dealer inventory text: one template filled with the car's facts, shared by thousands of lots."""
 
 
 @dataclass
@@ -103,19 +127,29 @@ def vehicle(index: int, rng: random.Random) -> dict[str, Any]:
     city, state, region = rng.choice(PLACES)
     source = rng.choice(SOURCES)
     year = rng.randint(first, last)
-    words = rng.sample(PHRASES, rng.randint(2, 6))
+    condition = rng.choice(CONDITIONS)
+    if rng.random() < 0.5:  # a dealer's templated text
+        description = rng.choice(DEALER_TEMPLATES).format(
+            year=year,
+            make=make,
+            model=model,
+            condition=condition.lower(),
+            miles=rng.randint(5, 190),
+        )
+    else:
+        description = f"{year} {make} {model}. " + " ".join(rng.sample(PHRASES, rng.randint(2, 6)))
     return {
         "make": make,
         "model": model,
         "year": year,
         "price": round(rng.lognormvariate(10.8, 0.7), rng.choice((0, 2))),
-        "description": f"{year} {make} {model}. " + " ".join(words),
+        "description": description,
         "imageUrl": f"https://img.{source}.example.com/{index}/front.jpg",
         "locationCity": city,
         "locationState": state,
         "locationRegion": region,
         "category": category,
-        "condition": rng.choice(CONDITIONS),
+        "condition": condition,
         "sourceName": source,
         "sourceUrl": f"https://{source}.example.com/listings/{index}",
         "stockNumber": f"STK-{index:08d}",
@@ -133,7 +167,7 @@ def invalid_vehicle(index: int, rng: random.Random) -> Any:
     elif kind == 2:
         record["make"] = ""  # schema: required
     elif kind == 3:
-        record["price"] = "call for price"  # schema: not a number
+        record["price"] = "priceless"  # schema: not a number ("call for price" is no price)
     else:
         return f"not an object {index}"
     return record
@@ -186,8 +220,10 @@ class ListingStream:
     def relisted(self) -> dict[str, Any]:
         """Return a near duplicate: a recent valid listing relisted by another source.
 
-        Same car, photo and place; another source, URL and stock number, a price a few percent
-        off. Its natural key differs, so it is its own row, linked by the near-duplicate linker.
+        Same car, text and place; another source, URL and stock number, a price a few percent
+        off. Half of them rehost the photo on the new site's own host and path, as real
+        relistings do, and one in five has a typo in the model. Its natural key differs, so it
+        is its own row, linked by the near-duplicate linker.
         """
         originals = [record for record, valid in self.recent if valid]
         if not originals:
@@ -200,6 +236,12 @@ class ListingStream:
             stockNumber=f"STK-{self.index:08d}",
             price=round(float(record["price"]) * self.rng.uniform(0.97, 1.03)),
         )
+        if self.rng.random() < 0.5:
+            record["imageUrl"] = f"https://cdn.{source}.example.net/p/{self.index:x}/1.jpg"
+        if self.rng.random() < 0.2 and len(record["model"]) > 3:
+            at = self.rng.randrange(1, len(record["model"]) - 1)
+            model = record["model"]
+            record["model"] = model[:at] + model[at + 1] + model[at] + model[at + 2 :]
         return record
 
 

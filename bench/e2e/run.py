@@ -31,6 +31,7 @@ import asyncpg
 
 from bench.e2e import cpu, profiling
 from bench.e2e.baseline import BaselineResult, bare_copy, fetch_rows
+from bench.e2e.dlt_merge import DltResult, dlt_merge
 from bench.e2e.listings import Dataset, write_dataset
 from bench.e2e.stack import REPO, Stack, drop_files
 from shared.events import RecordType
@@ -58,6 +59,7 @@ class Outcome:
     machine: dict[str, Any]
     cpu_s: dict[str, float]  # CPU seconds while loading, by service and PostgreSQL client
     copy_cpu_s: dict[str, float]  # the bare COPY's CPU seconds: its backend, the client
+    dlt: dict[str, Any] | None = None  # dlt merging the same files (--dlt): rows, s, CPU
 
 
 def machine() -> dict[str, Any]:
@@ -161,8 +163,11 @@ async def main_async(args: argparse.Namespace) -> Outcome:
         flush=True,
     )
     info = machine()
+    dlt: DltResult | None = None
     try:
         pipeline = await run_pipeline(args, dataset, work)
+        if args.dlt:
+            dlt = await dlt_merge(dataset.files)
     finally:
         if args.workdir is None and not args.keep:  # our own temporary folder: the files go
             await asyncio.to_thread(shutil.rmtree, work / "outbox", True)
@@ -193,7 +198,19 @@ async def main_async(args: argparse.Namespace) -> Outcome:
             "backend": round(baseline.backend_cpu_s, 1),
             "client": round(baseline.client_cpu_s, 1),
         },
+        dlt=None if dlt is None else _dlt_figures(dlt, e2e_rate),
     )
+
+
+def _dlt_figures(dlt: DltResult, e2e_rate: float) -> dict[str, Any]:
+    return {
+        "version": dlt.version,
+        "rows": dlt.rows,
+        "seconds": round(dlt.seconds, 2),
+        "rows_per_s": round(dlt.rate),
+        "pipeline_over_dlt": round(e2e_rate / dlt.rate, 2) if dlt.rate else 0.0,
+        "cpu_s": {"client": round(dlt.client_cpu_s, 1), "backend": round(dlt.backend_cpu_s, 1)},
+    }
 
 
 def render(outcome: Outcome) -> str:
@@ -214,6 +231,14 @@ def render(outcome: Outcome) -> str:
     lines += [f"  {label:12s} {mb}" for label, mb in outcome.peak_rss_mb.items()]
     lines += cpu.render(outcome.cpu_s, outcome.e2e_s)
     lines += cpu.per_row(outcome.cpu_s, outcome.copy_cpu_s, outcome.rows_loaded, outcome.copy_s)
+    if outcome.dlt:
+        d = outcome.dlt
+        cpu_us = 1e6 * (d["cpu_s"]["client"] + d["cpu_s"]["backend"]) / max(d["rows"], 1)
+        lines += [
+            f"dlt {d['version']} merge on the natural key: {d['seconds']}s, {d['rows_per_s']} "
+            f"rows/s ({d['rows']} rows: dlt validates nothing), CPU a row {cpu_us:.0f} us",
+            f"ratio end-to-end / dlt merge: {d['pipeline_over_dlt']} (target >= 2)",
+        ]
     if outcome.rows_loaded != outcome.rows_expected:
         lines.append("WARNING: rows loaded differ from the distinct valid records generated")
     return "\n".join(lines)
@@ -239,6 +264,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--source", default=str(REPO), help="code to run (default: this repository)"
     )
     parser.add_argument("--skip-baseline", action="store_true", help="skip the bare COPY")
+    parser.add_argument(
+        "--dlt", action="store_true", help="also merge the same files with dlt ('.[bench]')"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     args.source = Path(args.source).resolve()

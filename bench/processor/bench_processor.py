@@ -29,10 +29,14 @@ from bench.e2e.stack import peak_rss_mb
 from services.processor.dedup.keys import (
     EVIDENCE_COLUMNS,
     KNOWN_COLUMNS,
+    VehicleKey,
+    description_words,
+    evidence,
     evidence_rows,
     from_row,
 )
 from services.processor.dedup.linker import Linker
+from services.processor.dedup.rarity import Rarity
 from services.processor.processing import CHUNK_SIZE, Options, process_file, process_file_async
 from services.processor.quality.generator import CITIES, ListingGenerator
 from services.processor.reading import ReaderProcess
@@ -67,7 +71,8 @@ async def preload(conn: asyncpg.Connection, known: int, seed: int) -> None:
     gen = ListingGenerator(seed + 1)
     rng = random.Random(seed)
     batch: list[tuple[object, ...]] = []
-    blocks: list[tuple[int, int, int, int]] = []
+    blocks: list[tuple[int, int, int, int, float, bool]] = []
+    keys: list[VehicleKey] = []
     done = 0
     while done < known:
         for listing in gen.listings(min(20_000, known - done)):
@@ -80,8 +85,12 @@ async def preload(conn: asyncpg.Connection, known: int, seed: int) -> None:
                 continue
             key = from_row(row)
             batch.append((*key.record(), key.data_hash, None, None))
-            blocks.extend(evidence_rows(key))
+            keys.append(key)
             done += 1
+        # Keys weighed per batch, as the service weighs a chunk (dedup.rarity).
+        rarity = Rarity.of([description_words(key) for key in keys])
+        blocks.extend(entry for key in keys for entry in evidence_rows(key, evidence(key, rarity)))
+        keys = []
         await _copy(conn, batch, blocks)
         batch, blocks = [], []
 

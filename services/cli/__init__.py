@@ -7,18 +7,20 @@ import click
 from services.cli import collector_cmds, core, importer_cmds, monitor_cmds, processor_cmds
 
 
-@click.group(context_settings={"max_content_width": 120})
+@click.group()
 def main() -> None:
     """Collect, validate, deduplicate and load classic-car data into PostgreSQL.
 
-    Every command reads DATABASE_URL, NATS_URL and DATA_DIR from the environment (README,
-    "Configuration"). `pipeline COMMAND --help` shows a command's options and an example.
+    Listings, car events and articles, from web APIs and dropped JSON files.
+
+    Every command reads DATABASE_URL, NATS_URL, DATA_DIR and PIPELINE_NAMESPACE from the
+    environment (see README.md, "Configuration"). `pipeline COMMAND --help` shows each one.
 
     \b
     Example:
-      pipeline up                      # run the four services
-      pipeline report                  # today's report
-      pipeline search "69 camaro ss"   # full-text search
+      pipeline up                      # start the four services
+      pipeline report                  # what came in today
+      pipeline search "69 camaro"      # find listings
     """
 
 

@@ -70,7 +70,9 @@ def _print_runs(runs: list[dict[str, Any]]) -> None:
 @click.option("--timeout", "timeout_s", default=900.0, show_default=True, help="Seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the collector's reply as JSON.")
 def scrape(record_type: str, provider: str | None, timeout_s: float, as_json: bool) -> None:
-    """Collect one record type now from its configured providers.
+    """Collect one record type from the web APIs now.
+
+    Uses its configured providers; needs the collector running.
 
     \b
     Example:
@@ -88,7 +90,9 @@ def scrape(record_type: str, provider: str | None, timeout_s: float, as_json: bo
 @click.option("--type", "record_type", type=click.Choice(TYPES))
 @click.option("--date", "day", type=DATE, help="Process every raw file of this day instead.")
 def process(path: str | None, record_type: str | None, day: datetime | None) -> None:
-    """Ask the processor to (re)process PATH under DATA_DIR/raw/, or every raw file of --date.
+    """Re-process a raw file, or every raw file of a day.
+
+    PATH is relative to DATA_DIR and lies under raw/; needs the services running.
 
     \b
     Example:
@@ -121,7 +125,9 @@ def process(path: str | None, record_type: str | None, day: datetime | None) -> 
 @click.option("--timeout", "timeout_s", default=1800.0, show_default=True, help="Seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the collector's reply as JSON.")
 def full(provider: str | None, timeout_s: float, as_json: bool) -> None:
-    """Scrape every record type; processing and import follow through the event chain.
+    """Scrape every record type now; processing and import follow.
+
+    Processing and import follow through the event chain; needs the services running.
 
     \b
     Example:
@@ -144,7 +150,9 @@ def _days(first: date, last: date) -> list[date]:
 @click.option("--to", "end", type=DATE, required=True, help="Last day (YYYY-MM-DD).")
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True, help="Seconds per day.")
 def backfill(start: datetime, end: datetime, timeout_s: float) -> None:
-    """Process and import every day of a range (archived days are read from their archive).
+    """Process and import every day of a date range.
+
+    Archived days are read from their archive; needs the services running.
 
     \b
     Example:

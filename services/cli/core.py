@@ -20,12 +20,14 @@ from shared.storage import DataDir
 @click.command()
 @click.option("--only", multiple=True, type=click.Choice(runner.SERVICES), help="Run only these.")
 def up(only: tuple[str, ...]) -> None:
-    """Start the four services as local processes until Ctrl-C or SIGTERM.
+    """Start the four services until Ctrl-C.
+
+    They run as local processes until Ctrl-C or SIGTERM.
 
     \b
     Example:
       pipeline up
-      pipeline up --only processor --only importer
+      pipeline up --only collector --only processor
     """
     settings = settings_or_exit()  # fail fast, with one line, before starting anything
     DataDir(settings.data_dir).ensure_layout()  # the inboxes exist before anyone copies into them
@@ -35,7 +37,9 @@ def up(only: tuple[str, ...]) -> None:
 @click.command()
 @click.option("--create-database", is_flag=True, help="Create the database first if missing.")
 def migrate(create_database: bool) -> None:
-    """Apply pending database migrations as the owner role, then grant the application role.
+    """Create or update the database schema.
+
+    Applies pending migrations as the owner role, then grants the application role.
 
     \b
     Example:
@@ -65,7 +69,9 @@ def migrate(create_database: bool) -> None:
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day of a range.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def report(day: datetime | None, start: datetime | None, end: datetime | None, fmt: str) -> None:
-    """Print the pipeline report (scraped, validated, imported, errors) from the monitor.
+    """Print the report: scraped, validated, imported, errors.
+
+    Read from what the monitor stored; today by default.
 
     \b
     Example:

@@ -91,14 +91,16 @@ async def _import_one(deps: Deps, relative: str) -> BatchImported:
 @click.option("--no-events", is_flag=True, help="Do not publish progress and BatchImported.")
 @click.argument("paths", nargs=-1)
 def import_(day: datetime | None, no_events: bool, paths: tuple[str, ...]) -> None:
-    """Load processed files into PostgreSQL in-process (a day's files, or PATHs under processed/).
+    """Load processed files into PostgreSQL in this process.
+
+    A day's files, or PATHs under processed/, with a progress bar.
 
     Exits 1 if a file cannot be loaded or a row is refused (see failed/DATE/import_errors).
 
     \b
     Example:
       pipeline import --date 2026-11-29
-      pipeline import processed/2026-11-29/vehicles/drop_001.jsonl
+      pipeline import --no-events processed/2026-11-29/vehicles/drop_001.jsonl
     """
     settings = _settings()
 
@@ -137,7 +139,9 @@ def import_(day: datetime | None, no_events: bool, paths: tuple[str, ...]) -> No
     help="Only this stage (default: both).",
 )
 def retry_failed(day: datetime | None, stage: str | None) -> None:
-    """Re-drive failed records: refused rows and queued batches, or invalid raw records.
+    """Re-drive failed records after a fix.
+
+    Refused rows and queued batches (import), or invalid raw records (validation).
 
     Exits 1 if something still fails after the re-drive.
 
@@ -188,11 +192,13 @@ def retry_failed(day: datetime | None, stage: str | None) -> None:
 )
 @click.option("--limit", type=click.IntRange(1, 500), default=10, show_default=True)
 def search(query: str, record_type: str, limit: int) -> None:
-    """Print the records that best match QUERY (typos tolerated), best first.
+    """Full-text search: the best matches for QUERY first.
+
+    Typos are tolerated; --type picks vehicles, events or articles.
 
     \b
     Example:
-      pipeline search "69 camero ss"
+      pipeline search "69 camero"
       pipeline search "pebble beach" --type events --limit 5
     """
     settings = _settings()

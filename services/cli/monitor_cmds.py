@@ -24,7 +24,9 @@ def _settings() -> MonitorSettings:
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def alerts(fmt: str) -> None:
-    """List the alerts firing now (kept by the monitor in PostgreSQL).
+    """List the alerts firing now.
+
+    The monitor keeps them in PostgreSQL.
 
     \b
     Example:
@@ -55,7 +57,9 @@ def alerts(fmt: str) -> None:
 
 @click.command("alert-test")
 def alert_test() -> None:
-    """Send a test notification to every MONITOR_WEBHOOK_URLS target; exit 1 if one refuses.
+    """Send a test notification to every configured webhook.
+
+    Every MONITOR_WEBHOOK_URLS target; exits 1 if one refuses.
 
     \b
     Example:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -20,7 +19,7 @@ from services.collector.schedule import KvSlotStore, Scheduler
 from services.collector.watcher import Notice, start_observer, stop_observer
 from shared import bus as bus_mod
 from shared.events import RecordType
-from shared.lifecycle import load_settings, run_service
+from shared.lifecycle import load_settings, raise_crashes, run_service, stop_on_crash
 from shared.logs import configure_logging
 from shared.netguard import guarded_session
 from shared.storage import DataDir
@@ -70,10 +69,10 @@ async def _start_collection(
         crons=settings.crons(),
         actions=ops.schedule_actions(),
         store=await KvSlotStore.open(bus),
-        tz=ZoneInfo(settings.timezone),
+        tz=settings.zone(),
         missed=settings.missed_slots,
     )
-    return asyncio.create_task(scheduler.run(stop))
+    return stop_on_crash(asyncio.create_task(scheduler.run(stop)), stop, "schedule")
 
 
 async def serve(settings: CollectorSettings, stop: asyncio.Event) -> None:
@@ -96,8 +95,12 @@ async def serve(settings: CollectorSettings, stop: asyncio.Event) -> None:
         observer = start_observer(pump.folders, queue)
         stack.push_async_callback(pump.close, settings.shutdown_grace_s)
         stack.push_async_callback(stop_observer, observer)
-        reader = asyncio.create_task(pump.run(queue))
-        ticker = asyncio.create_task(_rescan_loop(pump, deps, settings.collector_rescan_s, stop))
+        reader = stop_on_crash(asyncio.create_task(pump.run(queue)), stop, "reader")
+        ticker = stop_on_crash(
+            asyncio.create_task(_rescan_loop(pump, deps, settings.collector_rescan_s, stop)),
+            stop,
+            "rescan",
+        )
         schedule = await _start_collection(settings, deps, bus, stack, stop)
         try:
             await pump.scan()
@@ -106,8 +109,11 @@ async def serve(settings: CollectorSettings, stop: asyncio.Event) -> None:
         finally:
             stop.set()
             reader.cancel()
-            background = [t for t in (reader, ticker, schedule) if t is not None]
-            await asyncio.gather(*background, return_exceptions=True)
+            background = {"reader": reader, "rescan": ticker}
+            if schedule is not None:
+                background["schedule"] = schedule
+            await asyncio.gather(*background.values(), return_exceptions=True)
+        raise_crashes(background)
 
 
 def main() -> int:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from shared import setting_checks
 from shared.settings import PipelineSettings
 
 PROVIDERS = ("apify", "brave", "tavily", "perplexity", "jina", "feed")
+
+PROXY_SCHEMES = ("http", "https")
 
 DEFAULT_SOURCES_FILE = Path(__file__).parent / "sources" / "default_sources.json"
 
@@ -103,6 +107,36 @@ class CollectorSettings(PipelineSettings):
         default=90, gt=0, validation_alias=_alias("failed_retention_days")
     )
 
+    @field_validator(
+        "cron_vehicles",
+        "cron_events",
+        "cron_articles",
+        "cron_process",
+        "cron_import",
+        "cron_cleanup",
+    )
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        return setting_checks.cron_expression(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        setting_checks.time_zone(value)
+        return value
+
+    @field_validator("rate_per_s")
+    @classmethod
+    def _check_rates(cls, value: str) -> str:
+        setting_checks.rate_map(value, PROVIDERS)
+        return value
+
+    @field_validator("proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        setting_checks.url_list(value, PROXY_SCHEMES)
+        return value
+
     @property
     def collector_poll_s(self) -> float:
         """Return how often a waiting file is stat-ed: a few times per stability period."""
@@ -123,17 +157,16 @@ class CollectorSettings(PipelineSettings):
         return key if isinstance(key, SecretStr) else None
 
     def rates(self) -> dict[str, float]:
-        """Return the configured token rate per provider (unknown names are kept as given)."""
-        rates: dict[str, float] = {}
-        for part in self.rate_per_s.split(","):
-            name, _, value = part.strip().partition("=")
-            if name and value:
-                rates[name.strip()] = float(value)
-        return rates
+        """Return the configured token rate per provider (checked when the settings load)."""
+        return setting_checks.rate_map(self.rate_per_s, PROVIDERS)
 
     def proxy_list(self) -> list[str]:
         """Return the proxy URLs of ``COLLECTOR_PROXIES`` (empty: direct connections)."""
-        return [p.strip() for p in self.proxies.split(",") if p.strip()]
+        return setting_checks.url_list(self.proxies, PROXY_SCHEMES)
+
+    def zone(self) -> ZoneInfo:
+        """Return the schedule's time zone (checked when the settings load)."""
+        return setting_checks.time_zone(self.timezone)
 
     def crons(self) -> dict[str, str]:
         """Return the cron expression of every scheduled job, by job name."""

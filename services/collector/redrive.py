@@ -49,10 +49,9 @@ def unprocessed(data: DataDir, day: date) -> list[tuple[Path, RecordType]]:
     """Return raw files of a day with neither a processed output nor a file error."""
     result = []
     for path, record_type in raw_files(data, day):
-        kind, stem = record_type.value, path.stem
+        stem = path.stem
         done = data.processed(day, record_type) / f"{stem}.jsonl"
-        rejected = data.failed(day, "file_errors") / kind / f"{stem}.json"
-        if not done.exists() and not rejected.exists():
+        if not done.exists() and not data.file_errors_of(day, record_type, stem):
             result.append((path, record_type))
     return result
 

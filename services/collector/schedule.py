@@ -1,11 +1,13 @@
 """The schedule: cron jobs in a time zone, each slot run once across replicas, missed slots.
 
 A slot (job name + its scheduled local time) is claimed with an atomic ``kv.create`` of the key
-``slot.<job>.<YYYYMMDDTHHMM>`` in the ``<ns>_schedule`` bucket: the replica whose create wins
-runs it, the others see "key exists" and skip. ``last.<job>`` remembers the latest slot run, so a
-slot that passed while every replica was down is found at start-up and, per
-``COLLECTOR_MISSED_SLOTS``, run once (only the latest missed slot) or skipped. Time comes from an
-injected clock and waits from an injected function, so tests never wait for real time.
+``slot.<job>.<YYYYMMDDTHHMM>`` in the ``<ns>_schedule_claims`` bucket: the replica whose create
+wins runs it, the others see "key exists" and skip. Claims expire after ``CLAIM_TTL_S`` (the
+bucket's TTL), so they do not pile up. ``last.<job>`` in the ``<ns>_schedule`` bucket (no TTL)
+remembers the latest slot run, so a slot that passed while every replica was down is found at
+start-up and, per ``COLLECTOR_MISSED_SLOTS``, run once (only the latest missed slot) or skipped.
+Time comes from an injected clock and waits from an injected function, so tests never wait for
+real time.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import nats.js.errors
 import structlog
 from croniter import croniter
+from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
 from shared.bus import Bus
@@ -29,6 +32,11 @@ from shared.events import utcnow
 log = structlog.get_logger(__name__)
 
 Action = Callable[[], Awaitable[Any]]
+
+CLAIM_TTL_S = 2 * 24 * 3600.0
+"""How long a slot claim lives: far longer than replicas take to race for one slot."""
+
+CLAIM_PREFIX = "slot."
 
 
 class SlotStore(Protocol):
@@ -72,24 +80,52 @@ class MemorySlotStore:
 
 @dataclass
 class KvSlotStore:
-    """Slot claims and last-run marks in the namespace's ``<ns>_schedule`` NATS KV bucket."""
+    """Slot claims (``<ns>_schedule_claims``, with a TTL) and last-run marks (``<ns>_schedule``)."""
 
-    kv: KeyValue
+    marks: KeyValue
+    claims: KeyValue
 
     @classmethod
-    async def open(cls, bus: Bus) -> KvSlotStore:
-        """Open (or create) the bucket; claims expire after two days."""
-        name = f"{bus.names.namespace.replace('-', '_')}_schedule"
+    async def open(cls, bus: Bus, claim_ttl_s: float = CLAIM_TTL_S) -> KvSlotStore:
+        """Open (or create) both buckets and move claims left in the marks bucket to the claims.
+
+        A claims bucket that exists is used as it is (its TTL was set when it was created).
+        """
+        marks = await _bucket(bus, bus.names.schedule_bucket, None)
+        claims = await _bucket(bus, bus.names.schedule_claims_bucket, claim_ttl_s)
+        store = cls(marks, claims)
+        await store.move_old_claims(bus, claim_ttl_s)
+        return store
+
+    async def move_old_claims(self, bus: Bus, claim_ttl_s: float) -> int:
+        """Copy recent ``slot.*`` claims from the marks bucket into the claims bucket, then
+        remove every ``slot.*`` key from the marks bucket; return the claims copied.
+
+        Earlier versions kept claims beside the marks, without a TTL. A claim younger than the
+        TTL is copied, so an upgraded replica does not run a slot that one of the old version
+        already claimed; older ones are only removed.
+        """
         try:
-            kv = await bus.js.key_value(name)
-        except nats.js.errors.BucketNotFoundError:
-            kv = await bus.js.create_key_value(bucket=name, history=1, replicas=bus.stream_replicas)
-        return cls(kv)
+            keys = [k for k in await self.marks.keys() if k.startswith(CLAIM_PREFIX)]
+        except nats.js.errors.NoKeysError:
+            return 0
+        if not keys:
+            return 0
+        oldest = utcnow() - timedelta(seconds=claim_ttl_s)
+        copied = 0
+        for key in keys:
+            slot = _claimed_slot(key)
+            if slot is not None and slot >= oldest and await self.claim(key):
+                copied += 1
+        stream = f"KV_{bus.names.schedule_bucket}"
+        await bus.js.purge_stream(stream, subject=f"$KV.{bus.names.schedule_bucket}.slot.>")
+        log.info("schedule.claims_moved", found=len(keys), copied=copied)
+        return copied
 
     async def claim(self, key: str) -> bool:
         """Create ``key``; False when it exists (another replica claimed the slot)."""
         try:
-            await self.kv.create(key, b"1")
+            await self.claims.create(key, b"1")
         except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.BadRequestError):
             return False
         return True
@@ -97,14 +133,31 @@ class KvSlotStore:
     async def get_last(self, job: str) -> datetime | None:
         """Return the last slot run of a job, or ``None``."""
         try:
-            entry = await self.kv.get(f"last.{job}")
+            entry = await self.marks.get(f"last.{job}")
         except nats.js.errors.KeyNotFoundError:
             return None
         return datetime.fromisoformat(entry.value.decode()) if entry.value else None
 
     async def set_last(self, job: str, slot: datetime) -> None:
         """Store the last slot run of a job."""
-        await self.kv.put(f"last.{job}", slot.isoformat().encode())
+        await self.marks.put(f"last.{job}", slot.isoformat().encode())
+
+
+async def _bucket(bus: Bus, name: str, ttl_s: float | None) -> KeyValue:
+    """Open the bucket ``name``, or create it with history 1 and the TTL ``ttl_s``."""
+    try:
+        return await bus.js.key_value(name)
+    except nats.js.errors.BucketNotFoundError:
+        config = KeyValueConfig(bucket=name, history=1, ttl=ttl_s, replicas=bus.stream_replicas)
+        return await bus.js.create_key_value(config)
+
+
+def _claimed_slot(key: str) -> datetime | None:
+    """Return the UTC slot time of a claim key (``slot.<job>.<YYYYMMDDTHHMM>``), if it has one."""
+    try:
+        return datetime.strptime(key.rsplit(".", 1)[-1], "%Y%m%dT%H%M").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def next_slot(cron: str, after: datetime, tz: ZoneInfo) -> datetime:

@@ -3,7 +3,8 @@
 Three passes, the first that finds anything wins:
 
 1. every word must match (``websearch_to_tsquery``), ranked by the weighted ``ts_rank_cd``
-   (vehicles: year, make, model weigh most, then the description, then the location);
+   (vehicles: year, make, model weigh most, then the description, then the location, category
+   and condition, so "muscle cars" finds the seed's category);
    a two-digit year is read as a model year ("69 camaro" → "1969 camaro");
 2. typos: rows whose name (make and model, event name, article title) is close to a query word
    by trigram word similarity ("camero" → Camaro), boosted by the year and by matching words;
@@ -28,8 +29,8 @@ _WORD_RE = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
 
 _SELECTS: dict[RecordType, str] = {
     RecordType.VEHICLES: (
-        "id, year, make, model, price::text AS price, location_city, location_state, "
-        "source_name, source_url"
+        "id, year, make, model, price::text AS price, category, condition, location_city, "
+        "location_state, source_name, source_url"
     ),
     RecordType.EVENTS: (
         "id, name, event_type, start_date::text AS start_date, venue, city, state, url, source_name"

@@ -55,7 +55,11 @@ async def alerts(request: web.Request) -> web.Response:
 
 
 async def failed(request: web.Request) -> web.Response:
-    """Return the failed-record files of ``?date=D`` (default today): kind, name, records."""
+    """Return the failed-record files of ``?date=D`` (default today): kind, name, records.
+
+    A rejected file's entry also names the file as dropped (``original_name``), its raw file
+    and the reason.
+    """
     start, _ = range_or_400({"date": request.query.get("date", "")})
     root = request.app[DEPS].data_dir
     files = await asyncio.to_thread(_failed_files, root, start) if root else []
@@ -78,15 +82,27 @@ def _failed_files(root: Path, day: date) -> list[dict[str, Any]]:
             continue  # temporary files of atomic writes
         with path.open("rb") as handle:
             records = sum(1 for line in handle if line.strip())
-        out.append(
-            {
-                "kind": path.parent.name,
-                "path": str(path.relative_to(root)),
-                "records": records,
-                "size_bytes": path.stat().st_size,
-            }
-        )
+        entry: dict[str, Any] = {
+            "kind": path.parent.name,
+            "path": str(path.relative_to(root)),
+            "records": records,
+            "size_bytes": path.stat().st_size,
+        }
+        if path.parent.parent.name == "file_errors":
+            entry.update(_rejection(path))
+        out.append(entry)
     return out
+
+
+def _rejection(path: Path) -> dict[str, Any]:
+    """Return the name a rejected file was dropped as, its raw file and the reason."""
+    try:
+        record = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    if not isinstance(record, dict):
+        return {}
+    return {key: record.get(key) for key in ("original_name", "raw_file", "reason")}
 
 
 async def search(request: web.Request) -> web.Response:

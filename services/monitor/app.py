@@ -85,7 +85,7 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
         poller = Poller(
             bus, pool, engine, settings.poll_s, settings.queue_sample_keep_days, started_at
         )
-        await stack.enter_async_context(poller.running())
+        await stack.enter_async_context(poller.running(stop))
         await _start_consumer(bus, Deps(pool=pool, metrics=metrics), settings, stack)
         deps.ready.set()
         log.info("service.started", service=SERVICE)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from services.monitor.alerts.webhooks import parse_targets
+from shared.errors import ConfigError
 from shared.settings import PipelineSettings
 
 DEFAULT_RULES_FILE = Path(__file__).parent / "alerts" / "default_rules.json"
@@ -43,3 +45,12 @@ class MonitorSettings(PipelineSettings):
     queue_sample_keep_days: int = Field(
         default=14, ge=1, validation_alias="MONITOR_QUEUE_KEEP_DAYS"
     )
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _check_webhook_urls(cls, value: str) -> str:
+        try:
+            parse_targets(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        return value

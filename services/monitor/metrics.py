@@ -23,6 +23,7 @@ SUMMED_FIELDS: dict[str, tuple[str, ...]] = {
         "records_valid",
         "records_invalid",
         "duplicates_in_batch",
+        "geocode_failures",
     ),
     subjects.RECORDS_IMPORTED: ("rows_total", "inserted", "updated", "unchanged", "failed"),
 }
@@ -91,6 +92,12 @@ class PipelineMetrics:
         self.duplicates = Counter(
             "pipeline_duplicates", "Duplicates dropped within a batch", _TYPE_SOURCE, registry=r
         )
+        self.geocode_failures = Counter(
+            "pipeline_geocode_failures",
+            "Online geocoder lookups that failed (left uncached, asked again)",
+            _TYPE_SOURCE,
+            registry=r,
+        )
         self.batches_imported = Counter(
             "pipeline_batches_imported", "Batches imported", _TYPE_SOURCE, registry=r
         )
@@ -127,6 +134,7 @@ class PipelineMetrics:
             self.records_valid.labels(*labels).inc(sums.get("records_valid", 0))
             self.records_invalid.labels(*labels).inc(sums.get("records_invalid", 0))
             self.duplicates.labels(*labels).inc(sums.get("duplicates_in_batch", 0))
+            self.geocode_failures.labels(*labels).inc(sums.get("geocode_failures", 0))
         elif tally.subject == subjects.RECORDS_IMPORTED:
             self.batches_imported.labels(*labels).inc(tally.events)
             self.rows_inserted.labels(*labels).inc(sums.get("inserted", 0))

@@ -17,6 +17,7 @@ from services.monitor.alerts.engine import AlertEngine
 from services.monitor.alerts.webhooks import Notification
 from shared.bus import Bus
 from shared.events import utcnow
+from shared.lifecycle import stop_on_crash
 from shared.retry import TRANSIENT_DB_ERRORS
 
 log = structlog.get_logger(__name__)
@@ -57,9 +58,15 @@ class Poller:
             await asyncio.sleep(self.every_s)
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[Poller]:
-        """Run in the background until exit."""
+    async def running(self, stop: asyncio.Event | None = None) -> AsyncIterator[Poller]:
+        """Run in the background until exit; a crash of the loop is logged and sets ``stop``.
+
+        The loop's error is raised again on exit, so the service ends as crashed (exit 1)
+        instead of serving on without sampling queues or evaluating alerts.
+        """
         task = asyncio.create_task(self.run())
+        if stop is not None:
+            stop_on_crash(task, stop, "poller")
         try:
             yield self
         finally:

@@ -102,6 +102,25 @@ SELECT 'importer', 'import_row_failed', sum({count_sql("failed")}) FROM monitor_
  WHERE subject = $7 AND {_IN_RANGE}
 """
 
+# Records read per source and type, each raw file counted once (its latest processing: a file
+# processed again is not collected again). $3 processed.
+RECORDS_READ_PER_FILE = f"""
+SELECT source, record_type, sum(n) AS n FROM (
+    SELECT DISTINCT ON (payload->>'raw_path') coalesce(source, 'unknown') AS source,
+           coalesce(record_type, 'unknown') AS record_type, {count_sql("records_read")} AS n
+    FROM monitor_events WHERE subject = $3 AND {_IN_RANGE}
+    ORDER BY payload->>'raw_path', occurred_at DESC
+) AS latest GROUP BY 1, 2
+"""
+
+# The files rejected in the range, newest first: named as dropped. $3 rejected, $4 limit.
+REJECTED_FILES = f"""
+SELECT occurred_at, payload->>'path' AS path, payload->>'original_name' AS original_name,
+       record_type, stage, error AS reason, payload->>'error_file' AS error_file
+FROM monitor_events WHERE subject = $3 AND {_IN_RANGE}
+ORDER BY occurred_at DESC LIMIT $4
+"""
+
 STAGE_TIMES = f"""
 SELECT subject, count(*) AS n,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY {number_sql("duration_s")}) AS p50,
@@ -161,9 +180,11 @@ SELECT occurred_at, payload->>'run_id' AS run_id, payload->>'provider' AS provid
 FROM monitor_events WHERE subject = $1 ORDER BY occurred_at DESC LIMIT $2
 """
 
-# The last collected files and what became of them. $1 collected, $2 processed, $3 imported.
+# The last collected files and what became of them. $1 collected, $2 processed, $3 imported,
+# $5 rejected.
 RECENT_FILES = f"""
-SELECT c.occurred_at, c.payload->>'path' AS path, c.record_type, c.source,
+SELECT c.occurred_at, c.payload->>'path' AS path, c.payload->>'original_name' AS original_name,
+       c.record_type, c.source, r.error AS rejected,
        p.payload->>'batch_id' AS batch_id,
        {count_sql("records_valid").replace("payload", "p.payload")} AS valid,
        {count_sql("records_invalid").replace("payload", "p.payload")} AS invalid,
@@ -175,5 +196,8 @@ LEFT JOIN LATERAL (SELECT payload FROM monitor_events
 LEFT JOIN LATERAL (SELECT payload FROM monitor_events
                    WHERE subject = $3 AND payload->>'batch_id' = p.payload->>'batch_id'
                    ORDER BY occurred_at LIMIT 1) AS i ON true
+LEFT JOIN LATERAL (SELECT error FROM monitor_events
+                   WHERE subject = $5 AND payload->>'path' = c.payload->>'path'
+                   ORDER BY occurred_at DESC LIMIT 1) AS r ON true
 ORDER BY c.occurred_at DESC
 """

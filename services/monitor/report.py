@@ -48,10 +48,11 @@ async def build_report(conn: asyncpg.Connection, start: date, end: date) -> dict
         validation[name] = {row["key"]: int(row["n"]) for row in counts if row["map"] == name}
     validation["reasons_by_type"] = await stats.reasons_by_type(conn, start, end)
     validation["by_type_source"] = await stats.validation_by(conn, start, end)
-    scraping = scraping_section(tallies)
+    scraping = scraping_section(tallies, await stats.records_read_per_file(conn, start, end))
     scraping["by_provider"] = await stats.providers(conn, start, end)
     errors = _errors(tallies)
     errors["by_stage"] = await stats.errors_by_stage(conn, start, end)
+    errors["rejected_files"] = await stats.rejected_files(conn, start, end)
     return {
         "date_from": start.isoformat(),
         "date_to": end.isoformat(),
@@ -84,27 +85,25 @@ def _of(tallies: list[Tally], subject: str) -> list[Tally]:
     return [t for t in tallies if t.subject == subject]
 
 
-def scraping_section(tallies: list[Tally]) -> dict[str, Any]:
+def scraping_section(tallies: list[Tally], read: dict[tuple[str, str], int]) -> dict[str, Any]:
     """Files and records collected, by source and by record type.
 
     A dropped file is announced without a record count (the collector does not parse it): the
     records of a source and type whose files carry no count are the records the processor read
-    from them, and the source is listed under ``counted_when_processed``.
+    from them (``read``: per source and type, each raw file once however often it was processed),
+    and the source is listed under ``counted_when_processed``.
     """
     pairs: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
     for t in _of(tallies, subjects.FILES_COLLECTED):
         bucket = pairs[(t.source or UNKNOWN, t.record_type or UNKNOWN)]
         bucket["files"] += t.events
         bucket["records"] += t.sums.get("record_count", 0)
-    read: dict[tuple[str, str], int] = defaultdict(int)
-    for t in _of(tallies, subjects.RECORDS_PROCESSED):
-        read[(t.source or UNKNOWN, t.record_type or UNKNOWN)] += t.sums.get("records_read", 0)
     by_source: dict[str, dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
     by_type: dict[str, dict[str, int]] = defaultdict(lambda: {"files": 0, "records": 0})
     counted_when_processed: set[str] = set()
     for (source, record_type), bucket in pairs.items():
         records = bucket["records"]
-        if not records and read[(source, record_type)]:
+        if not records and read.get((source, record_type)):
             records = read[(source, record_type)]
             counted_when_processed.add(source)
         for total in (by_source[source], by_type[record_type]):
@@ -211,6 +210,9 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append("  repairs: " + _pairs(validation["repairs_by_rule"]))
     if errors["dead_letters_by_subject"]:
         lines.append("  dead letters: " + _pairs(errors["dead_letters_by_subject"]))
+    for rejected in errors.get("rejected_files", []):  # absent from reports of older versions
+        kept = rejected.get("error_file") or rejected["path"]
+        lines.append(f"  rejected {rejected['name']}: {rejected['reason']}  ({kept})")
     lines.extend(_extra_lines(report))
     return "\n".join(lines)
 

@@ -128,6 +128,32 @@ async def errors_by_stage(
     return {stage: dict(sorted(kinds.items())) for stage, kinds in sorted(out.items())}
 
 
+async def records_read_per_file(
+    conn: asyncpg.Connection, start: date, end: date
+) -> dict[tuple[str, str], int]:
+    """Return the records read per (source, record type), each raw file's latest processing once."""
+    rows = await conn.fetch(queries.RECORDS_READ_PER_FILE, start, end, subjects.RECORDS_PROCESSED)
+    return {(row["source"], row["record_type"]): int(row["n"]) for row in rows}
+
+
+async def rejected_files(
+    conn: asyncpg.Connection, start: date, end: date, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Return the files rejected in the range, newest first, each with the name it was dropped as.
+
+    ``name`` is ``original_name`` when the file came through the inbox, else the raw file's name.
+    """
+    rows = await conn.fetch(queries.REJECTED_FILES, start, end, subjects.FILES_REJECTED, limit)
+    return [
+        {
+            **dict(row),
+            "occurred_at": row["occurred_at"].isoformat(),
+            "name": row["original_name"] or (row["path"] or "").rsplit("/", 1)[-1],
+        }
+        for row in rows
+    ]
+
+
 async def stage_times(conn: asyncpg.Connection, start: date, end: date) -> dict[str, Any]:
     """Return ``duration_s`` p50/p95 per stage, and the collection-to-import lag."""
     rows = await conn.fetch(queries.STAGE_TIMES, start, end, list(STAGE_SUBJECTS.values()))
@@ -206,6 +232,7 @@ async def recent(conn: asyncpg.Connection, limit: int = 20) -> dict[str, Any]:
         subjects.RECORDS_PROCESSED,
         subjects.RECORDS_IMPORTED,
         limit,
+        subjects.FILES_REJECTED,
     )
     return {
         "runs": [

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, field_validator
 
 from shared.settings import PipelineSettings
 
+from .grading import load_rules_file
 from .processing import CHUNK_SIZE
+from .sources.apify import load_field_maps
 
 
 class ProcessorSettings(PipelineSettings):
@@ -46,3 +48,25 @@ class ProcessorSettings(PipelineSettings):
     reader_process: bool = Field(default=True, validation_alias="PROCESSOR_READER_PROCESS")
     """Read files (parse, validate, enrich, matching keys) in a child process per file in flight,
     beside the linking, instead of in a thread that shares the interpreter lock with it."""
+
+    @field_validator("grading_rules_file")
+    @classmethod
+    def _check_grading_rules(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                load_rules_file(value)
+            except (OSError, ValueError, TypeError) as exc:
+                msg = f"unusable grading rules file {str(value)!r}: {exc}"
+                raise ValueError(msg) from exc
+        return value
+
+    @field_validator("apify_field_maps_file")
+    @classmethod
+    def _check_field_maps(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                load_field_maps(value)
+            except (OSError, ValueError) as exc:
+                msg = f"unusable Apify field-maps file {str(value)!r}: {exc}"
+                raise ValueError(msg) from exc
+        return value

@@ -13,16 +13,30 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
-from shared.records import Vehicle
+from shared.records import (
+    Vehicle,
+    VehicleCategory,
+    VehicleCondition,
+    choice_key,
+    choice_spellings,
+)
 
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
-    {"name": "blue_chip_pre_1970", "grade": "A+", "year_before": 1970, "price_at_least": 100_000},
-    {"name": "collectible_pre_1975", "grade": "A", "year_before": 1975, "price_at_least": 50_000},
-    {"name": "classic_pre_1990", "grade": "B", "year_before": 1990},
-    {"name": "modern_or_entry", "grade": "C"},
+    {"name": "sports_icon", "grade": "A+", "names": ["Corvette", "Porsche", "Ferrari", "Jaguar"]},
+    {
+        "name": "muscle_icon",
+        "grade": "A",
+        "names": ["Chevelle", "GTO", "Challenger", "Camaro", "Mustang"],
+    },
+    {"name": "golden_era_1950_1970", "grade": "A-", "year_from": 1950, "year_to": 1970},
+    {"name": "collectible", "grade": "B+"},
 )
+"""The seed's investment grades: sports icons A+, muscle icons A, 1950-1970 A-, else B+.
+
+A name matches when it appears in "make model", in any case (the seed's ``includes``).
+"""
 
 
 class GradeRule(BaseModel):
@@ -32,20 +46,43 @@ class GradeRule(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     grade: str = Field(min_length=1, max_length=10)
+    names: tuple[str, ...] | None = None
     year_before: int | None = None
     year_from: int | None = None
+    year_to: int | None = None
     price_at_least: Decimal | None = None
     price_below: Decimal | None = None
     categories: frozenset[str] | None = None
     conditions: frozenset[str] | None = None
 
+    @field_validator("categories", "conditions", mode="before")
+    @classmethod
+    def _seed_spelling(cls, values: Any, info: ValidationInfo) -> Any:
+        """Write each category or condition as the records store it; refuse unknown ones."""
+        if values is None or isinstance(values, str):
+            return values
+        enum = VehicleCategory if info.field_name == "categories" else VehicleCondition
+        spellings = choice_spellings(enum)
+        unknown = [v for v in values if choice_key(str(v)) not in spellings]
+        if unknown:
+            choices = ", ".join(repr(member.value) for member in enum)
+            msg = f"unknown {info.field_name} {unknown}: use {choices}"
+            raise ValueError(msg)
+        return frozenset(spellings[choice_key(str(v))] for v in values)
+
     def matches(self, vehicle: Vehicle) -> bool:
-        """Return True when the vehicle meets every condition of this rule."""
+        """Return True when the vehicle meets every condition of this rule.
+
+        A price condition never holds for a vehicle without a price: unknown is not zero.
+        """
+        price = vehicle.price
         checks = (
+            self.names is None or _named(vehicle, self.names),
             self.year_before is None or vehicle.year < self.year_before,
             self.year_from is None or vehicle.year >= self.year_from,
-            self.price_at_least is None or vehicle.price >= self.price_at_least,
-            self.price_below is None or vehicle.price < self.price_below,
+            self.year_to is None or vehicle.year <= self.year_to,
+            self.price_at_least is None or (price is not None and price >= self.price_at_least),
+            self.price_below is None or (price is not None and price < self.price_below),
             self.categories is None or _value(vehicle.category) in self.categories,
             self.conditions is None or _value(vehicle.condition) in self.conditions,
         )
@@ -57,6 +94,11 @@ class GradeRule(BaseModel):
 
 
 _RULES_ADAPTER = TypeAdapter(tuple[GradeRule, ...])
+
+
+def _named(vehicle: Vehicle, names: tuple[str, ...]) -> bool:
+    text = f"{vehicle.make} {vehicle.model}".casefold()
+    return any(name.casefold() in text for name in names)
 
 
 def _value(member: Any) -> str | None:

@@ -73,6 +73,7 @@ class Job:
     record_type: RecordType | None = None
     sha256: str | None = None
     source: str | None = None
+    original_name: str | None = None
 
 
 async def handle_file_collected(event: FileCollected, deps: Deps) -> None:
@@ -83,6 +84,7 @@ async def handle_file_collected(event: FileCollected, deps: Deps) -> None:
         record_type=event.record_type,
         sha256=event.sha256,
         source=event.source,
+        original_name=event.original_name,
     )
     await process_job(job, deps)
 
@@ -120,6 +122,7 @@ async def process_job(job: Job, deps: Deps) -> Summary:
             duplicates_in_batch=summary.duplicates_in_batch,
             known_duplicates=summary.known_duplicates,
             near_duplicates=summary.near_duplicates,
+            geocode_failures=summary.geocode_failures,
             duration_s=summary.duration_s,
         )
     crash_point("processor.before_ack")
@@ -136,6 +139,7 @@ def _resolve(job: Job, deps: Deps) -> tuple[Path, RecordType, dict[str, Any]]:
     meta = {
         "batch_id": make_batch_id(job.sha256 or sha256_file(raw)),
         "source": job.source or source_of(raw),
+        "original_name": job.original_name or original_name_of(raw),
     }
     return raw, record_type, meta
 
@@ -149,7 +153,7 @@ def _run(job: Job, deps: Deps) -> tuple[Summary, str]:
     raw, record_type, meta = _resolve(job, deps)
     summary = process_file(
         raw, record_type, deps.data_dir, batch_id=meta["batch_id"], source=meta["source"],
-        options=_options(deps),
+        original_name=meta["original_name"], options=_options(deps),
     )  # fmt: skip
     return summary, meta["source"]
 
@@ -181,11 +185,24 @@ def infer_record_type(data_dir: DataDir, raw: Path) -> RecordType:
 
 def source_of(raw: Path) -> str:
     """Return the source of a raw file: its ``meta.json`` entry, else its name before ``_``."""
-    for entry in _meta_entries(raw.parent / "meta.json"):
-        if isinstance(entry, dict) and entry.get("file") == raw.name and entry.get("source"):
-            return str(entry["source"])
+    source = _meta_entry(raw).get("source")
+    if source:
+        return str(source)
     prefix = raw.stem.split("_", 1)[0]
     return prefix or "drop"
+
+
+def original_name_of(raw: Path) -> str | None:
+    """Return the name a raw file was dropped under (its ``meta.json`` entry), if known."""
+    name = _meta_entry(raw).get("original_name")
+    return str(name) if name else None
+
+
+def _meta_entry(raw: Path) -> dict[str, Any]:
+    for entry in _meta_entries(raw.parent / "meta.json"):
+        if isinstance(entry, dict) and entry.get("file") == raw.name:
+            return entry
+    return {}
 
 
 def _meta_entries(meta: Path) -> list[Any]:
@@ -207,12 +224,14 @@ def _processed_event(summary: Summary, job: Job, source: str) -> BatchProcessed:
         raw_path=summary.raw_file,
         processed_path=summary.processed_path or "",
         failed_path=summary.failed_path,
+        original_name=summary.original_name,
         records_read=summary.records_read,
         records_valid=summary.records_valid,
         records_invalid=summary.records_invalid,
         duplicates_in_batch=summary.duplicates_in_batch,
         errors_by_reason=summary.errors_by_reason,
         repairs_by_rule=summary.repairs_by_rule,
+        geocode_failures=summary.geocode_failures,
         duration_s=summary.duration_s,
     )
 
@@ -225,4 +244,5 @@ def _rejected_event(summary: Summary, job: Job) -> FileRejected:
         reason=summary.rejected_reason or "unreadable",
         record_type=summary.record_type,
         error_file=summary.error_file,
+        original_name=summary.original_name,
     )

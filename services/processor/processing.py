@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from shared import PIPELINE_VERSION
 from shared.events import RecordType, utcnow
@@ -32,11 +32,19 @@ from .sources import tool_of
 from .summary import Summary, update_report
 from .writer import BatchWriter
 
-PROCESSING_VERSION = 2
+PROCESSING_VERSION = 3
 """Bump when the processed output of a file changes; it is part of every batch id."""
 CHUNK_SIZE = (
     1000  # records per linking transaction: the candidates of a chunk are in memory at once
 )
+
+
+class ChunkCounts(NamedTuple):
+    """What linking and the online enrichments of one chunk counted."""
+
+    known: int
+    near: int
+    geocode_failures: int = 0
 
 
 class LinkChunk(Protocol):
@@ -48,8 +56,8 @@ class LinkChunk(Protocol):
 
     async def __call__(
         self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object
-    ) -> tuple[int, int]:
-        """Fill the rows' link fields; return (known duplicates, near duplicates) of the chunk."""
+    ) -> ChunkCounts:
+        """Fill the rows' link fields; return the chunk's duplicates and failed lookups."""
 
 
 __all__ = ["CHUNK_SIZE", "Options", "OutputPaths", "Summary", "process_file", "process_file_async"]
@@ -70,14 +78,23 @@ class OutputPaths:
     report: Path
 
     @classmethod
-    def for_raw(cls, data_dir: DataDir, raw_path: Path, record_type: RecordType) -> OutputPaths:
-        """Return the deterministic output paths of ``raw/DATE/{type}/{stem}.json``."""
+    def for_raw(
+        cls,
+        data_dir: DataDir,
+        raw_path: Path,
+        record_type: RecordType,
+        original_name: str | None = None,
+    ) -> OutputPaths:
+        """Return the deterministic output paths of ``raw/DATE/{type}/{stem}.json``.
+
+        A rejected file's record is named with the name it was dropped under, if any.
+        """
         day, stem, kind = day_of(raw_path), raw_path.stem, record_type.value
         processed = data_dir.processed(day, record_type) / f"{stem}.jsonl"
         return cls(
             processed=processed,
             failed=data_dir.failed(day, "validation_errors") / kind / f"{stem}.jsonl",
-            file_error=data_dir.failed(day, "file_errors") / kind / f"{stem}.json",
+            file_error=data_dir.file_error(day, record_type, stem, original_name),
             report=processed.parent.parent / "processing_report.json",
         )
 
@@ -100,7 +117,8 @@ class _Run:
         self.started = time.monotonic()
         self.data_dir = data_dir
         self.raw_path = raw_path
-        self.paths = OutputPaths.for_raw(data_dir, raw_path, record_type)
+        original_name = meta.get("original_name")
+        self.paths = OutputPaths.for_raw(data_dir, raw_path, record_type, original_name)
         tool = tool_of(raw_path.name)
         self.summary = Summary(
             raw_file=data_dir.relative(raw_path),
@@ -108,6 +126,7 @@ class _Run:
             batch_id=meta["batch_id"],
             source=meta.get("source") or tool,
             tool=tool,
+            original_name=original_name,
         )
         self.processed_at = (meta.get("now") or utcnow()).isoformat()
 
@@ -132,7 +151,10 @@ class _Run:
             summary.processed_path = self.data_dir.relative(paths.processed)
             if summary.records_invalid:
                 summary.failed_path = self.data_dir.relative(paths.failed)
-            paths.file_error.unlink(missing_ok=True)
+            for stale in self.data_dir.file_errors_of(
+                day_of(self.raw_path), summary.record_type, self.raw_path.stem
+            ):
+                stale.unlink(missing_ok=True)
         summary.duration_s = round(time.monotonic() - self.started, 6)
         update_report(paths.report, summary)
         return summary
@@ -147,6 +169,7 @@ def process_file(
     rules: Sequence[GradeRule] = DEFAULT_GRADE_RULES,
     now: datetime | None = None,
     source: str | None = None,
+    original_name: str | None = None,
     options: Options | None = None,
 ) -> Summary:
     """Process one raw file without linking (no database): outputs, failures, report.
@@ -155,9 +178,8 @@ def process_file(
     a summary with ``rejected_reason``; the raw file stays where it is.
     """
     options = options or Options(enricher=Enricher(rules=rules))
-    run = _Run(
-        raw_path, record_type, data_dir, {"batch_id": batch_id, "now": now, "source": source}
-    )
+    meta = {"batch_id": batch_id, "now": now, "source": source, "original_name": original_name}
+    run = _Run(raw_path, record_type, data_dir, meta)
     try:
         with BatchWriter(run.paths.processed, run.paths.failed) as writer:
             reader = run.job(options).open()
@@ -183,15 +205,16 @@ async def process_file_async(
 ) -> Summary:
     """Process one raw file, linking each chunk with ``link`` while the next one is read.
 
-    ``meta`` holds ``batch_id`` and optionally ``source`` and ``now``. ``reading`` reads the
-    chunks (a ``reading.ReaderProcess``; by default a worker thread of this process).
+    ``meta`` holds ``batch_id`` and optionally ``source``, ``original_name`` and ``now``.
+    ``reading`` reads the chunks (a ``reading.ReaderProcess``; by default a worker thread of
+    this process).
     """
     run = _Run(raw_path, record_type, data_dir, meta)
     reading = reading or InThread()
     error: UnreadableFileError | None = None
     writer = BatchWriter(run.paths.processed, run.paths.failed)
     await asyncio.to_thread(writer.__enter__)
-    known = near = 0
+    counts = ChunkCounts(0, 0, 0)
     writing: asyncio.Future[None] | None = None  # the previous chunk, written while this links
     try:
         await reading.start(run.job(options, link.prepare))
@@ -202,8 +225,8 @@ async def process_file_async(
             upcoming = None if chunk.done else asyncio.ensure_future(reading.next())
             try:
                 if chunk.rows:
-                    found = await link(record_type, chunk.rows, chunk.prepared)
-                    known, near = known + found[0], near + found[1]
+                    found = ChunkCounts(*await link(record_type, chunk.rows, chunk.prepared))
+                    counts = ChunkCounts(*(a + b for a, b in zip(counts, found, strict=True)))
             finally:
                 following = await upcoming if upcoming is not None else None
             if writing is not None:
@@ -213,8 +236,9 @@ async def process_file_async(
         if writing is not None:
             await writing
         run.summary = await reading.finish()
-        run.summary.known_duplicates += known
-        run.summary.near_duplicates += near
+        run.summary.known_duplicates += counts.known
+        run.summary.near_duplicates += counts.near
+        run.summary.geocode_failures += counts.geocode_failures
     except UnreadableFileError as exc:
         error = exc
         await _settled(writing)
@@ -253,6 +277,7 @@ def _reject(
         paths.file_error,
         {
             "raw_file": summary.raw_file,
+            "original_name": summary.original_name,
             "record_type": summary.record_type.value,
             "batch_id": summary.batch_id,
             "reason": exc.reason,

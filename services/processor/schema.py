@@ -14,7 +14,15 @@ import structlog
 
 from shared.db import apply_migrations
 
-from .dedup.keys import EVIDENCE_COLUMNS, VehicleKey, evidence_rows, sorted_words
+from .dedup.keys import (
+    EVIDENCE_COLUMNS,
+    VehicleKey,
+    description_words,
+    evidence,
+    evidence_rows,
+    sorted_words,
+)
+from .dedup.rarity import Rarity
 from .dedup.store import columns
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -66,7 +74,9 @@ async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATC
                 for key, old in zip(keys, stored, strict=True)
                 if key.description != old.description
             ]
-            entries = [entry for key in keys for entry in evidence_rows(key)]
+            # Each batch is weighed as a chunk is (``rarity``): its rarest words are its keys.
+            rarity = Rarity.of([description_words(key) for key in keys])
+            entries = [entry for key in keys for entry in evidence_rows(key, evidence(key, rarity))]
             async with conn.transaction():
                 await conn.execute(
                     "UPDATE processor_known_vehicles AS k SET description = u.description "

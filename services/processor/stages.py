@@ -13,8 +13,9 @@ from shared.events import RecordType
 
 from .dedup.linker import Linker
 from .dedup.prepare import KeyPreparer, Prepared
-from .enrich.geocode import CachedGeocoder
+from .enrich.geocode import CachedGeocoder, count_failed
 from .enrich.image_head import check_head
+from .processing import ChunkCounts
 
 
 @dataclass(frozen=True)
@@ -33,27 +34,30 @@ class ChunkStages:
 
     async def __call__(
         self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object = None
-    ) -> tuple[int, int]:
-        """Process one chunk in place; return its (known duplicates, near duplicates)."""
+    ) -> ChunkCounts:
+        """Process one chunk in place; return its known and near duplicates, failed lookups."""
         assert prepared is None or isinstance(prepared, Prepared)  # noqa: S101 - from prepare
         stats = await self.linker.link(record_type, rows, prepared)
+        failures = 0
         if self.geocoder is not None:
-            await self._geocode(rows)
+            failures = await self._geocode(rows)
         if self.http is not None:
             for row in rows:
                 image = row["enrichment"].get("image")
                 if image is not None:
                     await check_head(self.http, image)
-        return stats.known, stats.near
+        return ChunkCounts(stats.known, stats.near, failures)
 
-    async def _geocode(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def _geocode(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Geocode the rows' queries; return how many lookups failed."""
         assert self.geocoder is not None  # noqa: S101 - checked by the caller
         queries = {q for row in rows if (q := row["enrichment"].get("geo_query"))}
         if not queries:
-            return
+            return 0
         async with self.pool.acquire() as conn:
             found = await self.geocoder.lookup(conn, queries)
         for row in rows:
             query = row["enrichment"].get("geo_query")
             if query in found:
                 row["enrichment"]["geo"] = found[query]
+        return count_failed(found.values())

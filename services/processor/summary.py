@@ -37,6 +37,7 @@ class Summary:
     batch_id: str
     source: str = "drop"
     tool: str = "drop"
+    original_name: str | None = None  # the file's name as dropped in the inbox
     records_read: int = 0
     records_valid: int = 0
     records_invalid: int = 0
@@ -44,6 +45,7 @@ class Summary:
     known_duplicates: int = 0  # valid records already known from another file, day or replica
     near_duplicates: int = 0  # valid records linked to a canonical listing
     records_repaired: int = 0
+    geocode_failures: int = 0  # online lookups that got no answer (left uncached, asked again)
     repairs_by_rule: dict[str, int] = field(default_factory=dict)  # of the rows written
     errors_by_reason: dict[str, int] = field(default_factory=dict)
     errors_by_kind: dict[str, int] = field(default_factory=dict)

@@ -90,6 +90,7 @@ def stack_env(e2e_database: str, tmp_path: Path) -> dict[str, str]:
         "MONITOR_PORT": str(_free_port()),
         "COLLECTOR_STABLE_S": "0.3",
         "COLLECTOR_RESCAN_S": "2",
+        "MONITOR_POLL_S": "1",
     }
 
 
@@ -206,9 +207,63 @@ async def test_dropped_files_become_rows_failures_and_a_report(
     assert figures["import"]["inserted"] == 52
     text = await _pipeline(stack_env, "report")
     assert "Pipeline report" in text
+    _assert_rejected_file_is_named(data, day, figures, text)
+    scraping = figures["scraping"]["by_record_type"]
+    assert {k: v["records"] for k, v in scraping.items()} == SCRAPED
+    assert f"records {sum(SCRAPED.values())}" in text
+    raw_broken = f"raw/{day}/vehicles/{_raw_name(data, day, 'broken.json')}"
+    checked = await _pipeline_failing(stack_env, "check", str(data / raw_broken))
+    assert "(dropped as broken.json)" in checked
+    api = f"http://127.0.0.1:{stack_env['MONITOR_PORT']}"
+    recent = await _get_json(f"{api}/api/recent")
+    [dropped] = [f for f in recent["files"] if f["original_name"] == "broken.json"]
+    assert dropped["rejected"]
+    alerts = await eventually(lambda: _firing(api), timeout_s=30)
+    assert [(a["rule"], a["severity"]) for a in alerts] == [("input_rejected", "warning")]
+    assert "broken.json" in alerts[0]["message"]
 
     stack.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(stack.wait, 40) == 0
+
+
+# Records in each type's dropped files, each file once (cars.json is processed twice): cars.json's
+# 54, the two events, the one article; broken.json gave none.
+SCRAPED = {"articles": 1, "events": 2, "vehicles": 54}
+
+
+def _raw_name(data: Path, day: str, dropped: str) -> str:
+    meta = json.loads((data / "raw" / day / "vehicles" / "meta.json").read_text())
+    return str(next(e["file"] for e in meta["files"] if e["original_name"] == dropped))
+
+
+def _assert_rejected_file_is_named(
+    data: Path, day: str, figures: dict[str, Any], text: str
+) -> None:
+    """The rejected broken.json is found by that name: its record, the day's report, `report`."""
+    stem = _raw_name(data, day, "broken.json").removesuffix(".json")
+    [record_path] = (data / "failed" / day / "file_errors" / "vehicles").glob("*.json")
+    assert record_path.name == f"{stem}.broken.json"
+    record = json.loads(record_path.read_text())
+    assert record["original_name"] == "broken.json"
+    report = json.loads((data / "processed" / day / "processing_report.json").read_text())
+    names = {e["original_name"]: e["status"] for e in report["files"].values()}
+    assert names["broken.json"] == "rejected"
+    assert names["cars.json"] == "processed"
+    [rejected] = figures["errors"]["rejected_files"]
+    assert rejected["name"] == rejected["original_name"] == "broken.json"
+    assert rejected["error_file"] == str(record_path.relative_to(data))
+    assert f"rejected broken.json: {rejected['reason']}" in text
+
+
+async def _firing(api: str) -> list[dict[str, Any]] | None:
+    """Return the firing alerts once there are some (the monitor evaluates them each poll)."""
+    return (await _get_json(f"{api}/api/alerts"))["firing"] or None
+
+
+async def _get_json(url: str) -> Any:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        return await response.json()
 
 
 async def _counts(conn: asyncpg.Connection, expected: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -235,6 +290,15 @@ def _read_jsonl(folder: Path) -> list[dict[str, Any]]:
         for line in path.read_text().splitlines()
         if line
     ]
+
+
+async def _pipeline_failing(env: dict[str, str], *args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        PIPELINE, *args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 1, out.decode()
+    return out.decode()
 
 
 async def _pipeline(env: dict[str, str], *args: str) -> str:

@@ -2,7 +2,8 @@
 
 Nominatim's search API (https://nominatim.org/release-docs/latest/api/Search/): ``GET /search``
 with ``q`` and ``format=json`` answers a JSON array of places, each with ``lat`` and ``lon`` as
-strings and a ``display_name``; an unknown place is an empty array. The image host answers
+strings and a ``display_name``; an unknown place is an empty array. While ``nominatim_down`` is
+set, it answers 503 (an outage) to every search. The image host answers
 ``HEAD`` (and ``GET``) for its pictures with their type and size, and 404 for anything else.
 """
 
@@ -23,21 +24,24 @@ PICTURES = {"/ok.jpg": b"\xff\xd8\xff\xe0" + bytes(1020)}
 
 @dataclass
 class Hosts:
-    """The running fakes: their base URLs and the queries Nominatim was asked."""
+    """The running fakes: base URLs, the queries Nominatim was asked, its outage switch."""
 
-    nominatim_url: str
-    images_url: str
+    nominatim_url: str = ""
+    images_url: str = ""
     queries: list[str] = field(default_factory=list)
+    nominatim_down: bool = False
 
 
-def nominatim_app(hosts_queries: list[str]) -> web.Application:
-    """Return Nominatim's ``/search`` over ``PLACES``, logging each query."""
+def nominatim_app(hosts: Hosts) -> web.Application:
+    """Return Nominatim's ``/search`` over ``PLACES``, logging each query (503 while down)."""
 
     async def search(request: web.Request) -> web.Response:
         query = request.query.get("q", "")
         if request.query.get("format") != "json":
             return web.Response(status=400, text="format=json expected")
-        hosts_queries.append(query)
+        hosts.queries.append(query)
+        if hosts.nominatim_down:
+            return web.Response(status=503, text="Service Unavailable")
         found = PLACES.get(query)
         places = []
         if found is not None:
@@ -67,9 +71,9 @@ def images_app() -> web.Application:
 @contextlib.asynccontextmanager
 async def start_hosts() -> AsyncIterator[Hosts]:
     """Start both fakes on 127.0.0.1 with random ports; stop them on exit."""
-    queries: list[str] = []
+    hosts = Hosts()
     runners = [
-        web.AppRunner(nominatim_app(queries), access_log=None),
+        web.AppRunner(nominatim_app(hosts), access_log=None),
         web.AppRunner(images_app(), access_log=None),
     ]
     urls = []
@@ -79,7 +83,8 @@ async def start_hosts() -> AsyncIterator[Hosts]:
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             urls.append(f"http://127.0.0.1:{runner.addresses[0][1]}")
-        yield Hosts(urls[0], urls[1], queries)
+        hosts.nominatim_url, hosts.images_url = urls
+        yield hosts
     finally:
         for runner in runners:
             await runner.cleanup()

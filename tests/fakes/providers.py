@@ -18,6 +18,9 @@ if any, and answers with it instead of the normal answer:
 | ``reset``     | closes the connection without an answer                        |
 
 ``FakeState.empty = True`` makes successful answers carry no items. Every request is recorded.
+``FakeState.datasets`` holds Apify datasets by id (any other id reads the fixture items); like
+Apify, a dataset read without ``limit`` returns every item (``X-Apify-Pagination-Limit:
+999999999999``), and ``clean=true`` skips empty items while ``Count`` still counts them.
 
 Usage::
 
@@ -79,6 +82,7 @@ class FakeState:
     think: bool = False
     truncated: bool = False
     brave_per_second: int = 1000
+    datasets: dict[str, list[Any]] = field(default_factory=dict)
     requests: list[Seen] = field(default_factory=list)
     _second: tuple[int, int] = (0, 0)
 
@@ -176,7 +180,8 @@ def apify_app(state: FakeState) -> web.Application:
         return _json(body, 401)
 
     def page(request: web.Request, status: int) -> web.Response:
-        items = [] if state.empty else fixtures.APIFY_ITEMS
+        dataset = request.match_info.get("dataset", "")
+        items = [] if state.empty else state.datasets.get(dataset, fixtures.APIFY_ITEMS)
         chunk, offset, limit = _slice(items, request)
         headers = {
             "X-Apify-Pagination-Offset": str(offset),
@@ -185,6 +190,8 @@ def apify_app(state: FakeState) -> web.Application:
             "X-Apify-Pagination-Total": str(len(items)),
             "X-RateLimit-Limit": "60",
         }
+        if request.query.get("clean") in ("true", "1"):
+            chunk = [item for item in chunk if item]
         return _json(chunk, status, headers)
 
     async def run_sync(request: web.Request) -> web.Response:

@@ -53,7 +53,8 @@ def is_valid(record: object) -> bool:
     if not isinstance(record, dict):
         return False
     price, year = record.get("price"), record.get("year")
-    return isinstance(price, int) and price >= 1000 and isinstance(year, int) and year >= 1920
+    priced = price is None or (isinstance(price, int) and price >= 1000)  # no price is valid
+    return priced and isinstance(year, int) and year >= 1920
 
 
 def valid_keys(files: list[list[Any]]) -> set[str]:

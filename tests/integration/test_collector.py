@@ -52,7 +52,12 @@ async def start_collector(
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
     prefix = bus.names.namespace.replace("-", "_")
-    for bucket in (bus.names.files_bucket, f"{prefix}_ratelimit", f"{prefix}_schedule"):
+    for bucket in (
+        bus.names.files_bucket,
+        f"{prefix}_ratelimit",
+        bus.names.schedule_bucket,
+        bus.names.schedule_claims_bucket,
+    ):
         with contextlib.suppress(Exception):
             await bus.js.delete_key_value(bucket)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import nats.js.errors
 import orjson
 import pytest
 from click.testing import CliRunner
@@ -19,7 +20,7 @@ from services.collector import archive
 from services.collector.app import serve
 from services.collector.config import CollectorSettings
 from services.collector.ratelimit import KvRateLimiter
-from services.collector.schedule import KvSlotStore, Scheduler
+from services.collector.schedule import KvSlotStore, Scheduler, slot_key
 from shared.bus import Bus, Envelope
 from shared.events import RecordType, utcnow
 from shared.storage import DataDir
@@ -92,7 +93,12 @@ async def start_collector(
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
     prefix = bus.names.namespace.replace("-", "_")
-    for bucket in (bus.names.files_bucket, f"{prefix}_ratelimit", f"{prefix}_schedule"):
+    for bucket in (
+        bus.names.files_bucket,
+        f"{prefix}_ratelimit",
+        bus.names.schedule_bucket,
+        bus.names.schedule_claims_bucket,
+    ):
         with contextlib.suppress(Exception):
             await bus.js.delete_key_value(bucket)
 
@@ -291,4 +297,59 @@ async def test_schedule_slot_runs_once_across_replicas(bus: Bus) -> None:
             2026, 7, 1, 2, 15, tzinfo=ZoneInfo("America/Los_Angeles")
         )
     finally:
-        await bus.js.delete_key_value(store.kv._name)  # type: ignore[attr-defined]
+        await _drop_schedule_buckets(bus)
+
+
+async def _drop_schedule_buckets(bus: Bus) -> None:
+    for bucket in (bus.names.schedule_bucket, bus.names.schedule_claims_bucket):
+        with contextlib.suppress(Exception):
+            await bus.js.delete_key_value(bucket)
+
+
+async def test_a_slot_claim_is_gone_after_its_ttl_and_the_last_mark_stays(bus: Bus) -> None:
+    """Claims live in their own bucket with a TTL; ``last.<job>`` marks never expire."""
+    store = await KvSlotStore.open(bus, claim_ttl_s=1.0)
+    try:
+        key = slot_key("cleanup", datetime(2026, 7, 1, 7, 0, tzinfo=UTC))
+        assert await store.claim(key)
+        assert not await store.claim(key)
+        slot = datetime(2026, 7, 1, 0, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+        await store.set_last("cleanup", slot)
+
+        async def claim_gone() -> bool:
+            try:
+                await store.claims.get(key)
+            except nats.js.errors.KeyNotFoundError:
+                return True
+            return False
+
+        await eventually(claim_gone, timeout_s=20)
+        assert await store.get_last("cleanup") == slot
+        info = await bus.js.stream_info(f"KV_{bus.names.schedule_bucket}")
+        assert info.config.max_age in (None, 0)
+    finally:
+        await _drop_schedule_buckets(bus)
+
+
+async def test_claims_of_the_old_bucket_move_to_the_claims_bucket(bus: Bus) -> None:
+    """An upgraded collector does not re-run a slot claimed in the old ``<ns>_schedule`` bucket;
+    the old claims leave that bucket, the last-run marks stay."""
+    old = await bus.js.create_key_value(bucket=bus.names.schedule_bucket, history=1)
+    recent = slot_key("process_redrive", utcnow().replace(second=0, microsecond=0))
+    ancient = slot_key("process_redrive", datetime(2020, 1, 1, 0, 15, tzinfo=UTC))
+    try:
+        for key in (recent, ancient):
+            await old.create(key, b"1")
+        await old.put("last.process_redrive", b"2020-01-01T00:15:00+00:00")
+
+        store = await KvSlotStore.open(bus)
+
+        assert not await store.claim(recent)  # claimed before the upgrade: not run again
+        assert await store.claim(ancient)  # older than the TTL: only removed
+        assert await store.marks.keys() == ["last.process_redrive"]
+        assert await store.get_last("process_redrive") == datetime(2020, 1, 1, 0, 15, tzinfo=UTC)
+        info = await bus.js.stream_info(f"KV_{bus.names.schedule_bucket}")
+        assert info.state.messages == 1
+        await KvSlotStore.open(bus)  # opening again finds nothing to move
+    finally:
+        await _drop_schedule_buckets(bus)

@@ -330,7 +330,7 @@ async def test_rows_the_database_refuses_are_isolated(
     """A too-long make and a broken line go to import_errors; the other rows are loaded."""
     lines: list[Any] = [orjson.dumps(vehicle_line(i)) for i in range(250)]
     bad = vehicle_line(137)
-    bad["make"] = "X" * 60
+    bad["make"] = "X" * 101
     lines[137] = orjson.dumps(bad)
     lines[200] = b'{"make": "truncated'
     relative = write_jsonl(data_dir, VEHICLES_FILE, lines)
@@ -343,7 +343,7 @@ async def test_rows_the_database_refuses_are_isolated(
     assert (imported.rows_total, imported.inserted, imported.failed) == (250, 248, 2)
     assert failed == 2
     assert [e["line"] for e in errors] == [138, 201]
-    assert errors[0]["row"]["make"] == "X" * 60
+    assert errors[0]["row"]["make"] == "X" * 101
     assert "too long" in errors[0]["error"]
     assert errors[0]["batch_id"] == "batch-1"
     assert errors[0]["processed_path"] == relative

@@ -209,7 +209,7 @@ async def test_redrive_reloads_fixed_rows_and_keeps_the_rest_with_new_reasons(
     """Refused rows that now fit load; the ones still refused stay with a new reason."""
     lines: list[Any] = [orjson.dumps(vehicle_line(i)) for i in range(6)]
     too_long = vehicle_line(2)
-    too_long["make"] = "X" * 60
+    too_long["make"] = "X" * 101
     lines[2] = orjson.dumps(too_long)
     lines[4] = b'{"broken'
     await handle_batch_processed(batch_event(write_jsonl(data_dir, VEHICLES_FILE, lines)), deps)

@@ -97,3 +97,18 @@ async def test_events_are_searched_by_name_and_city(cars: asyncpg.Pool) -> None:
     assert fuzzy[0]["name"] == "Pebble Beach Concours"
     assert await run(cars, "zzzz qqqq", RecordType.EVENTS) == []
     assert await run(cars, "   ") == []
+
+
+async def test_a_listing_without_a_price_is_found_and_so_is_its_category(
+    cars: asyncpg.Pool,
+) -> None:
+    """An auction lot with no asking price is a row like any other; the seed's category is text."""
+    await cars.execute(
+        "INSERT INTO vehicles (source_name, make, model, year, category, condition, data_hash)"
+        " VALUES ('auction', 'Plymouth', 'Road Runner', 1969, 'Muscle Cars', 'Project', $1)",
+        record_hash("Plymouth", "Road Runner", 1969, "lot-7"),
+    )
+    (lot,) = await run(cars, "road runner")
+    assert (lot["price"], lot["category"], lot["condition"]) == (None, "Muscle Cars", "Project")
+    assert [r["model"] for r in await run(cars, "muscle cars")] == ["Road Runner"]
+    assert [r["model"] for r in await run(cars, "project plymouth")] == ["Road Runner"]

@@ -21,14 +21,21 @@ from pydantic import SecretStr
 
 from services.cli import main as cli_main
 from services.monitor import store
+from services.monitor.alerts import rules as rules_module
 from services.monitor.alerts.checks import Context
 from services.monitor.alerts.engine import AlertEngine, firing
-from services.monitor.alerts.rules import Rule
-from services.monitor.alerts.webhooks import SIGNATURE_HEADER, Target, WebhookSender
+from services.monitor.alerts.rules import Rule, load_rules
+from services.monitor.alerts.webhooks import (
+    SIGNATURE_HEADER,
+    Notification,
+    Target,
+    WebhookSender,
+)
 from services.monitor.classify import classify
-from services.monitor.config import MonitorSettings
+from services.monitor.config import DEFAULT_RULES_FILE, MonitorSettings
+from services.monitor.metrics import PipelineMetrics
 from shared.bus import Bus, Envelope
-from shared.events import FileRejected, utcnow
+from shared.events import BatchProcessed, FileRejected, RecordType, utcnow
 from shared.settings import PipelineSettings
 from tests.integration.test_monitor_api import free_port, reset_tables, running
 from tests.polling import eventually
@@ -37,6 +44,8 @@ pytestmark = [pytest.mark.postgres]
 
 SECRET = "s3cret-for-tests"  # noqa: S105 - a test key for the local receiver
 STAGE_RULE = Rule(name="stage_failing", kind="stage_failing", threshold=1, window_minutes=60)
+INPUT_RULE = Rule(name="input_rejected", kind="input_rejected", threshold=1, window_minutes=60)
+DEFAULT_RULES = Path(rules_module.__file__).with_name("default_rules.json")
 
 
 @dataclass
@@ -86,6 +95,66 @@ async def _reject(conn: asyncpg.Connection, at: datetime, path: str) -> None:
     await store.insert_event(conn, classify(Envelope(event.subject, event.model_dump(mode="json"))))
 
 
+async def _processed(conn: asyncpg.Connection, at: datetime, n: int, geocode_failures: int) -> None:
+    event = BatchProcessed(
+        occurred_at=at,
+        batch_id=f"b{n}",
+        record_type=RecordType.VEHICLES,
+        source="drop",
+        raw_path=f"raw/{n}.json",
+        processed_path=f"processed/{n}.jsonl",
+        records_read=10,
+        records_valid=10,
+        records_invalid=0,
+        duplicates_in_batch=0,
+        geocode_failures=geocode_failures,
+        duration_s=1.0,
+    )
+    await store.insert_event(conn, classify(Envelope(event.subject, event.model_dump(mode="json"))))
+
+
+async def test_a_run_of_geocoder_failures_raises_an_alert_and_counts(
+    conn: asyncpg.Connection,
+) -> None:
+    """Failed lookups of the processed files are a counter; a run of them in the window fires
+    the shipped ``geocoder_failing`` rule, which resolves once they leave the window."""
+    rule = next(r for r in load_rules(DEFAULT_RULES_FILE) if r.name == "geocoder_failing")
+    t0 = utcnow()
+    sent: list[str] = []
+
+    async def send(note: Notification) -> int:
+        sent.append(f"{note.status} {note.key} {note.message}")
+        return 1
+
+    async def at(minutes: float) -> list[str]:
+        ctx = Context(now=t0 + timedelta(minutes=minutes), started_at=t0)
+        before = len(sent)
+        await AlertEngine([rule], send, cooldown_s=0).evaluate(conn, ctx)
+        return sent[before:]
+
+    await _processed(conn, t0, 1, geocode_failures=0)
+    await _processed(conn, t0, 2, geocode_failures=2)
+    assert await at(1) == []  # two failures are not yet a run
+    await _processed(conn, t0 + timedelta(minutes=2), 3, geocode_failures=4)
+    assert await at(3) == ["firing geocoder geocoder: 6 lookup(s) failed in the last 60 min"]
+    assert [a["rule"] for a in await firing(conn)] == ["geocoder_failing"]
+    assert (await at(90))[0].startswith("resolved geocoder")
+
+    metrics = PipelineMetrics()
+    for tally in await store.fetch_totals(conn):
+        metrics.add(tally)
+    text = metrics.render().decode()
+    assert 'pipeline_geocode_failures_total{record_type="vehicles",source="drop"} 6.0' in text
+
+
+async def _dead_letter(conn: asyncpg.Connection, at: datetime, path: str) -> None:
+    """Store a dead letter of ``files.collected``: the processor failed on it five times."""
+    event = FileRejected(occurred_at=at, path=path, stage="collector", reason="-")
+    headers = {"Nats-Msg-Id": f"dlq-{path}", "Pipeline-Error": "failed 5 times"}
+    envelope = Envelope("dlq.files.collected", event.model_dump(mode="json"), headers)
+    await store.insert_event(conn, classify(envelope, now=at))
+
+
 def _signed(headers: dict[str, str], body: bytes) -> bool:
     expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     return headers.get(SIGNATURE_HEADER) == f"sha256={expected}"
@@ -112,7 +181,7 @@ async def test_alert_fires_once_retries_a_failing_receiver_resolves_and_cools_do
             ctx = Context(now=t0 + timedelta(minutes=minutes), started_at=t0)
             return [note.status for note in await engine().evaluate(conn, ctx)]
 
-        await _reject(conn, t0, "raw/a.json")
+        await _dead_letter(conn, t0, "raw/a.json")
         assert await at(1) == ["firing"]
         assert len(generic.requests) == 3
         assert all(_signed(h, b) for h, b in generic.requests)
@@ -123,15 +192,54 @@ async def test_alert_fires_once_retries_a_failing_receiver_resolves_and_cools_do
         assert await at(2) == []  # still firing, already announced: nothing sent
         assert [a["rule"] for a in await firing(conn)] == ["stage_failing"]
 
-        assert await at(70) == ["resolved"]  # the rejection left the 60-minute window
+        assert await at(70) == ["resolved"]  # the dead letter left the 60-minute window
         assert generic.accepted[-1]["status"] == "resolved"
         assert await firing(conn) == []
 
-        await _reject(conn, t0 + timedelta(minutes=71), "raw/b.json")
+        await _dead_letter(conn, t0 + timedelta(minutes=71), "raw/b.json")
         assert await at(72) == []  # a new incident inside the cooldown is not sent ...
         assert len(await firing(conn)) == 1  # ... but it is recorded as firing
         assert await at(101) == ["firing"]  # sent once the cooldown is over
         assert len(generic.accepted) == 3
+
+
+async def test_a_rejected_file_is_a_warning_about_the_input_a_dead_letter_is_critical(
+    conn: asyncpg.Connection,
+) -> None:
+    """With the shipped rules, a malformed file warns, naming it; a stage failure is critical."""
+    sent: list[Notification] = []
+
+    async def send(note: Notification) -> int:
+        sent.append(note)
+        return 1
+
+    engine = AlertEngine(load_rules(DEFAULT_RULES), send, cooldown_s=0)
+    t0 = utcnow()
+    event = FileRejected(
+        occurred_at=t0,
+        path="raw/2026-06-01/vehicles/drop_004.json",
+        stage="processor",
+        reason="not JSON: unexpected character at line 1",
+        record_type="vehicles",
+        original_name="broken.json",
+    )
+    await store.insert_event(conn, classify(Envelope(event.subject, event.model_dump(mode="json"))))
+    await engine.evaluate(conn, Context(t0 + timedelta(minutes=1), t0))
+    [note] = sent
+    assert (note.rule, note.severity, note.key) == (
+        "input_rejected",
+        "warning",
+        "raw/2026-06-01/vehicles/drop_004.json",
+    )
+    assert "broken.json" in note.message
+    assert "not JSON" in note.message
+    assert [a["severity"] for a in await firing(conn)] == ["warning"]
+
+    await _dead_letter(conn, t0 + timedelta(minutes=2), "raw/2026-06-01/vehicles/x.json")
+    await engine.evaluate(conn, Context(t0 + timedelta(minutes=3), t0))
+    assert [(n.rule, n.severity, n.key) for n in sent[1:]] == [
+        ("stage_failing", "critical", "processor")
+    ]
 
 
 async def test_delivery_that_never_succeeds_is_tried_again_next_round(
@@ -143,7 +251,7 @@ async def test_delivery_that_never_succeeds_is_tried_again_next_round(
     async with serving(receiver) as url, aiohttp.ClientSession() as http:
         sender = WebhookSender(http, [Target(url, "generic")], None, "ns", attempts=2, backoff_s=0)
         engine = AlertEngine([STAGE_RULE], sender.send, cooldown_s=1800)
-        await _reject(conn, t0, "raw/c.json")
+        await _dead_letter(conn, t0, "raw/c.json")
         assert await engine.evaluate(conn, Context(t0 + timedelta(minutes=1), t0)) == []
         assert len(receiver.requests) == 2
         notes = await engine.evaluate(conn, Context(t0 + timedelta(minutes=2), t0))
@@ -159,9 +267,12 @@ async def test_running_monitor_sends_an_alert_for_a_rejected_file(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The monitor's poller evaluates the configured rules and posts to the configured webhook."""
+    """The monitor's poller evaluates the configured rules and posts to the configured webhook.
+
+    A rejected file is bad input: an ``input_rejected`` alert for that file, no ``stage_failing``.
+    """
     rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps([STAGE_RULE.model_dump(mode="json")]))
+    rules.write_text(json.dumps([r.model_dump(mode="json") for r in (STAGE_RULE, INPUT_RULE)]))
     receiver = Receiver()
     async with serving(receiver) as url:
         monkeypatch.setenv("MONITOR_PORT", str(free_port()))
@@ -175,7 +286,9 @@ async def test_running_monitor_sends_an_alert_for_a_rejected_file(
             await bus.publish(FileRejected(path="raw/z.json", stage="collector", reason="too big"))
             await eventually(lambda: _accepted(receiver))
     [note] = receiver.accepted
-    assert (note["rule"], note["key"], note["status"]) == ("stage_failing", "collector", "firing")
+    assert (note["rule"], note["key"], note["status"]) == ("input_rejected", "raw/z.json", "firing")
+    assert note["severity"] == "warning"
+    assert note["details"]["reason"] == "too big"
     assert note["namespace"] == settings.namespace
     assert _signed(*receiver.requests[0])
 

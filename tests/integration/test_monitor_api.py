@@ -239,7 +239,7 @@ async def test_dashboard_endpoints_serve_runs_services_queues_failed_and_search(
     assert recent["files"][0] == {
         "occurred_at": (AT + timedelta(seconds=6)).isoformat(), "path": RAW,
         "record_type": "vehicles", "source": "apify", "batch_id": "b-1",
-        "valid": 40, "invalid": 10, "imported": 40,
+        "valid": 40, "invalid": 10, "imported": 40, "original_name": None, "rejected": None,
     }  # fmt: skip
     [instance] = services["monitor"]["instances"]
     assert instance["stale"] is False

@@ -92,7 +92,7 @@ async def test_collected_file_is_processed_and_announced(
     assert event.duplicates_in_batch == 1
     assert event.errors_by_reason == {"business_rule:price": 1}
     assert event.repairs_by_rule == {"make_alias": 1, "price_text": 1}  # the Jaguar's
-    assert [orjson.loads(line)["investment_grade"] for line in lines] == ["A+", "A"]
+    assert [orjson.loads(line)["investment_grade"] for line in lines] == ["A+", "B+"]
     assert orjson.loads(failed[0])["position"] == 3
     assert not processor.done()
 

@@ -17,12 +17,15 @@ from services.processor.dedup.keys import (
     KNOWN_COLUMNS,
     EvidenceRow,
     VehicleKey,
+    description_words,
+    evidence,
     evidence_rows,
     from_row,
     text,
     vehicle_id,
 )
 from services.processor.dedup.linker import Linker
+from services.processor.dedup.rarity import Rarity
 from services.processor.quality.generator import ListingGenerator
 from shared import db
 from shared.events import RecordType
@@ -83,9 +86,19 @@ def _rows(n: int, seed: int) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def _entries(keys: list[VehicleKey]) -> list[EvidenceRow]:
-    """Return the evidence rows of these vehicles, as the processor stores them."""
-    return [entry for key in keys for entry in evidence_rows(key)]
+def _entries(keys: list[VehicleKey], batch: int = schema.BACKFILL_BATCH) -> list[EvidenceRow]:
+    """Return the evidence rows of these vehicles, as the backfill stores them.
+
+    The backfill weighs words per batch of ``batch`` vehicles in data hash order, as the linker
+    weighs them per chunk (``dedup.rarity``).
+    """
+    ordered = sorted(keys, key=lambda key: key.data_hash)
+    entries: list[EvidenceRow] = []
+    for start in range(0, len(ordered), batch):
+        part = ordered[start : start + batch]
+        rarity = Rarity.of([description_words(key) for key in part])
+        entries.extend(entry for key in part for entry in evidence_rows(key, evidence(key, rarity)))
+    return entries
 
 
 async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
@@ -103,7 +116,9 @@ async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
         await conn.copy_records_to_table(
             "processor_known_vehicles", records=records, columns=columns
         )
-        assert await schema.migrate(conn) == ["002_evidence_blocks", "003_evidence_prices"]
+        assert await schema.migrate(conn) == [
+            "002_evidence_blocks", "003_evidence_prices", "004_rare_word_keys",
+        ]  # fmt: skip
         query = f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM processor_vehicle_evidence"
         stored = set(map(tuple, await conn.fetch(query)))
         descriptions = dict(
@@ -131,16 +146,18 @@ async def test_a_backfill_cut_short_is_finished_at_the_next_start(old_index: str
             "processor_known_vehicles", records=records, columns=(*KNOWN_COLUMNS, "canonical_hash")
         )
         await db.apply_migrations(conn, "processor", schema.MIGRATIONS)  # SQL only: no backfill
-        first = sorted(known, key=lambda key: key.data_hash)[:100]
+        first = {
+            vehicle_id(key.data_hash) for key in sorted(known, key=lambda k: k.data_hash)[:100]
+        }
         await conn.executemany(  # what a first, interrupted run had committed
             "INSERT INTO processor_vehicle_evidence VALUES ($1, $2, $3, $4, $5, $6)",
-            _entries(first),
+            [entry for entry in _entries(known, 128) if entry[2] in first],
         )
         assert await schema.backfill_evidence(conn, batch=128) == len(known)
         count = await conn.fetchval("SELECT count(*) FROM processor_vehicle_evidence")
     finally:
         await conn.close()
-    assert count == len(_entries(known))
+    assert count == len(_entries(known, 128))
 
 
 async def test_migration_003_adds_each_listing_s_price_and_photo(index_002: str) -> None:
@@ -160,7 +177,8 @@ async def test_migration_003_adds_each_listing_s_price_and_photo(index_002: str)
             columns=EVIDENCE_COLUMNS[:4],
         )
         await conn.execute("DELETE FROM processor_backfills")  # 002's backfill had finished
-        assert await schema.migrate(conn) == ["003_evidence_prices"]
+        # 004 then rebuilds the rows under the rare-word keys (its backfill), prices included.
+        assert await schema.migrate(conn) == ["003_evidence_prices", "004_rare_word_keys"]
         query = f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM processor_vehicle_evidence"
         stored = [tuple(row) for row in await conn.fetch(query)]
     finally:

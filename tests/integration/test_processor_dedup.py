@@ -273,8 +273,15 @@ async def test_the_linker_vacuums_the_evidence_index_as_it_grows(
 async def test_the_probe_bounds_skip_only_listings_the_scorer_refuses(
     settings: PipelineSettings,
 ) -> None:
-    """What the length and price bounds leave out of a probe could never have linked."""
-    distinct = _distinct_rows(900, seed=6)
+    """What the price bounds leave out of a probe could never have linked.
+
+    Listings without a place: with one, the other fields reach the threshold at any price (a photo
+    on another host is left out of the score), so only place-less probes are price-bounded.
+    """
+    distinct = [
+        {**row, "location_city": None, "location_state": None}
+        for row in _distinct_rows(900, seed=6)
+    ]
     known, new = distinct[:600], [from_row(row) for row in distinct[600:]]
     probes, of_record = chunk_probes(new, [evidence(key) for key in new], LINK_THRESHOLD)
     unbounded = probes._replace(
@@ -309,3 +316,36 @@ async def test_the_probe_bounds_skip_only_listings_the_scorer_refuses(
                     assert score(key, found.key)[0] < LINK_THRESHOLD
     assert skipped >= 10  # the bounds did leave candidates out
     assert kept_links > 10  # and kept the ones that link
+
+
+@pytest.mark.usefixtures("clean_index")
+async def test_a_listing_without_a_price_links_both_ways_and_is_no_comparable(
+    bus: Bus, data_dir: DataDir, outcomes: list[BatchProcessed]
+) -> None:
+    """An auction lot without a price and the same car priced elsewhere link, in either order.
+
+    The photos are each site's own (another path), so the description band's probe must find
+    the known listing without a price; it is not a market comparable of the priced copy.
+    """
+    lot = {**CAR, "price": "Call for price", "imageUrl": "https://lots.example.com/77/a.jpg"}
+    priced = {
+        **CAR,
+        "sourceName": "site-b",
+        "sourceUrl": "https://site-b.example.com/l/9",
+        "stockNumber": "B-9",
+        "imageUrl": "https://img.site-b.example.com/inv/123/main.jpg",
+    }
+    later_lot = {**lot, "sourceName": "site-c", "stockNumber": "C-1", "sourceUrl": None}
+    tasks, stop = await _processors(1)
+    try:
+        (first,) = await _process(bus, data_dir, {"drop_001.json": [lot]}, outcomes)
+        (second,) = await _process(bus, data_dir, {"drop_002.json": [priced]}, outcomes)
+        (third,) = await _process(bus, data_dir, {"drop_003.json": [later_lot]}, outcomes)
+    finally:
+        await _stop(tasks, stop)
+    assert first["price"] is None
+    assert second["canonical_hash"] == first["data_hash"]
+    assert "price" not in second["match_fields"]
+    assert second["enrichment"]["market"]["comparables"] == 0
+    assert third["canonical_hash"] in {first["data_hash"], second["data_hash"]}
+    assert "percentile" not in third["enrichment"]["market"]

@@ -75,6 +75,55 @@ async def test_nominatim_answers_are_used_and_cached(
     }  # fmt: skip
 
 
+async def test_a_geocoder_outage_is_not_cached_and_is_asked_again(
+    bus: Bus,
+    data_dir: DataDir,
+    outcomes: list[BatchProcessed],
+    settings: PipelineSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    clean_geocache: None,
+) -> None:
+    """While Nominatim fails, records are written with ``failed: true``, nothing is cached and
+    the file's event counts the failures; the next file naming the place asks again."""
+    tulsa = {**CAR, "stockNumber": "O-1"}
+    async with start_hosts() as hosts:
+        monkeypatch.setenv("PROCESSOR_GEOCODER", "nominatim")
+        monkeypatch.setenv("PROCESSOR_NOMINATIM_URL", hosts.nominatim_url)
+        tasks, stop = await _processors(1)
+        try:
+            hosts.nominatim_down = True
+            during = await _process(bus, data_dir, {"drop_001.json": [tulsa]}, outcomes)
+            failures = [event.geocode_failures for event in outcomes]
+            cached_during = await _geocache(settings)
+            hosts.nominatim_down = False
+            after = await _process(
+                bus, data_dir, {"drop_002.json": [{**tulsa, "stockNumber": "O-2"}]}, outcomes
+            )
+        finally:
+            await _stop(tasks, stop)
+    assert during[0]["enrichment"]["geo"] == {
+        "found": False, "failed": True, "query": "Tulsa, OK, USA", "geocoder": "nominatim",
+    }  # fmt: skip
+    assert failures == [1]
+    assert cached_during == {}
+    assert after[0]["enrichment"]["geo"]["found"] is True
+    assert "cached" not in after[0]["enrichment"]["geo"]  # asked again, not read from the cache
+    assert hosts.queries.count("Tulsa, OK, USA") >= 2
+    assert await _geocache(settings) == {"Tulsa, OK, USA": True}
+
+
+async def _geocache(settings: PipelineSettings) -> dict[str, bool]:
+    """Return the cached queries of Nominatim, each with whether it has coordinates."""
+    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        rows = await conn.fetch(
+            "SELECT query, latitude FROM processor_geocache WHERE geocoder = 'nominatim'"
+        )
+    finally:
+        await conn.close()
+    return {row["query"]: row["latitude"] is not None for row in rows}
+
+
 async def test_image_head_checks_flag_a_broken_image(
     bus: Bus,
     data_dir: DataDir,

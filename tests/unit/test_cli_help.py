@@ -1,37 +1,47 @@
-"""Every ``pipeline`` command's help says what it does in one line and shows an example."""
+"""Every ``pipeline`` command says what it does in one line and shows an example in its help."""
 
 from __future__ import annotations
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from services.cli import main
 
-NAMES = ["", *sorted(main.commands)]  # "" is `pipeline` itself
+SUMMARY_LIMIT = 59
+"""Characters the command list has for a summary at 80 columns beside the longest name."""
 
 
-def test_every_command_is_walked() -> None:
-    """The walk reaches the group and each subcommand, so a command added later is covered too."""
-    assert {"", "up", "migrate", "report", "search", "check", "process"} <= set(NAMES)
-    assert len(NAMES) == len(main.commands) + 1
+def _commands() -> list[tuple[str, click.Command]]:
+    """Return the group and every command under it, with the words that invoke them."""
+    assert isinstance(main, click.Group)
+    return [("", main)] + [(name, command) for name, command in sorted(main.commands.items())]
 
 
-@pytest.mark.parametrize("name", NAMES, ids=lambda name: name or "pipeline")
-def test_help_has_a_one_line_summary_and_an_example(name: str) -> None:
-    """The docstring opens with one sentence on one line; --help shows it and an example."""
-    command = main.commands[name] if name else main
-    summary = (command.help or "").strip().split("\n\n", 1)[0]
-    assert summary, f"{name or 'pipeline'} has no help"
-    assert "\n" not in summary, f"not one line: {summary!r}"
-    assert summary.endswith("."), f"not a sentence: {summary!r}"
-
-    result = CliRunner().invoke(main, [*([name] if name else []), "--help"])
-
+@pytest.mark.parametrize(("name", "command"), _commands(), ids=lambda v: str(v) or "pipeline")
+def test_help_has_one_line_summary_and_an_example(name: str, command: click.Command) -> None:
+    """The help opens with a one-line summary that fits the list, then shows an example."""
+    args = [name, "--help"] if name else ["--help"]
+    result = CliRunner().invoke(main, args, terminal_width=80)
     assert result.exit_code == 0, result.output
-    assert summary in " ".join(result.output.split()), result.output
-    lines = [line.strip() for line in result.output.splitlines()]
-    assert "Example:" in lines, result.output
-    example = lines[lines.index("Example:") + 1]
-    words = example.split()
-    at = words.index("pipeline")  # an environment assignment may come first
-    assert words[at + 1] == name if name else words[at + 1] in main.commands, example
+    description = result.output.split("\n\n", 2)[1]
+    summary_lines = [line for line in description.splitlines() if line.strip()]
+    assert len(summary_lines) == 1, f"summary of {name or 'pipeline'} is not one line"
+    summary = summary_lines[0].strip()
+    assert summary.endswith("."), summary
+    if name:  # the group's own summary is not listed
+        assert command.get_short_help_str(limit=SUMMARY_LIMIT) == summary
+    assert "Example:\n" in result.output
+    example = result.output.split("Example:\n", 1)[1].splitlines()[0]
+    assert f"pipeline {name}".strip() in example, example
+
+
+def test_command_list_shows_every_summary_whole() -> None:
+    """``pipeline --help`` lists each command with its whole summary, never cut with '...'."""
+    result = CliRunner().invoke(main, ["--help"], terminal_width=80)
+    assert result.exit_code == 0
+    listed = result.output.split("Commands:\n", 1)[1]
+    assert "..." not in listed
+    assert isinstance(main, click.Group)
+    for name in main.commands:
+        assert f"  {name} " in listed

@@ -27,7 +27,7 @@ async def collect(
 ) -> Outcome:
     """Return the items of an actor run (``job.actor``) or of a dataset (``job.dataset``)."""
     if job.dataset:
-        items = await read_dataset(caller, endpoint, job.dataset, job.count * job.pages)
+        items = await read_dataset(caller, endpoint, job.dataset, dataset_limit(job))
         return Outcome(items=[{**item, "_actor": job.actor or None} for item in items])
     if not job.actor:
         return Outcome(warnings=["apify job without actor or dataset"])
@@ -43,6 +43,15 @@ async def collect(
     return Outcome(items=[{**item, "_actor": job.actor} for item in items])
 
 
+def dataset_limit(job: SourceJob) -> int | None:
+    """Return how many dataset items a job asks for: ``count * pages`` if it sets ``count``.
+
+    Without ``count`` the whole dataset is read (the catalog's default ``count`` is for search
+    providers, not a cap on a dataset).
+    """
+    return job.count * job.pages if "count" in job.model_fields_set else None
+
+
 async def read_dataset(
     caller: Caller,
     endpoint: Endpoint,
@@ -50,11 +59,17 @@ async def read_dataset(
     limit: int | None = None,
     page_size: int = PAGE_LIMIT,
 ) -> list[Item]:
-    """Page through ``/v2/datasets/{id}/items`` with offset/limit and the pagination headers."""
+    """Page through ``/v2/datasets/{id}/items`` with offset/limit and the pagination headers.
+
+    Reads until ``limit`` items (``None``: the whole dataset). The next offset advances by
+    ``X-Apify-Pagination-Count`` (items the page covered: with ``clean=true`` Apify skips empty
+    items, so a page may return fewer than it covered); the read ends at
+    ``X-Apify-Pagination-Total``, or without that header at a short page.
+    """
     items: list[Item] = []
     offset = 0
-    page = min(page_size, limit) if limit else page_size
-    while True:
+    while limit is None or len(items) < limit:
+        page = min(page_size, limit - len(items)) if limit is not None else page_size
         response = await caller.request(
             "GET",
             endpoint.url(f"/v2/datasets/{dataset}/items"),
@@ -63,11 +78,13 @@ async def read_dataset(
         )
         batch = _items(caller.provider, response.status, response.json())
         items.extend(batch)
-        offset += len(batch)
+        covered = _int(response.headers.get("X-Apify-Pagination-Count"))
+        advanced = covered if covered is not None else len(batch)
+        offset += advanced
         total = _int(response.headers.get("X-Apify-Pagination-Total"))
-        done = not batch or len(batch) < page or (total is not None and offset >= total)
-        if done or (limit is not None and len(items) >= limit):
-            return items[:limit] if limit else items
+        if advanced == 0 or (offset >= total if total is not None else len(batch) < page):
+            break
+    return items[:limit] if limit is not None else items
 
 
 def _int(value: str | None) -> int | None:

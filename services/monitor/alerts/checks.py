@@ -56,15 +56,16 @@ async def pass_rate_below(conn: asyncpg.Connection, rule: Rule, ctx: Context) ->
 
 
 async def stage_failing(conn: asyncpg.Connection, rule: Rule, ctx: Context) -> list[Finding]:
-    """Fire per stage with rejected files, dead letters or raised alerts in the window."""
+    """Fire per stage that could not do its work in the window: dead letters or raised alerts.
+
+    A rejected file is bad input, not a failing stage: ``input_rejected`` reports it.
+    """
     rows = await conn.fetch(
-        "SELECT CASE WHEN subject = $2 THEN stage WHEN subject = $3"
-        " THEN coalesce(payload->>'service', 'unknown') ELSE subject END AS key,"
-        " stage = 'dlq' AS dead, count(*) AS n FROM monitor_events"
-        " WHERE occurred_at >= $1 AND (subject IN ($2, $3) OR stage = 'dlq')"
+        "SELECT CASE WHEN subject = $2 THEN coalesce(payload->>'service', 'unknown')"
+        " ELSE subject END AS key, stage = 'dlq' AS dead, count(*) AS n FROM monitor_events"
+        " WHERE occurred_at >= $1 AND (subject = $2 OR stage = 'dlq')"
         " AND coalesce(payload->>'severity', '') <> 'info' GROUP BY 1, 2",
         _since(rule, ctx),
-        subjects.FILES_REJECTED,
         subjects.ALERT_RAISED,
     )
     counts: dict[str, int] = {}
@@ -81,6 +82,36 @@ async def stage_failing(conn: asyncpg.Connection, rule: Rule, ctx: Context) -> l
         for stage, n in sorted(counts.items())
         if n >= rule.threshold
     ]
+
+
+async def input_rejected(conn: asyncpg.Connection, rule: Rule, ctx: Context) -> list[Finding]:
+    """Fire per file rejected in the window (``FileRejected``), naming the file and the reason.
+
+    The key is the raw path (unique per file); the message names the file as the user dropped
+    it when the event carries ``original_name``.
+    """
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (payload->>'path') payload->>'path' AS path,"
+        " payload->>'original_name' AS original_name, error AS reason, record_type, stage,"
+        " payload->>'error_file' AS error_file FROM monitor_events"
+        " WHERE subject = $1 AND occurred_at >= $2 AND payload->>'path' IS NOT NULL"
+        " ORDER BY payload->>'path', occurred_at DESC",
+        subjects.FILES_REJECTED,
+        _since(rule, ctx),
+    )
+    out = []
+    for row in rows:
+        name = row["original_name"] or row["path"].rsplit("/", 1)[-1]
+        text = f"{row['record_type'] or 'file'} {name} rejected: {row['reason'] or 'unreadable'}"
+        details = {
+            "file": row["path"],
+            "original_name": row["original_name"],
+            "reason": row["reason"],
+            "error_file": row["error_file"],
+            "stage": row["stage"],
+        }
+        out.append(_finding(rule, row["path"], text, **details))
+    return out
 
 
 async def queue_growing(conn: asyncpg.Connection, rule: Rule, ctx: Context) -> list[Finding]:
@@ -159,6 +190,23 @@ async def provider_budget_above(
     return out
 
 
+async def geocode_failures_above(
+    conn: asyncpg.Connection, rule: Rule, ctx: Context
+) -> list[Finding]:
+    """Fire when the online geocoder failed at least ``threshold`` lookups in the window."""
+    failed = await conn.fetchval(
+        f"SELECT coalesce(sum({count_sql('geocode_failures')}), 0) FROM monitor_events"
+        " WHERE subject = $1 AND occurred_at >= $2",
+        subjects.RECORDS_PROCESSED,
+        _since(rule, ctx),
+    )
+    n = int(failed)
+    if n < max(rule.threshold, 1):
+        return []
+    text = f"geocoder: {n} lookup(s) failed in the last {rule.window_minutes:g} min"
+    return [_finding(rule, "geocoder", text, failures=n)]
+
+
 async def _usage(conn: asyncpg.Connection, rule: Rule, ctx: Context) -> list[asyncpg.Record]:
     result: list[asyncpg.Record] = await conn.fetch(
         f"SELECT coalesce(payload->>'provider', 'unknown') AS provider,"
@@ -174,9 +222,11 @@ async def _usage(conn: asyncpg.Connection, rule: Rule, ctx: Context) -> list[asy
 CHECKS: dict[str, Check] = {
     "pass_rate_below": pass_rate_below,
     "stage_failing": stage_failing,
+    "input_rejected": input_rejected,
     "queue_growing": queue_growing,
     "scrape_missing": scrape_missing,
     "import_lag_above": import_lag_above,
     "provider_errors_above": provider_errors_above,
     "provider_budget_above": provider_budget_above,
+    "geocode_failures_above": geocode_failures_above,
 }

@@ -17,11 +17,13 @@ from shared.errors import ConfigError
 Kind = Literal[
     "pass_rate_below",
     "stage_failing",
+    "input_rejected",
     "queue_growing",
     "scrape_missing",
     "import_lag_above",
     "provider_errors_above",
     "provider_budget_above",
+    "geocode_failures_above",
 ]
 Severity = Literal["info", "warning", "critical"]
 

@@ -79,8 +79,8 @@ def parse_targets(spec: str) -> list[Target]:
         else:
             url = item
             chosen = "slack" if urlsplit(item).hostname == "hooks.slack.com" else "generic"
-        if urlsplit(url).scheme not in ("http", "https"):
-            msg = f"MONITOR_WEBHOOK_URLS: not an http(s) URL: {url!r}"
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            msg = f"MONITOR_WEBHOOK_URLS: not an http(s) URL with a host: {url!r}"
             raise ConfigError(msg)
         targets.append(Target(url, chosen))  # type: ignore[arg-type]
     return targets

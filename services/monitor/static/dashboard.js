@@ -158,7 +158,13 @@
       cell.appendChild(list);
       return [r.occurred_at, r.provider, r.record_type, num(r.records), num(r.errors), cell];
     });
-    fillTable("files", recent.files, (f) => [f.occurred_at, f.path, f.record_type, f.source, num(f.valid), num(f.invalid), num(f.imported)]);
+    fillTable("files", recent.files, (f) => [
+      f.occurred_at, f.original_name || "", f.path, f.record_type, f.source,
+      f.rejected ? el("td", "rejected: " + f.rejected, "error") : num(f.valid), num(f.invalid), num(f.imported),
+    ]);
+    fillTable("rejected", report.errors.rejected_files || [], (r) => [
+      r.occurred_at, r.name, r.record_type, r.reason, r.error_file || r.path,
+    ]);
   }
 
   async function refresh() {

@@ -2,27 +2,27 @@
 
 Blocking keeps matching about linear: a record is only compared with known listings that share
 one of its keys within a year either side, and the keys are the identifying evidence a link
-needs (a description signature band, a photo path), so blocks stay small however many listings
-of a model a town has. Keys are signed 64-bit ids (btree-indexed in PostgreSQL with the photo
-flag and the price, see ``store.candidates``), and their advisory-lock stripes serialize
-processors that could link the same records.
+needs (a rare word of the description, a photo path), so blocks stay small however many
+listings of a model a town has, and however many share a dealer's template. Keys are signed
+64-bit ids (btree-indexed in PostgreSQL with the photo flag and the price, see
+``store.candidates``), and their advisory-lock stripes serialize processors that could link the
+same records.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import struct
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from .rarity import UNIFORM, Rarity, words
+
 LOCK_NAMESPACE = 0x7072_6F63_0000_0000  # "proc": keeps the stripes apart from other locks
 LOCK_STRIPES = 512  # at most this many advisory locks per chunk transaction
 DESCRIPTION_CHARS = 300
-BANDS = 6  # description signature bands (blocking keys per record)
-ROWS = 2  # MinHash minima per band: two 32-bit minima make one 64-bit band value
 _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
 _URL_UNUSUAL = frozenset("[]@\\")  # IPv6 hosts, user info, backslashes: left to urlsplit
 # ASCII text in one bytes.translate: upper case to lower, every byte but [a-z0-9 ] to a space
@@ -44,7 +44,7 @@ class VehicleKey(NamedTuple):
     make: str
     model: str
     year: int
-    price: float
+    price: float  # ``UNKNOWN_PRICE`` for a listing without one
     city: str
     state: str
     description: str  # its words sorted (``sorted_words``), the first 300 characters
@@ -52,6 +52,11 @@ class VehicleKey(NamedTuple):
     source: str
     source_url: str
     stock: str
+
+    @property
+    def has_price(self) -> bool:
+        """Return whether the listing has an asking price (one without is unknown, not zero)."""
+        return self.price >= 0
 
     @property
     def model_key(self) -> str:
@@ -66,6 +71,14 @@ class VehicleKey(NamedTuple):
             self.source_url, self.stock,
         )  # fmt: skip
 
+
+UNKNOWN_PRICE = -1.0
+"""The price of a listing without one, in keys and the known index (whose column is NOT NULL).
+
+Below every real price, so no price band holds it: scoring leaves the price out of a pair where
+either side has none, market context neither counts it nor places it, and the probes read such
+listings in an arm of their own (``store.candidates``).
+"""
 
 KNOWN_COLUMNS = (
     "data_hash", "make", "model", "model_key", "year", "price", "city", "state",
@@ -111,7 +124,7 @@ def from_row(row: Mapping[str, Any]) -> VehicleKey:
         make=text(row.get("make")),
         model=text(row.get("model")),
         year=int(row["year"]),
-        price=float(row["price"]),
+        price=UNKNOWN_PRICE if row.get("price") is None else float(row["price"]),
         city=text(row.get("location_city")),
         state=text(row.get("location_state")),
         description=sorted_words(text(row.get("description"))[:DESCRIPTION_CHARS]),
@@ -143,80 +156,53 @@ def vehicle_id(data_hash: str) -> int:
     return int.from_bytes(bytes.fromhex(data_hash[:16]), "big", signed=True)
 
 
-@lru_cache(maxsize=1 << 13)  # descriptions share their common words; ~650 bytes an entry
-def _word_minhashes(word: str) -> tuple[int, ...]:
-    """Return a word's ``BANDS * ROWS`` independent 32-bit hash values (one per MinHash row)."""
-    return struct.unpack(
-        f">{BANDS * ROWS}I", hashlib.shake_256(word.encode()).digest(4 * BANDS * ROWS)
-    )
+def description_words(key: VehicleKey) -> frozenset[str]:
+    """Return the description's distinct words without the car's name (``rarity.words``)."""
+    return words(key.description, f"{key.make} {key.model}")
 
 
-def signature(key: VehicleKey) -> tuple[int, ...]:
-    """Return the description's MinHash bands: ``BANDS`` 64-bit values (``()`` if no words).
-
-    Words naming the make or model are left out: every listing of the model has them, so they
-    would put look-alikes together. Each band is two minima (``ROWS``); two descriptions with word
-    sets of Jaccard similarity J share a given band with probability J^2, so at least one of
-    ``BANDS`` with 1 - (1 - J^2)^BANDS: near-certain for an edited copy (J >= 0.7), unlikely
-    for another car's description.
-    """
-    words = set(key.description.split())
-    words.difference_update(key.make.split(), key.model.split())
-    if not words:
-        return ()
-    minima = list(map(min, zip(*map(_word_minhashes, words), strict=True)))
-    return tuple((minima[2 * band] << 32) | minima[2 * band + 1] for band in range(BANDS))
-
-
-@lru_cache(maxsize=1 << 13)  # a chunk's records share most (make, place) pairs
-def _place_base(make: str, place: str) -> int:
-    digest = hashlib.blake2b(f"d|{make}|{place}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
-# Band i's key is base(make, place) ^ band value ^ salt i: two bands never share a key id.
-_BAND_SALTS = struct.unpack(f">{BANDS}Q", hashlib.shake_256(b"bands").digest(8 * BANDS))
+@lru_cache(maxsize=1 << 13)  # a chunk's records share many (make, place, word) triples
+def _word_key(make: str, place: str, word: str) -> int:
+    return key_id(f"w|{make}|{place}|{word}")
 
 
 class Evidence(NamedTuple):
-    """A record's blocking key ids: its description's signature bands and its photo's."""
+    """A record's blocking key ids: its description's rarest words and its photo's."""
 
-    bands: list[int]
+    words: list[int]
     photo: int | None
 
     @property
     def ids(self) -> list[int]:
         """Return every key id: the record is stored under them and probes them."""
-        return self.bands if self.photo is None else [*self.bands, self.photo]
+        return self.words if self.photo is None else [*self.words, self.photo]
 
 
-def evidence(key: VehicleKey) -> Evidence:
+def evidence(key: VehicleKey, rarity: Rarity = UNIFORM) -> Evidence:
     """Return the blocking keys of a record: the identifying evidence a link needs.
 
     Keys are the evidence ``scoring.score`` requires for a link, so a record meets its
     plausible matches and not every listing of its model in its town:
 
-    * the description: each signature band within the make and place (city, else state);
+    * the description: each of its ``rarity.KEY_WORDS`` rarest words (``Rarity.rarest``: never
+      a template word) within the make and place (city, else state), so a key's listings are the
+      few sharing a fact (a mileage, a year, an option), however many share the template;
     * the photo: its path within the make (the same path on another host is the photo
       re-hosted).
 
     The index stores each key with the year, the description's length, the price and whether
     there is a photo (``evidence_rows``); a probe reads the years year - 1 to year + 1 (the
-    scorer's year veto) and, for a band, only the lengths and prices that could still link
+    scorer's year veto) and, for a word, only the prices that could still link
     (``prepare.chunk_probes``). A record with neither a description nor a photo has no key: it
     cannot be linked, so it is never a candidate.
     """
-    bands: list[int] = []
-    values = signature(key)
-    if values:
-        base = _place_base(key.make, key.city or key.state)
-        # Unsigned to signed 64-bit, inline: this runs for every band of every record.
-        bands = [
-            (x := base ^ value ^ salt) - ((x >> 63) << 64)
-            for value, salt in zip(values, _BAND_SALTS, strict=True)
-        ]
+    found: list[int] = []
+    rare = rarity.rarest(description_words(key))
+    if rare:
+        place = key.city or key.state
+        found = [_word_key(key.make, place, word) for word in rare]
     path = key.image_url.partition("/")[2]
-    return Evidence(bands, key_id(f"p|{key.make}|{path}") if path else None)
+    return Evidence(found, key_id(f"p|{key.make}|{path}") if path else None)
 
 
 def description_length(key: VehicleKey) -> int:

@@ -23,6 +23,7 @@ from . import store
 from .keys import Evidence, VehicleKey, evidence_rows, lock_ids
 from .market import Market, MarketCache, market_context
 from .prepare import KeyPreparer, Prepared, prepare_vehicles
+from .rarity import UNIFORM, Rarity
 from .scoring import LINK_THRESHOLD, score, with_evidence
 from .store import Known
 from .upkeep import EvidenceUpkeep
@@ -132,7 +133,7 @@ class Linker:
                 stats.known += 1
                 _apply(row, link, "known")
                 continue
-            link = self.best_match(key, probe, [answers[i] for i in mine], chunk)
+            link = self.best_match(key, probe, [answers[i] for i in mine], chunk, prepared.rarity)
             stats.near += link.canonical_hash != key.data_hash
             _apply(row, link, "new")
             new.append(link)
@@ -146,11 +147,13 @@ class Linker:
         probe: Evidence,
         answers: Sequence[Sequence[Known]],
         chunk: dict[int, list[Known]],
+        rarity: Rarity = UNIFORM,
     ) -> Known:
         """Return ``key`` linked to its best candidate's canonical, or as its own canonical.
 
         Candidates are the known listings its probes found (``answers``) and the chunk's earlier
         new listings sharing one of its keys (the last ``MAX_CANDIDATES`` under each).
+        ``rarity`` weighs the description's words (the chunk's).
         """
         earlier = (chunk.get(block, ())[-store.MAX_CANDIDATES :] for block in probe.ids)
         year = key.year
@@ -160,9 +163,9 @@ class Linker:
             if abs(candidate.key.year - year) <= 1 and candidate.key.data_hash != key.data_hash
         ]
         best: tuple[float, str, Known, list[str]] | None = None
-        for index in with_evidence(key, [candidate.key for candidate in candidates]):
+        for index in with_evidence(key, [candidate.key for candidate in candidates], rarity):
             candidate = candidates[index]
-            value, fields = score(key, candidate.key)
+            value, fields = score(key, candidate.key, rarity)
             if value < self.threshold:
                 continue
             # Highest score wins; ties go to the smallest canonical hash (deterministic).

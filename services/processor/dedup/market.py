@@ -90,6 +90,7 @@ async def fetch(
             SELECT k.price, k.vehicle_id AS owner
             FROM processor_known_vehicles k
             WHERE k.make = g.make AND k.model_key = g.model_key AND k.year = g.year
+              AND k.price >= 0
             LIMIT $4
         ) AS c
         """,
@@ -135,8 +136,8 @@ class MarketCache:
         """Count newly stored listings in the cached entries of their year."""
         for key in keys:
             entry = self.entries.get((key.make, key.model_key, key.year))
-            if entry is not None:  # weighed when read: grows by what is stored within ttl_s
-                entry.add(key.data_hash, key.price)
+            if entry is not None and key.has_price:  # weighed when read: grows by what is
+                entry.add(key.data_hash, key.price)  # stored within ttl_s
 
 
 Windows = dict[YearKey, tuple[tuple[int, ...], list[float], bool]]
@@ -194,7 +195,11 @@ def _median(ordered: list[float]) -> float:
 
 
 def market_context(key: VehicleKey, market: Market) -> dict[str, Any]:
-    """Return where the price sits among comparables (same make/model, year +/- 2)."""
+    """Return where the price sits among comparables (same make/model, year +/- 2).
+
+    Listings without a price are no comparables; one without a price gets the count and the
+    median of the others, and no percentile of its own.
+    """
     prices, sampled = market.window(key)
     own = market.owner_price(key)
     if own is not None:  # never compare a listing with itself
@@ -207,7 +212,8 @@ def market_context(key: VehicleKey, market: Market) -> dict[str, Any]:
         "sampled": sampled,
     }
     if prices:
-        below, upto = bisect_left(prices, key.price), bisect_right(prices, key.price)
         context["median"] = round(_median(prices), 2)
+    if prices and key.has_price:  # a listing without a price has no place among them
+        below, upto = bisect_left(prices, key.price), bisect_right(prices, key.price)
         context["percentile"] = round(100.0 * (below + upto) / (2 * len(prices)), 1)
     return context

@@ -13,8 +13,9 @@ from typing import Any, NamedTuple
 
 from shared.events import RecordType
 
-from .keys import Evidence, VehicleKey, description_length, evidence, from_row
-from .scoring import ANY_PRICE, LINK_THRESHOLD, NO_PRICE, description_lengths, price_range
+from .keys import UNKNOWN_PRICE, Evidence, VehicleKey, description_words, evidence, from_row
+from .rarity import Rarity
+from .scoring import ANY_PRICE, LINK_THRESHOLD, NO_PRICE, price_range
 
 ANY_LENGTH = (0, 32767)  # a photo probe: the description's length does not matter
 
@@ -24,7 +25,7 @@ class Bounds(NamedTuple):
 
     The years ``year`` - 1 to ``year`` + 1, description lengths within the length bounds, and
     prices within the first price bounds for listings with a photo, the second for those without
-    (``scoring.price_range``).
+    (``scoring.price_range``), the nearest to ``price`` first.
     """
 
     year: int
@@ -34,6 +35,7 @@ class Bounds(NamedTuple):
     max_price: float
     bare_min_price: float  # candidates without a photo
     bare_max_price: float
+    price: float  # the record's: the probes read the prices nearest it first
 
 
 class Probes(NamedTuple):
@@ -55,6 +57,7 @@ class Prepared(NamedTuple):
     found: list[Evidence]
     probes: Probes
     of_record: list[range]  # where each record's probes are in ``probes``
+    rarity: Rarity  # the chunk's word weights (``rarity``)
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,15 @@ class KeyPreparer:
 
 
 def prepare_vehicles(rows: Sequence[dict[str, Any]], threshold: float) -> Prepared:
-    """Return the keys, evidence and probes of a chunk of processed vehicle rows."""
+    """Return the keys, evidence and probes of a chunk of processed vehicle rows.
+
+    The chunk's new words are weighed by their rarity among the chunk's listings
+    (``rarity.Rarity.of``): the blocking keys and the description scores use those weights.
+    """
     keys = [from_row(row) for row in rows]
-    found = [evidence(key) for key in keys]
-    return Prepared(keys, found, *chunk_probes(keys, found, threshold))
+    rarity = Rarity.of([description_words(key) for key in dict.fromkeys(keys)])
+    found = [evidence(key, rarity) for key in keys]
+    return Prepared(keys, found, *chunk_probes(keys, found, threshold), rarity)
 
 
 def chunk_probes(
@@ -86,29 +94,29 @@ def chunk_probes(
 ) -> tuple[Probes, list[range]]:
     """Return a chunk's probes and the range of each record's probes among them.
 
-    A band is probed for listings with and without a photo that could still link through the
-    description: a price that could make up the threshold (``scoring.price_range``, which
-    differs between the two kinds) and a length that could pass the gate against the record's
-    (``scoring.description_lengths``). The photo is probed for any length and price. The bounds
-    only skip candidates the scorer would refuse, so the links are the same with or without them.
+    A word is probed for listings with and without a photo that could still link through the
+    description: a price that could make up the threshold (``scoring.price_range``; a photo on
+    another host is left out of the score, so both kinds get the range without the image). The
+    photo is probed for any price. The bounds only skip candidates the scorer would refuse, so
+    the links are the same with or without them.
     """
     probes = Probes([], [], [])
     photo_bounds: dict[int, int] = {}  # year -> index of its any-length, any-price bounds
     of_record: list[range] = []
     for key, item in zip(keys, found, strict=True):
         first = len(probes.keys)
-        if item.bands:
+        if item.words:
             bare = price_range(key, threshold, photos=False)
-            photo = price_range(key, threshold, photos=True) if key.image_url else bare
-            lengths = description_lengths(description_length(key))
-            probes.bounds.append(Bounds(key.year, *lengths, *photo, *bare))
-            probes.keys.extend(item.bands)
-            probes.bounds_of.extend([len(probes.bounds) - 1] * len(item.bands))
+            probes.bounds.append(Bounds(key.year, *ANY_LENGTH, *bare, *bare, key.price))
+            probes.keys.extend(item.words)
+            probes.bounds_of.extend([len(probes.bounds) - 1] * len(item.words))
         if item.photo is not None:  # every listing under a photo key has that photo
             number = photo_bounds.get(key.year)
             if number is None:
                 number = photo_bounds[key.year] = len(probes.bounds)
-                probes.bounds.append(Bounds(key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE))
+                probes.bounds.append(
+                    Bounds(key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE, UNKNOWN_PRICE)
+                )
             probes.keys.append(item.photo)
             probes.bounds_of.append(number)
         of_record.append(range(first, len(probes.keys)))

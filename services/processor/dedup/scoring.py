@@ -1,12 +1,16 @@
 """Score a candidate pair of vehicles 0..100 over several fields, with vetoes.
 
 Fields and weights: model text (30), year (10), price proximity (15), location (15),
-description (15), image (15). A field missing on either side is left out and the weights of the
-others are scaled up. Vetoes (no link at any score): different makes, years more than one apart,
-different cities or states (unless the image is the same), two listings of the same site with
-different pages and different images (a dealer's two cars), and pairs with no identifying
-evidence: make, model, year, price and city alone describe many cars, so a link also needs the
-description or the image to match.
+description (15), image (15). A field missing on either side (a price too: unknown is not zero)
+is left out and the weights of the others are scaled up; so is the image when the two photos are
+on different hosts under different paths (sites rehost their copies: that says nothing). The
+description is compared word by word, each word weighted by its rarity in the chunk
+(``rarity.Rarity``): template text weighs little, the facts filled into it much.
+Vetoes (no link at any score): different makes, years more than one apart, different cities or
+states (unless the image is the same), two listings of the same site with different pages and
+different images (a dealer's two cars), and pairs with no identifying evidence: make, model,
+year, price and city alone describe many cars, so a link also needs the description or the image
+to match.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
-from .keys import VehicleKey
+from .keys import VehicleKey, description_words
+from .rarity import UNIFORM, Rarity, typo_of
 
 LINK_THRESHOLD = 82.0
 FIELD_MATCH = 80.0  # a field scoring at least this is listed in ``match_fields``
 IDENTIFYING = {"description": 85.0, "image": 90.0}  # one of these must match for a link
 PRICE_TOLERANCE = 0.20  # relative price gap at which the price score reaches 0
+TYPO_WORDS = 3  # words left over on each side that are tried as typos of one another
 WEIGHTS = {"model": 30, "year": 10, "price": 15, "location": 15, "description": 15, "image": 15}
 
 
@@ -35,7 +41,44 @@ def _image_score(a: VehicleKey, b: VehicleKey) -> float | None:
     if a.image_url == b.image_url:
         return 100.0
     # The same path on another host is the photo re-hosted; a generic file name alone is not.
-    return 90.0 if _image_path(a.image_url) == _image_path(b.image_url) else 0.0
+    host_a, _, path_a = a.image_url.partition("/")
+    host_b, _, path_b = b.image_url.partition("/")
+    if path_a == path_b:
+        return 90.0
+    # Another photo on the same host is another car; on another host, the site's own copy.
+    return 0.0 if host_a == host_b else None
+
+
+def description_similarity(
+    a: frozenset[str], b: frozenset[str], rarity: Rarity = UNIFORM
+) -> float | None:
+    """Return 0..100: how much of the descriptions' rarity-weighted words the other side holds.
+
+    The mean of two weighted shares of the words found on both sides: of both descriptions' words
+    (Dice), and of the lighter description's (overlap), so a copy that drops or adds a clause
+    still scores high while one differing in its facts (a mileage, a condition) does not. A word
+    only one side holds is tried against the other side's leftovers as a typo
+    (``rarity.typo_of``), so one mistyped word costs nothing. None when either side has no words.
+    """
+    if not a or not b:
+        return None
+    weight, mass = rarity.weight, rarity.mass
+    mass_a, mass_b = mass(a), mass(b)
+    both = a & b
+    found_a = found_b = mass(both)
+    if len(both) < len(a) and len(both) < len(b):
+        only_a, only_b = sorted(a - both), sorted(b - both)
+        if len(only_a) <= TYPO_WORDS and len(only_b) <= TYPO_WORDS:
+            for word in only_a:
+                for other in only_b:
+                    if typo_of(word, other):
+                        found_a += weight(word)
+                        found_b += weight(other)
+                        only_b.remove(other)
+                        break
+    dice = (found_a + found_b) / (mass_a + mass_b)
+    overlap = found_a / mass_a if mass_a <= mass_b else found_b / mass_b
+    return 50.0 * (dice + overlap)
 
 
 def _location_score(a: VehicleKey, b: VehicleKey) -> float | None:
@@ -47,7 +90,9 @@ def _location_score(a: VehicleKey, b: VehicleKey) -> float | None:
     return None
 
 
-def _price_score(a: VehicleKey, b: VehicleKey) -> float:
+def _price_score(a: VehicleKey, b: VehicleKey) -> float | None:
+    if not (a.has_price and b.has_price):
+        return None  # unknown is not zero: the price is left out of the pair
     high = max(a.price, b.price)
     gap = abs(a.price - b.price) / high if high > 0 else 0.0
     return max(0.0, 100.0 * (1.0 - gap / PRICE_TOLERANCE))
@@ -63,7 +108,7 @@ def _vetoed(a: VehicleKey, b: VehicleKey, image: float | None, location: float |
     return bool(same_site and a.source_url != b.source_url and not same_image)
 
 
-def field_scores(a: VehicleKey, b: VehicleKey) -> dict[str, float] | None:
+def field_scores(a: VehicleKey, b: VehicleKey, rarity: Rarity = UNIFORM) -> dict[str, float] | None:
     """Return each comparable field's 0..100 score, or None when a veto applies."""
     image, location = _image_score(a, b), _location_score(a, b)
     if _vetoed(a, b, image, location):
@@ -73,17 +118,18 @@ def field_scores(a: VehicleKey, b: VehicleKey) -> dict[str, float] | None:
         "year": 100.0 if a.year == b.year else 60.0,
         "price": _price_score(a, b),
         "location": location,
-        "description": (  # token_sort_ratio: the descriptions are kept sorted
-            fuzz.ratio(a.description, b.description) if a.description and b.description else None
-        ),
+        "description": description_similarity(description_words(a), description_words(b), rarity),
         "image": image,
     }
     return {name: value for name, value in scores.items() if value is not None}
 
 
-def score(a: VehicleKey, b: VehicleKey) -> tuple[float, list[str]]:
-    """Return the pair's 0..100 score and the fields that matched (0 and [] when vetoed)."""
-    scores = field_scores(a, b)
+def score(a: VehicleKey, b: VehicleKey, rarity: Rarity = UNIFORM) -> tuple[float, list[str]]:
+    """Return the pair's 0..100 score and the fields that matched (0 and [] when vetoed).
+
+    ``rarity`` weighs the description's words (the chunk's, when linking).
+    """
+    scores = field_scores(a, b, rarity)
     if scores is None or not any(scores.get(f, 0.0) >= m for f, m in IDENTIFYING.items()):
         return 0.0, []
     total = sum(WEIGHTS[name] for name in scores)
@@ -92,39 +138,27 @@ def score(a: VehicleKey, b: VehicleKey) -> tuple[float, list[str]]:
     return round(value, 2), matched
 
 
-def with_evidence(key: VehicleKey, others: Sequence[VehicleKey]) -> list[int]:
+def with_evidence(
+    key: VehicleKey, others: Sequence[VehicleKey], rarity: Rarity = UNIFORM
+) -> list[int]:
     """Return the indexes of ``others`` that share identifying evidence with ``key``.
 
-    The same gate as ``score`` (the photo, or a description scoring at least
-    ``IDENTIFYING["description"]``), checked for all candidates at once: the descriptions are
-    compared in rapidfuzz's C loop, so only the few plausible pairs are scored field by field.
+    The same gate as ``score`` (the photo's path, or a description scoring at least
+    ``IDENTIFYING["description"]``), checked before the fields are scored one by one.
     """
-    found: set[int] = set()
-    if key.image_url:
+    found: list[int] = []
+    suffix = "/" + _image_path(key.image_url) if key.image_url else ""
+    mine = description_words(key)
+    gate = IDENTIFYING["description"]
+    for index, other in enumerate(others):
         # A cheap superset of "same path" (the host holds no "/"); ``score`` decides exactly.
-        suffix = "/" + _image_path(key.image_url)
-        found.update(i for i, other in enumerate(others) if other.image_url.endswith(suffix))
-    if key.description:
-        matches = process.extract(
-            key.description,
-            [other.description or None for other in others],
-            scorer=fuzz.ratio,  # on sorted words (``keys.sorted_words``): token_sort_ratio
-            score_cutoff=IDENTIFYING["description"],
-            limit=None,
-        )
-        found.update(index for _, _, index in matches)
-    return sorted(found)
-
-
-def description_lengths(length: int) -> tuple[int, int]:
-    """Return the lengths a description can have and still pass the gate against this length.
-
-    ``fuzz.ratio`` is 100 * (1 - distance / (la + lb)) and the distance is at least |la - lb|,
-    so a score of t needs 200 * min(la, lb) >= t * (la + lb). The range is one character wider
-    on each side than that, so rounding in rapidfuzz can never exclude a pair it would pass.
-    """
-    t = IDENTIFYING["description"]
-    return max(0, math.ceil(t * length / (200 - t)) - 1), math.floor((200 - t) * length / t) + 1
+        if suffix and other.image_url.endswith(suffix):
+            found.append(index)
+            continue
+        similarity = description_similarity(mine, description_words(other), rarity)
+        if similarity is not None and similarity >= gate:
+            found.append(index)
+    return found
 
 
 ANY_PRICE = (-math.inf, math.inf)
@@ -134,13 +168,18 @@ NO_PRICE = (math.inf, -math.inf)  # an empty range
 def price_range(key: VehicleKey, threshold: float, *, photos: bool) -> tuple[float, float]:
     """Return the prices a candidate sharing only the description can have and still link.
 
-    A band's candidate whose photo matches the record's is also found by the photo probe, so
-    here the image scores 0 when both sides have a photo (``photos``), and is left out when
-    either has none. Every other field is taken at its best (100, the location counted when
-    the record has one: a field at 100 only raises the score), so the price score alone must make
-    up the rest of ``threshold``: the candidate's price must lie within the gap that gives that
-    price score. ``ANY_PRICE`` when the other fields reach the threshold on their own.
+    A word's candidate whose photo matches the record's is also found by the photo probe, so
+    here the image scores 0 when both sides have a photo on the same host (``photos``), and is
+    left out otherwise (either has none, or the photos are on different hosts). Every other field
+    is taken at its best (100, the location counted when the record has one: a field at 100 only
+    raises the score), so the price score alone must make up the rest of ``threshold``: the
+    candidate's price must lie within the gap that gives that
+    price score. ``ANY_PRICE`` when the other fields reach the threshold on their own, and for
+    a record without a price (the price is then left out of every pair). A candidate without a
+    price is outside every band: the probes read those apart (``store.candidates``).
     """
+    if not key.has_price:
+        return ANY_PRICE
     fields = ["model", "year", "price", "description"]
     if key.city or key.state:
         fields.append("location")

@@ -13,7 +13,14 @@ from typing import Any
 
 import asyncpg
 
-from .keys import EVIDENCE_COLUMNS, KNOWN_COLUMNS, EvidenceRow, VehicleKey, vehicle_id
+from .keys import (
+    EVIDENCE_COLUMNS,
+    KNOWN_COLUMNS,
+    UNKNOWN_PRICE,
+    EvidenceRow,
+    VehicleKey,
+    vehicle_id,
+)
 from .prepare import Bounds, Probes
 
 
@@ -95,13 +102,26 @@ class KnownCache(dict[int, Known]):
 
 # ``q.lo <= q.hi`` refers to the probe only: PostgreSQL checks it once per probe (a one-time
 # filter) and skips the index descent of an empty range (``NO_PRICE``: a photo probe's listings
-# without a photo, which cannot exist), one range in seven.
-_RANGE = (
+# without a photo, which cannot exist). A range is read outwards from the record's price, in two
+# halves (at or above it in ascending order, below it in descending order), so when a block holds
+# more listings than the limit, the ones kept are those whose price is nearest the record's.
+_FILTER = (
     "SELECT vehicle_id FROM processor_vehicle_evidence "
     "WHERE q.{lo} <= q.{hi} AND block_key = p.block_key AND photo = {photo} "
-    "AND price BETWEEN q.{lo} AND q.{hi} "
     "AND year BETWEEN q.year - 1 AND q.year + 1 AND desc_len BETWEEN q.short AND q.long "
-    "ORDER BY price, vehicle_id LIMIT $10"
+)
+_RANGE = (
+    f"({_FILTER} AND price >= greatest(q.{{lo}}, q.price) AND price <= q.{{hi}} "
+    "ORDER BY price, vehicle_id LIMIT $11) UNION ALL "
+    f"({_FILTER} AND price >= q.{{lo}} AND price < least(q.{{hi}}, q.price) "
+    "ORDER BY price DESC, vehicle_id DESC LIMIT $11)"
+)
+# Listings without a price (``keys.UNKNOWN_PRICE``, below every band) link without the price, so a
+# priced probe reads them in a range of their own; a probe whose band already holds them (any
+# price: the record has none itself) or is empty skips it in its one-time filter.
+_UNPRICED = (
+    f"({_FILTER} AND q.{{lo}} > {UNKNOWN_PRICE} AND price = {UNKNOWN_PRICE} "
+    "ORDER BY vehicle_id LIMIT $10)"
 )
 
 
@@ -114,27 +134,34 @@ async def candidates(
     """Return up to ``limit`` known vehicles for each probe and kind, in the order of ``probes``.
 
     Each probe reads two ranges of the btree (the key's listings with a photo, in one price
-    range, and without, in another), in price order, filtered on the index's own columns, so a
-    listing outside the bounds costs no row read. The limit (the lowest prices first) keeps the
-    work per record constant when a range holds many listings (a photo path shared by many);
-    the btree returns the same subset to every replica. Each known vehicle comes once with the
+    range, and without, in another), outwards from the record's price, filtered on the index's
+    own columns, so a listing outside the bounds costs no row read. The limit (half of it on
+    each side of the record's price: the nearest prices) keeps the work per record constant when
+    a range holds many listings (a photo path shared by many); the btree returns the same subset
+    to every replica. Each known vehicle comes once with the
     probes it answers; only those not in ``cache`` are read whole (and then cached).
     """
     with_photo = _RANGE.format(photo="true", lo="lo", hi="hi")
     without = _RANGE.format(photo="false", lo="bare_lo", hi="bare_hi")
+    unpriced = _UNPRICED.format(photo="true", lo="lo", hi="hi")
+    bare_unpriced = _UNPRICED.format(photo="false", lo="bare_lo", hi="bare_hi")
+    half = max(1, limit // 2)
     hits = await conn.fetch(
         "SELECT b.vehicle_id, array_agg(p.n) AS probes "
         "FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY AS p(block_key, bounds, n) "
         "JOIN unnest($3::int[], $4::int[], $5::int[], "
-        "            $6::float8[], $7::float8[], $8::float8[], $9::float8[]) "
-        "     WITH ORDINALITY AS q(year, short, long, lo, hi, bare_lo, bare_hi, n) "
+        "            $6::float8[], $7::float8[], $8::float8[], $9::float8[], $12::float8[]) "
+        "     WITH ORDINALITY AS q(year, short, long, lo, hi, bare_lo, bare_hi, price, n) "
         "  ON q.n = p.bounds + 1 "
-        f"CROSS JOIN LATERAL (({with_photo}) UNION ALL ({without})) b "
+        f"CROSS JOIN LATERAL ({with_photo} UNION ALL {without} "
+        f"                    UNION ALL {unpriced} UNION ALL {bare_unpriced}) b "
         "GROUP BY b.vehicle_id ORDER BY b.vehicle_id",
         probes.keys,
         probes.bounds_of,
-        *columns(probes.bounds, len(Bounds._fields)),
+        *columns(probes.bounds, len(Bounds._fields))[:-1],
         limit,
+        half,
+        [bounds.price for bounds in probes.bounds],
     )
     # This chunk's rows are held here: filling the cache may evict some of them from it.
     rows_of: dict[int, Known | None] = {vehicle: cache.get(vehicle) for vehicle, _ in hits}

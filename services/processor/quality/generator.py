@@ -1,10 +1,16 @@
 """Realistic raw vehicle listings with ground truth, for measuring duplicate detection.
 
 Each listing belongs to an entity (one physical car). The default mix: exact re-deliveries,
-the same car on another site (new stock number, typo in the model, price change, edited
-description, image on another host), re-posts on the same site (new stock number and page, same
-photos), invalid records, and look-alikes (same make/model/year, another car) in other cities
-and in the same city.
+the same car on another site (new stock number, typo in the model, price a few percent off,
+slightly edited description, the photo kept, rehosted or dropped), re-posts on the same site
+(new stock number and page, same photos), invalid records, and look-alikes (same make, model and
+year, another car, described with the same template when the original is) in other cities and
+in the same city.
+
+Half the descriptions are dealer templates filled with the car's facts (``DEALER_TEMPLATES``):
+a handful of texts shared by thousands of listings, as real dealer inventory is. ``photos``
+says what a copy on another site does with the photo: ``shared`` keeps the original's URL,
+``rehosted`` gives each site's copy its own URL on its own host and path (as real relistings do).
 """
 
 from __future__ import annotations
@@ -37,6 +43,19 @@ FEATURES = (
     "automatic transmission", "fresh tires", "clean title", "garage kept", "one owner",
     "rust free", "power steering", "factory options", "recent service",
 )  # fmt: skip
+CONDITIONS = ("excellent", "very good", "good", "fair", "project")
+DEALER_TEMPLATES = (
+    "{year} {make} {model}, {condition} condition, {miles}k miles, numbers matching.",
+    "Beautiful {year} {make} {model} in {condition} condition. {miles},000 original miles. "
+    "Clean title. Financing available, trades welcome. Call today!",
+    "{year} {make} {model} - {condition} condition - {miles}k miles - ready to show or drive.",
+    "For sale: {year} {make} {model}. {condition} condition, {miles}k miles. "
+    "Nationwide shipping available. Inspections welcome.",
+)
+"""Dealer inventory text: a template filled with the car's facts, shared by thousands of lots."""
+BOILERPLATE = ("Call today!", "Trades welcome.", "Financing available.", "Shipping available.")
+TEMPLATED = 0.5  # share of originals described by a dealer template
+PHOTO_MODES = ("shared", "rehosted")
 MIX = {"exact": 0.08, "cross_site": 0.30, "repost": 0.08, "invalid": 0.05, "lookalike": 0.15}
 NAME_VARIANTS = {"Chevrolet": "Chevy", "Volkswagen": "VW", "Mercedes-Benz": "Mercedes"}
 
@@ -53,11 +72,16 @@ class Listing:
 class ListingGenerator:
     """Generates listings with a seeded random source (the same seed, the same listings)."""
 
-    def __init__(self, seed: int = 7) -> None:
-        """Seed the generator."""
+    def __init__(self, seed: int = 7, photos: str = "shared", templated: float = TEMPLATED) -> None:
+        """Seed the generator; ``photos`` is a ``PHOTO_MODES`` value, ``templated`` a share."""
+        if photos not in PHOTO_MODES:
+            raise ValueError(f"photos must be one of {PHOTO_MODES}, not {photos!r}")
         self.rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+        self.photos = photos
+        self.templated = templated
         self.entities = 0
         self.stock = 0
+        self.templates: dict[int, int] = {}  # entity -> its dealer template
 
     def listings(self, n: int) -> list[Listing]:
         """Return about ``n`` listings in a shuffled order."""
@@ -78,9 +102,10 @@ class ListingGenerator:
             if kind == "lookalike":  # other cars: one elsewhere, one in the same city
                 for same_city in (False, True):
                     self.entities += 1
-                    yield Listing(self.entities, kind, self._lookalike(base.record, same_city))
+                    lookalike = self._lookalike(base, same_city)
+                    yield Listing(self.entities, kind, lookalike)
             else:
-                yield Listing(base.entity, kind, self._variant(kind, base.record))
+                yield Listing(base.entity, kind, self._variant(kind, base.record, base.entity))
 
     def _next_stock(self) -> str:
         self.stock += 1
@@ -93,14 +118,14 @@ class ListingGenerator:
         city, state = rng.choice(CITIES)
         site = rng.choice(SITES)
         stock = self._next_stock()
-        words = rng.sample(FEATURES, 4)
+        year = rng.randint(1955, 1979)
         record = {
             "sourceName": site,
             "make": make,
             "model": model,
-            "year": rng.randint(1955, 1979),
+            "year": year,
             "price": rng.randrange(15_000, 250_000, 250),
-            "description": f"{rng.choice(COLORS)} {model}, " + ", ".join(words),
+            "description": self._description(make, model, year, self.entities),
             "imageUrl": f"https://img.{site}.example.com/p/{stock.lower()}-{rng.randrange(10**6)}.jpg",
             "locationCity": city,
             "locationState": state,
@@ -109,16 +134,33 @@ class ListingGenerator:
         }
         return Listing(self.entities, "original", record)
 
-    def _variant(self, kind: str, base: dict[str, Any]) -> dict[str, Any]:
+    def _description(self, make: str, model: str, year: int, entity: int) -> str:
+        """Return a fresh description: a dealer template filled with the car's facts, or prose.
+
+        A look-alike of a templated car is described by the same template (``entity`` is the
+        original's), with its own condition and mileage.
+        """
+        rng = self.rng
+        template = self.templates.get(entity)
+        if template is None and rng.random() < self.templated:
+            template = self.templates[entity] = rng.randrange(len(DEALER_TEMPLATES))
+        if template is None:
+            return f"{rng.choice(COLORS)} {model}, " + ", ".join(rng.sample(FEATURES, 4))
+        return DEALER_TEMPLATES[template].format(
+            year=year, make=make, model=model, condition=rng.choice(CONDITIONS),
+            miles=rng.randint(5, 190),
+        )  # fmt: skip
+
+    def _variant(self, kind: str, base: dict[str, Any], entity: int) -> dict[str, Any]:
         if kind == "exact":
             return dict(base)
         if kind == "cross_site":
-            return self._cross_site(base)
+            return self._cross_site(base, entity)
         if kind == "repost":
             return self._repost(base)
         return {**base, "price": self.rng.choice(["n/a", 10, "call"]), "year": 1800}
 
-    def _cross_site(self, base: dict[str, Any]) -> dict[str, Any]:
+    def _cross_site(self, base: dict[str, Any], base_entity: int) -> dict[str, Any]:
         rng = self.rng
         site = rng.choice([s for s in SITES if s != base["sourceName"]])
         stock = self._next_stock()
@@ -129,12 +171,12 @@ class ListingGenerator:
             record["model"] = typo(base["model"], rng)
         if rng.random() < 0.3:
             record["make"] = NAME_VARIANTS.get(base["make"], base["make"].upper())
-        record["description"] = _edit(base["description"], rng)
-        image = rng.random()
-        if image < 0.4:  # the same photo re-hosted: another host, same file name
-            record["imageUrl"] = base["imageUrl"].replace(base["sourceName"], site)
-        elif image < 0.7:
+        templated = base_entity in self.templates
+        record["description"] = _edit(base["description"], rng, templated=templated)
+        if rng.random() < 0.3:
             record.pop("imageUrl")
+        elif self.photos == "rehosted":  # the site's own copy: its host, its path, its name
+            record["imageUrl"] = f"https://cdn.{site}.example.net/p/{rng.getrandbits(40):x}/1.jpg"
         if rng.random() < 0.2:
             record["locationState"] = {v: k for k, v in _STATES.items()}.get(
                 base["locationState"], base["locationState"]
@@ -147,8 +189,9 @@ class ListingGenerator:
         record["sourceUrl"] = f"https://{base['sourceName']}.example.com/listing/{stock.lower()}"
         return record
 
-    def _lookalike(self, base: dict[str, Any], same_city: bool) -> dict[str, Any]:
+    def _lookalike(self, original: Listing, same_city: bool) -> dict[str, Any]:
         rng = self.rng
+        base = original.record
         stock = self._next_stock()
         site = rng.choice(SITES)
         city, state = (
@@ -161,8 +204,9 @@ class ListingGenerator:
             "sourceName": site,
             "stockNumber": stock,
             "price": round(base["price"] * rng.uniform(0.8, 1.2), -2),
-            "description": f"{rng.choice(COLORS)} {base['model']}, "
-            + ", ".join(rng.sample(FEATURES, 4)),
+            "description": self._description(
+                base["make"], base["model"], base["year"], original.entity
+            ),
             "imageUrl": f"https://img.{site}.example.com/p/{stock.lower()}.jpg",
             "locationCity": city,
             "locationState": state,
@@ -184,7 +228,14 @@ def typo(text: str, rng: random.Random) -> str:
     return text[:i] + text[i + 1 :]
 
 
-def _edit(description: str, rng: random.Random) -> str:
+def _edit(description: str, rng: random.Random, *, templated: bool = False) -> str:
+    """Return a slightly edited copy: a clause dropped (prose) or boilerplate added (templates),
+    and a typo in one word half the time. A template's facts (year, condition, miles) stay."""
+    if templated:
+        text = description
+        if rng.random() < 0.3:
+            text = f"{text} {rng.choice(BOILERPLATE)}"
+        return typo(text, rng) if rng.random() < 0.5 else text
     parts = description.split(", ")
     if len(parts) > 2 and rng.random() < 0.5:
         parts.pop(rng.randrange(1, len(parts)))

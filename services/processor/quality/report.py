@@ -1,13 +1,16 @@
 """Dedup quality: run generated listings through the processor's matching, count right links.
 
 The listings go through the same mapping, repairs, validation, blocking and scoring as in the
-service, with the known index held in memory instead of PostgreSQL (the SQL only fetches the
-same candidates). A link is a pair of distinct valid records (different ``data_hash``) put in the
-same cluster; precision and recall compare those pairs with the generator's ground truth.
+service, with the known index held in memory instead of PostgreSQL (``MemoryIndex`` answers a
+probe as ``store.candidates`` does: the key's listings within the bounds, at most
+``store.MAX_CANDIDATES`` of them, in the same order). A link is a pair of distinct valid records
+(different ``data_hash``) put in the same cluster; precision and recall compare those pairs with
+the generator's ground truth.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,8 +20,11 @@ from typing import Any
 from shared.events import RecordType
 from shared.records import Vehicle
 
-from ..dedup.keys import evidence, from_row
+from ..dedup import store
+from ..dedup.keys import UNKNOWN_PRICE, description_words, evidence, from_row, vehicle_id
 from ..dedup.linker import Linker
+from ..dedup.prepare import Probes, chunk_probes
+from ..dedup.rarity import Rarity
 from ..dedup.scoring import LINK_THRESHOLD
 from ..dedup.store import Known
 from ..sources import Normalizer
@@ -37,6 +43,7 @@ class Quality:
     correct_pairs: int
     kinds: dict[str, int]
     threshold: float
+    photos: str = "shared"
 
     @property
     def precision(self) -> float:
@@ -54,27 +61,91 @@ class Quality:
         return [
             f"listings {self.listings}  valid {self.valid}  distinct records {self.distinct}",
             "mix " + "  ".join(f"{kind} {count}" for kind, count in sorted(self.kinds.items())),
-            f"threshold {self.threshold:g}",
+            f"photos {self.photos}  threshold {self.threshold:g}",
             f"true links {self.true_pairs}  predicted {self.predicted_pairs}"
             f"  correct {self.correct_pairs}",
             f"precision {self.precision:.4f}  recall {self.recall:.4f}  f1 {f1:.4f}",
         ]
 
 
-def cluster(rows: Iterable[dict[str, Any]], threshold: float = LINK_THRESHOLD) -> dict[str, str]:
-    """Return data_hash -> canonical hash for rows, linked in order against an in-memory index."""
+CHUNK = 1000  # rows linked (and weighed) together, as a service chunk of a large file
+
+
+class MemoryIndex:
+    """The evidence index in memory: each key's listings in ``store.candidates``' order."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.blocks: dict[tuple[int, bool], list[tuple[float, int, Known]]] = {}
+
+    def add(self, link: Known, ids: Iterable[int]) -> None:
+        """Store a listing under its keys."""
+        entry = (link.key.price, vehicle_id(link.key.data_hash), link)
+        for block in ids:
+            bisect.insort(self.blocks.setdefault((block, bool(link.key.image_url)), []), entry)
+
+    def candidates(self, probes: Probes, limit: int = store.MAX_CANDIDATES) -> list[list[Known]]:
+        """Return each probe's candidates, as ``store.candidates`` reads them from PostgreSQL."""
+        found: list[list[Known]] = []
+        half = max(1, limit // 2)
+        for block, number in zip(probes.keys, probes.bounds_of, strict=True):
+            bounds = probes.bounds[number]
+            answer: list[Known] = []
+            for photo, lo, hi in (
+                (True, bounds.min_price, bounds.max_price),
+                (False, bounds.bare_min_price, bounds.bare_max_price),
+            ):
+                if lo > hi:
+                    continue
+                entries = self.blocks.get((block, photo), [])
+                at = bisect.bisect_left(entries, (bounds.price, -(1 << 63)))
+                up = (e for e in entries[at:] if max(lo, bounds.price) <= e[0] <= hi)
+                down = (e for e in reversed(entries[:at]) if lo <= e[0] < min(hi, bounds.price))
+                answer.extend(_first(up, bounds, half))
+                answer.extend(_first(down, bounds, half))
+                if lo > UNKNOWN_PRICE:  # the arm of unpriced listings
+                    unpriced = (e for e in entries if e[0] == UNKNOWN_PRICE)
+                    answer.extend(_first(unpriced, bounds, limit))
+            found.append(answer)
+        return found
+
+
+def _first(entries: Iterable[tuple[float, int, Known]], bounds: Any, limit: int) -> list[Known]:
+    """Return the first ``limit`` entries within the probe's years and description lengths."""
+    out: list[Known] = []
+    for _, _, known in entries:
+        if len(out) >= limit:
+            break
+        other = known.key
+        if abs(other.year - bounds.year) <= 1 and (
+            bounds.min_len <= len(other.description) <= bounds.max_len
+        ):
+            out.append(known)
+    return out
+
+
+def cluster(
+    rows: Iterable[dict[str, Any]], threshold: float = LINK_THRESHOLD, chunk_size: int = CHUNK
+) -> dict[str, str]:
+    """Return data_hash -> canonical hash for rows, linked in order against an in-memory index.
+
+    Words are weighed per chunk of ``chunk_size`` rows, as the service weighs them.
+    """
     linker = Linker(pool=None, threshold=threshold)  # no SQL is run: best_match only
-    blocks: dict[int, list[Known]] = {}
+    index = MemoryIndex()
     canonical: dict[str, str] = {}
-    for row in rows:
-        key = from_row(row)
-        if key.data_hash in canonical:
-            continue
-        found = evidence(key)
-        link = linker.best_match(key, found, (), blocks)
-        canonical[key.data_hash] = link.canonical_hash
-        for block in found.ids:
-            blocks.setdefault(block, []).append(link)
+    rows = list(rows)
+    for start in range(0, len(rows), chunk_size):
+        keys = [from_row(row) for row in rows[start : start + chunk_size]]
+        rarity = Rarity.of([description_words(key) for key in dict.fromkeys(keys)])
+        for key in keys:
+            if key.data_hash in canonical:
+                continue
+            found = evidence(key, rarity)
+            probes, _ = chunk_probes([key], [found], threshold)
+            link = linker.best_match(key, found, index.candidates(probes), {}, rarity)
+            canonical[key.data_hash] = link.canonical_hash
+            index.add(link, found.ids)
     return canonical
 
 
@@ -82,9 +153,14 @@ def _pairs(groups: dict[Any, set[str]]) -> set[tuple[str, str]]:
     return {pair for members in groups.values() for pair in combinations(sorted(members), 2)}
 
 
-def measure(n: int = 2000, seed: int = 7, threshold: float = LINK_THRESHOLD) -> Quality:
-    """Generate ``n`` listings, link them, and return precision and recall of the links."""
-    listings = ListingGenerator(seed).listings(n)
+def measure(
+    n: int = 2000, seed: int = 7, threshold: float = LINK_THRESHOLD, photos: str = "shared"
+) -> Quality:
+    """Generate ``n`` listings, link them, and return precision and recall of the links.
+
+    ``photos`` is the generator's photo mode (``generator.PHOTO_MODES``).
+    """
+    listings = ListingGenerator(seed, photos=photos).listings(n)
     normalizer = Normalizer("drop", "generator", RecordType.VEHICLES)
     rows: list[dict[str, Any]] = []
     entity_of: dict[str, int] = {}
@@ -109,6 +185,7 @@ def measure(n: int = 2000, seed: int = 7, threshold: float = LINK_THRESHOLD) -> 
         correct_pairs=len(true_pairs & predicted_pairs),
         kinds=dict(Counter(listing.kind for listing in listings)),
         threshold=threshold,
+        photos=photos,
     )
 
 

@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.events import RecordType
+from shared.records import (
+    ArticleCategory,
+    EventType,
+    VehicleCategory,
+    VehicleCondition,
+    VehicleRegion,
+)
 
 from .dates import repair_date, repair_event_dates
 from .repairs import (
@@ -28,6 +35,7 @@ from .vocabulary import (
     CONDITION_ALIASES,
     COUNTRY_ALIASES,
     EVENT_TYPE_ALIASES,
+    REGION_ALIASES,
 )
 
 SOURCE_RULE = "source"  # error type prefix of failures found while mapping (not schema, not rule)
@@ -120,8 +128,9 @@ def _finish_vehicle(record: dict[str, Any], repairs: Repairs, errors: list[dict[
     split_location(record, "locationCity", "locationState", record.get("locationCity"), repairs)
     repair_state(record, "locationState", repairs)
     repair_whitespace(record, ("locationCity", "stockNumber"), repairs)
-    repair_choice(record, "category", CATEGORY_ALIASES, repairs)
-    repair_choice(record, "condition", CONDITION_ALIASES, repairs)
+    repair_choice(record, "category", CATEGORY_ALIASES, repairs, VehicleCategory)
+    repair_choice(record, "condition", CONDITION_ALIASES, repairs, VehicleCondition)
+    repair_choice(record, "locationRegion", REGION_ALIASES, repairs, VehicleRegion)
     complete_url(record, "sourceUrl", repairs)
     repair_image_url(record, "imageUrl", repairs, bases=("sourceUrl",))
     if isinstance(record.get("year"), str) and record["year"].strip().isdigit():
@@ -134,7 +143,7 @@ def _finish_event(record: dict[str, Any], repairs: Repairs, errors: list[dict[st
     split_location(record, "city", "state", record.get("city"), repairs)
     repair_state(record, "state", repairs)
     repair_whitespace(record, ("name", "venue", "city"), repairs)
-    repair_choice(record, "eventType", EVENT_TYPE_ALIASES, repairs)
+    repair_choice(record, "eventType", EVENT_TYPE_ALIASES, repairs, EventType)
     repair_choice(record, "country", COUNTRY_ALIASES, repairs)
     complete_url(record, "url", repairs)
     complete_url(record, "sourceUrl", repairs)
@@ -144,7 +153,7 @@ def _finish_event(record: dict[str, Any], repairs: Repairs, errors: list[dict[st
 def _finish_article(record: dict[str, Any], repairs: Repairs, errors: list[dict[str, Any]]) -> None:
     repair_date(record, "publishedDate", repairs)
     repair_whitespace(record, ("title", "author"), repairs)
-    repair_choice(record, "category", ARTICLE_CATEGORY_ALIASES, repairs)
+    repair_choice(record, "category", ARTICLE_CATEGORY_ALIASES, repairs, ArticleCategory)
     complete_url(record, "url", repairs)
     complete_url(record, "sourceUrl", repairs)
     repair_image_url(record, "imageUrl", repairs, bases=("url", "sourceUrl"))

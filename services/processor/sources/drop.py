@@ -10,11 +10,13 @@ from .common import Mapped
 
 
 def map_item(item: Any, record_type: RecordType, source: str) -> Mapped:
-    """Return the item as is (a copy), with ``sourceName`` defaulted to the file's source."""
+    """Return the item as is (a copy); a missing or blank ``sourceName`` is the file's source."""
     del record_type
     if not isinstance(item, dict):
         return Mapped(item)
     record = dict(item)
-    if not record.get("sourceName") and not record.get("source_name"):
+    given = record.get("sourceName") or record.get("source_name")
+    if given is None or (isinstance(given, str) and not given.strip()):
+        record.pop("source_name", None)
         record["sourceName"] = source
     return Mapped(record)

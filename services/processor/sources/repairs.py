@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
-from .vocabulary import MAKE_ALIASES, MAKE_SPELLING, US_STATES
+from shared.records import choice_key, choice_spellings
+
+from .vocabulary import MAKE_ALIASES, MAKE_SPELLING, NO_PRICE_TEXTS, US_STATES
 
 _PRICE_RE = re.compile(
     r"(?P<num>\d{1,3}(?:[,\s]\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d+)?)\s*(?P<unit>[kKmM](?![a-zA-Z]))?"
@@ -24,6 +27,8 @@ _FOREIGN_SYMBOL = re.compile(
 _FOREIGN_CODE = re.compile(
     r"\b(?:EUR|GBP|CHF|JPY|CAD|AUD|NZD|MXN|SEK|NOK|DKK|HKD|SGD|ZAR|CNY|INR|BRL)\b", re.IGNORECASE
 )
+_SEED_PRICE = re.compile(r"\d+(?:\.\d{2})?")
+"""A price as the seed's schema writes it ("45000", "45000.00"): read as it is, not a repair."""
 _CENTS = Decimal("0.01")
 _ROUNDABLE = Decimal(10) ** 15  # quantizing to cents stays within the default precision
 _UNITS = {"k": Decimal(1_000), "m": Decimal(1_000_000)}
@@ -39,8 +44,11 @@ class Repairs(list[dict[str, Any]]):
 
 
 def _plain(value: Any) -> Any:
+    """Return a repair's value as JSON keeps it; NUL is U+FFFD (the row's jsonb cannot hold it)."""
     if isinstance(value, Decimal):
         return f"{value:.2f}"
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
     return value
 
 
@@ -85,6 +93,12 @@ def repair_price(record: dict[str, Any], field: str, repairs: Repairs) -> None:
                 record[field] = repairs.add(field, value, cents, "price_rounded")
             else:
                 record[field] = amount  # NaN, infinities and huge values fail validation
+        return
+    if _SEED_PRICE.fullmatch(value):
+        return  # the seed's own form: validation reads it, nothing was repaired
+    if choice_key(value) in NO_PRICE_TEXTS:  # "Call for price", "POA": a listing with no price
+        del record[field]
+        repairs.add(field, value, None, "price_none")
         return
     parsed = parse_price(value)
     if parsed is not None:
@@ -134,25 +148,35 @@ def repair_make(record: dict[str, Any], repairs: Repairs) -> None:
         record["make"] = repairs.add("make", value, make, rule or "whitespace")
 
 
-def choice_key(value: str) -> str:
-    """Return a choice text as the alias tables write it: lower case, words only, "&" is "and"."""
-    text = value.lower().replace("&", " and ").replace("'", " ").replace("\u2019", " ")
-    return " ".join(text.replace("-", " ").replace("_", " ").replace(".", " ").split())
-
-
 def repair_choice(
-    record: dict[str, Any], field: str, aliases: Mapping[str, str], repairs: Repairs
+    record: dict[str, Any],
+    field: str,
+    aliases: Mapping[str, str | None],
+    repairs: Repairs,
+    choices: type[StrEnum] | None = None,
 ) -> None:
-    """Replace a known synonym of an enum value ("Muscle Car" -> muscle); record the repair.
+    """Write a choice as its enum spells it, or replace a known synonym; record the repair.
 
-    A value the enum already accepts, in any case or spacing, is left to validation.
+    "muscle cars" -> Muscle Cars (``choice_case``), "Muscle Car" -> Muscle Cars
+    (``choice_alias``); a synonym of "none" ("Other", "Misc") leaves the optional field out
+    (``choice_none``). A value neither knows is left to validation, which names the choices.
     """
     value = record.get(field)
-    if isinstance(value, str):
-        key = choice_key(value)
-        canonical = aliases.get(key)
-        if canonical is not None and key != choice_key(canonical):
-            record[field] = repairs.add(field, value, canonical, "choice_alias")
+    if not isinstance(value, str):
+        return
+    key = choice_key(value)
+    if choices is not None and (spelled := choice_spellings(choices).get(key)) is not None:
+        if spelled != value:
+            record[field] = repairs.add(field, value, spelled, "choice_case")
+        return
+    if key not in aliases:
+        return
+    canonical = aliases[key]
+    if canonical is None:
+        del record[field]
+        repairs.add(field, value, None, "choice_none")
+    elif key != choice_key(canonical):
+        record[field] = repairs.add(field, value, canonical, "choice_alias")
 
 
 def tidy_model(value: str) -> str:

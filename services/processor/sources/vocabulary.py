@@ -53,23 +53,43 @@ TITLE_NOISE = (
     r"\breserve\b",
 )
 
-# What listings and event pages commonly write for a category, condition or event type that the
-# records' enums name otherwise. Only unambiguous synonyms: "Vintage", "Mint", "Restored" or
-# "Driver" could be more than one value, so they stay as they are and fail validation with the
-# enum's list of values. Keys are compared as ``choice_key`` writes them.
-CATEGORY_ALIASES: dict[str, str] = {
-    "classic car": "classic", "classics": "classic", "muscle car": "muscle", "pony car": "muscle",
-    "sports car": "sports", "sport": "sports", "sportscar": "sports", "luxury car": "luxury",
-    "exotic car": "exotic", "supercar": "exotic", "antique car": "antique", "pre war": "antique",
-    "prewar": "antique", "brass era": "antique", "hotrod": "hot_rod", "street rod": "hot_rod",
-    "rat rod": "hot_rod", "pickup": "truck", "pickup truck": "truck", "pick up": "truck",
-    "trucks": "truck",
+# What listings and event pages commonly write for a category, condition, region or event type
+# that the records' enums name otherwise. Only unambiguous synonyms: "Vintage", "Mint", "Restored"
+# or "Driver" could be more than one value, so they stay as they are and fail validation with the
+# enum's list of values. Keys are compared as ``choice_key`` writes them; a value of ``None``
+# means "no such choice" (the optional field is left out). The enums' own values and member names
+# in any case or spacing ("muscle cars", "MUSCLE", "hot_rod") need no entry here.
+CATEGORY_ALIASES: dict[str, str | None] = {
+    "classic": "Classic Cars", "classic car": "Classic Cars", "classics": "Classic Cars",
+    "antique": "Classic Cars", "antique car": "Classic Cars", "pre war": "Classic Cars",
+    "prewar": "Classic Cars", "brass era": "Classic Cars",
+    "muscle car": "Muscle Cars", "pony car": "Muscle Cars", "pony cars": "Muscle Cars",
+    "sports car": "Sports Cars", "sport": "Sports Cars", "sportscar": "Sports Cars",
+    "sportscars": "Sports Cars", "exotic": "Sports Cars", "exotic car": "Sports Cars",
+    "exotics": "Sports Cars", "supercar": "Sports Cars", "supercars": "Sports Cars",
+    "luxury car": "Luxury Cars", "luxury": "Luxury Cars",
+    "hot rod": "Hot Rods", "hotrod": "Hot Rods", "hotrods": "Hot Rods", "street rod": "Hot Rods",
+    "street rods": "Hot Rods", "rat rod": "Hot Rods",
+    "restomod": "Restomods", "resto mod": "Restomods", "resto mods": "Restomods",
+    "pro touring": "Restomods",
+    "truck": "Trucks", "pickup": "Trucks", "pickup truck": "Trucks", "pick up": "Trucks",
+    "pickups": "Trucks",
+    "other": None, "misc": None, "miscellaneous": None, "uncategorized": None, "none": None,
 }  # fmt: skip
-CONDITION_ALIASES: dict[str, str] = {
-    "concours condition": "concours", "concours quality": "concours",
-    "excellent condition": "excellent", "very good condition": "very_good",
-    "good condition": "good", "fair condition": "fair", "project car": "project",
-    "restoration project": "project", "needs restoration": "project",
+CONDITION_ALIASES: dict[str, str | None] = {
+    "concours": "Excellent", "concours condition": "Excellent", "concours quality": "Excellent",
+    "excellent condition": "Excellent", "very good condition": "Very Good",
+    "good condition": "Good", "fair condition": "Fair", "project car": "Project",
+    "restoration project": "Project", "needs restoration": "Project",
+}  # fmt: skip
+REGION_ALIASES: dict[str, str | None] = {
+    "west coast": "West", "pacific northwest": "West", "mountain west": "West",
+    "pacific": "West", "new england": "Northeast", "mid atlantic": "Northeast",
+    "southeast": "South", "deep south": "South", "midwestern": "Midwest", "mid west": "Midwest",
+    "great lakes": "Midwest", "eu": "Europe", "uk": "Europe",
+    "united kingdom": "Europe", "great britain": "Europe", "england": "Europe",
+    "germany": "Europe", "france": "Europe", "italy": "Europe", "japan": "Asia",
+    "australia": "Oceania", "new zealand": "Oceania", "australasia": "Oceania",
 }  # fmt: skip
 EVENT_TYPE_ALIASES: dict[str, str] = {
     "car show": "show", "auto show": "show", "motor show": "show", "classic car show": "show",
@@ -94,3 +114,12 @@ COUNTRY_ALIASES: dict[str, str] = {
     "united states of america": "US",
 }  # fmt: skip
 """An event's country as the records write the United States (geocoded offline as such)."""
+NO_PRICE_TEXTS: frozenset[str] = frozenset({
+    "call", "call for price", "call for pricing", "contact", "contact seller", "contact dealer",
+    "contact us", "contact for price", "poa", "p o a", "price on application",
+    "price on request", "por", "inquire", "enquire", "ask", "tbd", "tba", "n a", "n/a", "na",
+    "none",
+    "auction", "no reserve auction", "make offer", "make an offer", "best offer", "offers",
+    "see description", "unknown",
+})  # fmt: skip
+"""Price texts that say there is no asking price (compared as ``choice_key`` writes them)."""

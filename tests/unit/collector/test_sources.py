@@ -47,6 +47,60 @@ async def test_apify_dataset_pages_with_offset_and_limit(
     assert offsets == ["0", "2"]
 
 
+def _listings(n: int) -> list[dict[str, object]]:
+    return [{"url": f"https://example.test/lot/{i}", "year": 1960 + i % 40} for i in range(n)]
+
+
+async def test_apify_dataset_job_without_count_reads_the_whole_dataset(
+    fakes: Fakes, make_caller: MakeCaller
+) -> None:
+    """A dataset job without ``count`` takes all 120 items, not the catalog's default 20."""
+    fakes.state("apify").datasets["ds120"] = _listings(120)
+    job = SourceJob(provider="apify", dataset="ds120")
+    outcome = await apify.collect(make_caller("apify"), endpoint(fakes, "apify"), job, VEHICLES)
+    assert [i["url"] for i in outcome.items] == [i["url"] for i in _listings(120)]
+    assert {i["_actor"] for i in outcome.items} == {None}
+
+
+async def test_apify_dataset_arrives_in_pages_up_to_the_total(
+    fakes: Fakes, make_caller: MakeCaller
+) -> None:
+    """120 items in pages of 50: offsets 0, 50, 100, and the read stops at the total."""
+    fakes.state("apify").datasets["ds120"] = _listings(120)
+    items = await apify.read_dataset(
+        make_caller("apify"), endpoint(fakes, "apify"), "ds120", page_size=50
+    )
+    assert len(items) == 120
+    assert len({i["url"] for i in items}) == 120
+    requests = fakes.state("apify").requests
+    assert [(r.query["offset"], r.query["limit"]) for r in requests] == [
+        ("0", "50"),
+        ("50", "50"),
+        ("100", "50"),
+    ]
+
+
+async def test_apify_dataset_count_still_caps(fakes: Fakes, make_caller: MakeCaller) -> None:
+    """With ``count`` (times ``pages``) the job takes that many items and asks for no more."""
+    fakes.state("apify").datasets["ds120"] = _listings(120)
+    job = SourceJob(provider="apify", dataset="ds120", count=30, pages=2)
+    outcome = await apify.collect(make_caller("apify"), endpoint(fakes, "apify"), job, VEHICLES)
+    assert [i["url"] for i in outcome.items] == [i["url"] for i in _listings(60)]
+    assert [r.query["limit"] for r in fakes.state("apify").requests] == ["60"]
+
+
+async def test_apify_dataset_offset_follows_items_covered_not_returned(
+    fakes: Fakes, make_caller: MakeCaller
+) -> None:
+    """``clean=true`` skips empty items; the next page starts after what the last one covered."""
+    fakes.state("apify").datasets["holes"] = [{}, *_listings(3), {}, *_listings(5)[3:]]
+    items = await apify.read_dataset(
+        make_caller("apify"), endpoint(fakes, "apify"), "holes", page_size=3
+    )
+    assert [i["url"] for i in items] == [i["url"] for i in _listings(5)]
+    assert [r.query["offset"] for r in fakes.state("apify").requests] == ["0", "3", "6"]
+
+
 async def test_apify_bad_token_fails_at_once(fakes: Fakes, make_caller: MakeCaller) -> None:
     """A 401 is a bad key: no retry, a clear error."""
     job = SourceJob(provider="apify", actor="me~bat")

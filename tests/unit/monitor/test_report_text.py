@@ -130,10 +130,9 @@ def test_dropped_files_count_the_records_the_processor_read() -> None:
     tallies = [
         Tally("files.collected", "collector", "vehicles", "drop", 2),
         Tally("files.collected", "collector", "vehicles", "apify", 1, {"record_count": 50}),
-        Tally("records.processed", "processor", "vehicles", "drop", 2, {"records_read": 77}),
-        Tally("records.processed", "processor", "vehicles", "apify", 1, {"records_read": 50}),
     ]
-    section = scraping_section(tallies)
+    read = {("drop", "vehicles"): 77, ("apify", "vehicles"): 50}
+    section = scraping_section(tallies, read)
     assert section["records_collected"] == 127
     assert section["by_source"] == {
         "apify": {"files": 1, "records": 50},

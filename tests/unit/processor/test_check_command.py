@@ -14,7 +14,7 @@ RECORDS = [
      "sourceName": "dealer", "stockNumber": "C-1"},
     {"make": "Jaguar", "model": "E-Type", "year": 1963, "price": "\u00a395,000",
      "sourceName": "dealer", "stockNumber": "J-2"},
-    {"make": "Ford", "model": "Mustang", "year": 1899, "price": 38000, "sourceName": "dealer",
+    {"make": "Ford", "model": "Mustang", "year": 1910, "price": 38000, "sourceName": "dealer",
      "stockNumber": "F-3"},
 ]  # fmt: skip
 

@@ -14,12 +14,12 @@ from rapidfuzz import fuzz
 from services.processor.dedup.keys import (
     LOCK_STRIPES,
     description_length,
+    description_words,
     evidence,
     from_row,
     image_key,
     key_id,
     lock_ids,
-    signature,
     sorted_words,
     text,
     vehicle_id,
@@ -31,10 +31,12 @@ from services.processor.dedup.market import (
     market_context,
     year_keys,
 )
+from services.processor.dedup.rarity import Rarity
 from services.processor.dedup.scoring import (
     ANY_PRICE,
+    IDENTIFYING,
     LINK_THRESHOLD,
-    description_lengths,
+    description_similarity,
     price_range,
     score,
 )
@@ -190,10 +192,50 @@ def test_no_description_and_no_photo_means_no_key() -> None:
 
 
 @given(st.permutations(["numbers", "matching", "frame", "off", "restoration", "red", "454"]))
-def test_signature_ignores_word_order_and_the_car_s_name(words: list[str]) -> None:
-    """The signature is of the word set, without the make's and model's words."""
+def test_keys_ignore_word_order_and_the_car_s_name(words: list[str]) -> None:
+    """The keys are of the word set, without the make's and model's words."""
     named = from_row(_row(description=" ".join(["chevrolet", "chevelle", "ss", *words])))
-    assert signature(named) == signature(from_row(_row(description=" ".join(sorted(words)))))
+    assert evidence(named).words == evidence(from_row(_row(description=" ".join(words)))).words
+
+
+def _templated(miles: int, condition: str) -> str:
+    return f"1970 Chevrolet Chevelle SS, {condition} condition, {miles}k miles, numbers matching."
+
+
+def _template_chunk() -> tuple[Rarity, list[Any]]:
+    """A chunk of 400 listings filled into one dealer template (miles and condition vary)."""
+    rows = [
+        _row(f"{i:064x}", description=_templated(5 + i % 190, ("fair", "good")[i % 2]))
+        for i in range(400)
+    ]
+    keys = [from_row(row) for row in rows]
+    return Rarity.of([description_words(key) for key in keys]), keys
+
+
+def test_template_words_are_never_keys_and_weigh_little() -> None:
+    """In a chunk sharing a template, the keys are the facts and template words weigh least."""
+    rarity, keys = _template_chunk()
+    assert rarity.common("condition")
+    assert rarity.common("matching")
+    assert rarity.rarest(description_words(keys[0])) == ["5k"]  # every car here is a 1970
+    assert rarity.weight("condition") < rarity.weight("fair") < rarity.weight("5k")
+
+
+def test_weighted_descriptions_tell_a_copy_from_another_car_of_the_template() -> None:
+    """A copy (a typo) passes the gate; the same template's other car does not."""
+    rarity, keys = _template_chunk()
+    original = description_words(keys[0])
+    copy = description_words(from_row(_row(description=_templated(5, "fiar"))))
+    other = description_words(keys[2])  # 7k miles, fair
+    assert description_similarity(original, copy, rarity) >= IDENTIFYING["description"]
+    assert description_similarity(original, other, rarity) < IDENTIFYING["description"]
+
+
+def test_a_small_chunk_weighs_its_words_about_alike() -> None:
+    """Without evidence of rarity (a handful of listings), no word is template text."""
+    rarity = Rarity.of([frozenset({"condition", "fair", "5k"})] * 5)
+    assert not rarity.common("condition")
+    assert rarity.rarest(["condition", "fair", "5k", "1970"], 2) == ["1970", "5k"]
 
 
 def test_vehicle_id_is_the_hash_s_first_64_bits() -> None:
@@ -309,18 +351,6 @@ def test_sorted_words_ratio_is_token_sort_ratio(left: list[str], right: list[str
     )
 
 
-_WORDS = st.lists(st.sampled_from(["red", "chevelle", "ss", "numbers", "matching", "454", "x"]))
-
-
-@given(_WORDS, _WORDS)
-def test_the_length_bound_keeps_every_pair_the_gate_passes(a: list[str], b: list[str]) -> None:
-    """A band probe skips only descriptions too short or too long to reach the gate's score."""
-    one, other = " ".join(a), " ".join(b)
-    if fuzz.ratio(sorted_words(one), sorted_words(other)) >= 85:
-        low, high = description_lengths(len(one))
-        assert low <= len(other) <= high
-
-
 def test_the_key_keeps_the_description_s_words_sorted() -> None:
     """The gate compares sorted words with ratio (token_sort_ratio without re-sorting)."""
     key = from_row(_row(description="Red  Chevelle SS, numbers matching"))
@@ -367,7 +397,8 @@ def test_the_price_bound_keeps_every_pair_the_scorer_links(
         bool(photo and other_photo) and photo.split("/", 3)[3] == other_photo.split("/", 3)[3]
     )
     if value >= threshold and not same_photo:  # a shared photo is the photo probe's to find
-        low, high = price_range(one, threshold, photos=bool(one.image_url and other.image_url))
+        # Photos on different hosts are left out of the score: the probes bound without them.
+        low, high = price_range(one, threshold, photos=False)
         assert low <= other.price <= high
 
 
@@ -379,3 +410,34 @@ def test_the_price_bound_narrows_with_a_photo_on_both_sides() -> None:
     assert 51_500 < high < 53_500
     assert price_range(key, LINK_THRESHOLD, photos=False) == ANY_PRICE
     assert price_range(key, 99.5, photos=True)[0] > price_range(key, 99.5, photos=True)[1]
+
+
+def test_a_missing_price_is_unknown_not_zero_when_scoring() -> None:
+    """Without a price on either side the pair is scored on the other fields, not as a 100 % gap."""
+    priced, unpriced = from_row(_row()), from_row(_row(**{**SAME_CAR_ELSEWHERE, "price": None}))
+    assert not unpriced.has_price
+    value, fields = score(priced, unpriced)
+    assert value >= LINK_THRESHOLD
+    assert "price" not in fields
+    far = from_row(_row(**{**SAME_CAR_ELSEWHERE, "price": "4500000"}))
+    assert score(priced, unpriced)[0] > score(priced, far)[0]
+
+
+def test_a_listing_without_a_price_probes_every_price() -> None:
+    """Its price cannot narrow the candidates: the band is any price."""
+    unpriced = from_row(_row(price=None))
+    assert price_range(unpriced, LINK_THRESHOLD, photos=True) == ANY_PRICE
+    assert price_range(unpriced, LINK_THRESHOLD, photos=False) == ANY_PRICE
+
+
+def test_market_context_without_a_price_counts_but_does_not_place_it() -> None:
+    """A price-less listing gets the comparables' median and no percentile; it is no comparable."""
+    key = from_row(_row(price=None))
+    entry = _year_prices(("2" * 64, 50000.0))
+    cache = MarketCache()
+    cache.entries[("chevrolet", "chevelle", 1970)] = entry
+    cache.remember([key])
+    assert entry.prices == [50000.0]
+    context = market_context(key, Market({("chevrolet", "chevelle", 1970): entry}))
+    assert (context["comparables"], context["median"]) == (1, 50000.0)
+    assert "percentile" not in context

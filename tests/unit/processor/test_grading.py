@@ -21,36 +21,77 @@ def _vehicle(**overrides: Any) -> Vehicle:
 
 
 @pytest.mark.parametrize(
-    ("year", "price", "expected"),
+    ("make", "model", "year", "expected"),
     [
-        (1965, 250_000, ("A+", "blue_chip_pre_1970")),
-        (1969, 100_000, ("A+", "blue_chip_pre_1970")),
-        (1969, 99_999, ("A", "collectible_pre_1975")),
-        (1970, 150_000, ("A", "collectible_pre_1975")),
-        (1974, 50_000, ("A", "collectible_pre_1975")),
-        (1974, 49_999, ("B", "classic_pre_1990")),
-        (1989, 5_000, ("B", "classic_pre_1990")),
-        (1990, 900_000, ("C", "modern_or_entry")),
+        ("Chevrolet", "Corvette Stingray", 1990, ("A+", "sports_icon")),
+        ("Porsche", "911 Carrera", 1985, ("A+", "sports_icon")),
+        ("Ferrari", "308 GTS", 1980, ("A+", "sports_icon")),
+        ("Jaguar", "E-Type", 1963, ("A+", "sports_icon")),
+        ("Chevrolet", "Chevelle SS", 1970, ("A", "muscle_icon")),
+        ("Pontiac", "GTO Judge", 1969, ("A", "muscle_icon")),
+        ("Dodge", "Challenger T/A", 1970, ("A", "muscle_icon")),
+        ("Chevrolet", "Camaro Z/28", 1975, ("A", "muscle_icon")),
+        ("Ford", "Mustang Fastback", 1967, ("A", "muscle_icon")),
+        ("Ford", "mustang", 1990, ("A", "muscle_icon")),
+        ("Chevrolet", "Bel Air", 1950, ("A-", "golden_era_1950_1970")),
+        ("Chevrolet", "Bel Air", 1970, ("A-", "golden_era_1950_1970")),
+        ("Chevrolet", "Bel Air", 1949, ("B+", "collectible")),
+        ("Chevrolet", "C10", 1971, ("B+", "collectible")),
     ],
 )
-def test_default_rules(year: int, price: int, expected: tuple[str, str]) -> None:
-    """The default rules grade by age and price, with the boundaries where they are documented."""
-    assert grade(_vehicle(year=year, price=price), DEFAULT_GRADE_RULES) == expected
+def test_default_rules_are_the_seeds(
+    make: str, model: str, year: int, expected: tuple[str, str]
+) -> None:
+    """The seed's grades: sports icons A+, muscle icons A, 1950 to 1970 A-, every other B+."""
+    assert grade(_vehicle(make=make, model=model, year=year), DEFAULT_GRADE_RULES) == expected
+
+
+def test_a_vehicle_without_a_price_is_graded_and_price_rules_do_not_hold() -> None:
+    """A missing price is unknown, not zero: no price condition holds, the rest still grade."""
+    rules = load_rules(
+        [
+            {"name": "cheap", "grade": "C", "price_below": 10_000},
+            {"name": "dear", "grade": "A", "price_at_least": 100_000},
+            {"name": "rest", "grade": "B"},
+        ]
+    )
+    no_price = _vehicle(price=None)
+    assert no_price.price is None
+    assert grade(no_price, rules) == ("B", "rest")
+    assert grade(no_price, DEFAULT_GRADE_RULES) == ("A", "muscle_icon")
 
 
 def test_first_matching_rule_wins_and_conditions_combine() -> None:
     """Rules are tried in order; category and condition lists narrow a rule."""
     rules = load_rules(
         [
-            {"name": "project", "grade": "D", "conditions": ["project"]},
-            {"name": "exotic", "grade": "A", "categories": ["exotic"], "price_below": 1_000_000},
+            {"name": "project", "grade": "D", "conditions": ["Project"]},
+            {
+                "name": "sports",
+                "grade": "A",
+                "categories": ["Sports Cars"],
+                "price_below": 1_000_000,
+            },
             {"name": "rest", "grade": "C"},
         ]
     )
-    assert grade(_vehicle(condition="Project", category="exotic"), rules) == ("D", "project")
-    assert grade(_vehicle(category="exotic", price=Decimal(20_000)), rules) == ("A", "exotic")
-    assert grade(_vehicle(category="exotic", price=2_000_000), rules) == ("C", "rest")
+    sports = "Sports Cars"
+    assert grade(_vehicle(condition="Project", category=sports), rules) == ("D", "project")
+    assert grade(_vehicle(category=sports, price=Decimal(20_000)), rules) == ("A", "sports")
+    assert grade(_vehicle(category=sports, price=2_000_000), rules) == ("C", "rest")
     assert grade(_vehicle(), rules) == ("C", "rest")
+
+
+def test_rule_categories_are_read_as_the_records_spell_them() -> None:
+    """A rules file may write a category in any case; an unknown one is refused with the list."""
+    rules = load_rules(
+        [{"name": "m", "grade": "A", "categories": ["muscle cars"]}, {"name": "r", "grade": "C"}]
+    )
+    assert rules[0].categories == frozenset({"Muscle Cars"})
+    with pytest.raises(ValidationError, match="unknown categories.*'Muscle Cars'"):
+        load_rules(
+            [{"name": "x", "grade": "A", "categories": ["exotic"]}, {"name": "r", "grade": "C"}]
+        )
 
 
 def test_rules_must_end_with_a_catch_all() -> None:

@@ -135,6 +135,37 @@ async def test_unreadable_file_is_rejected_and_acked(
     assert published.error_file == f"failed/{DAY}/file_errors/vehicles/drop_001.json"
 
 
+async def test_a_rejected_drop_is_named_as_dropped(
+    raw_file: RawFactory, deps: Deps, fake_bus: FakeBus, data_dir: DataDir
+) -> None:
+    """The name a file was dropped as names its record, its event and its report entry.
+
+    Processed again by a command (no name in it), the name comes from ``meta.json``, and the
+    stale record goes once the file is fixed and reads.
+    """
+    raw = raw_file(b'[{"make": "Ford", ')
+    event = _collected().model_copy(update={"original_name": "broken.json"})
+    await handle_file_collected(event, deps)
+    (published,) = fake_bus.published
+    assert isinstance(published, FileRejected)
+    assert published.original_name == "broken.json"
+    assert published.error_file == f"failed/{DAY}/file_errors/vehicles/drop_001.broken.json"
+    record = orjson.loads((data_dir.root / published.error_file).read_bytes())
+    assert record["original_name"] == "broken.json"
+    assert record["raw_file"] == RAW
+    report = orjson.loads((data_dir.root / f"processed/{DAY}/processing_report.json").read_bytes())
+    assert report["files"][RAW]["original_name"] == "broken.json"
+
+    entry = {"file": raw.name, "original_name": "broken.json", "source": "drop"}
+    (raw.parent / "meta.json").write_bytes(orjson.dumps({"files": [entry]}))
+    raw.write_bytes(orjson.dumps([vehicle()]))
+    await handle_process_file(ProcessFile(path=RAW, event_id=uuid.uuid4()), deps)
+    processed = fake_bus.published[-1]
+    assert isinstance(processed, BatchProcessed)
+    assert processed.original_name == "broken.json"
+    assert not (data_dir.root / published.error_file).exists()
+
+
 @pytest.mark.parametrize(
     "path",
     ["raw/../../etc/passwd", "/etc/passwd", f"processed/{DAY}/vehicles/drop_001.jsonl"],

@@ -46,8 +46,8 @@ def test_valid_records_get_lineage_grade_and_exact_columns(
     lines = _lines(data_dir.root / summary.processed_path)
     assert summary.records_read == summary.records_valid == 2
     assert [tuple(line) for line in lines] == [processed_columns(RecordType.VEHICLES)] * 2
-    assert lines[1]["investment_grade"] == "A+"
-    assert lines[1]["grade_rule"] == "blue_chip_pre_1970"
+    assert lines[1]["investment_grade"] == "A"
+    assert lines[1]["grade_rule"] == "muscle_icon"
     assert lines[1]["record_position"] == 1
     assert lines[1]["raw_file"] == f"raw/{DAY}/vehicles/drop_001.json"
     assert lines[1]["batch_id"] == "abc-p1"
@@ -67,7 +67,7 @@ def test_invalid_records_go_to_failed_with_position_and_errors(
     raw_file: RawFactory, data_dir: DataDir
 ) -> None:
     """Invalid records are written apart, with position, every error and the original record."""
-    bad = vehicle(price="n/a", year=1901)
+    bad = vehicle(price="priceless", year=1901)
     summary = _run(raw_file([vehicle(), bad, "oops"]), data_dir)
     failed = _lines(data_dir.root / summary.failed_path)
     assert summary.failed_path == f"failed/{DAY}/validation_errors/vehicles/drop_001.jsonl"

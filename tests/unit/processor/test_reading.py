@@ -56,7 +56,7 @@ def reader_process() -> Iterator[ReaderProcess]:
 
 def _records() -> list[Any]:
     good = [vehicle(stockNumber=f"S-{n}", price=20_000 + n) for n in range(7)]
-    bad = [vehicle(price="call"), "not an object", vehicle(year=1800)]
+    bad = [vehicle(price="priceless"), "not an object", vehicle(year=1800)]
     return [good[0], bad[0], good[1], good[2], good[0], bad[1], *good[3:], bad[2]]
 
 

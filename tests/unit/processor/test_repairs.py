@@ -28,9 +28,16 @@ from services.processor.sources.vocabulary import (
     CONDITION_ALIASES,
     COUNTRY_ALIASES,
     EVENT_TYPE_ALIASES,
+    REGION_ALIASES,
 )
 from shared.events import RecordType
-from shared.records import ArticleCategory, EventType, VehicleCategory, VehicleCondition
+from shared.records import (
+    ArticleCategory,
+    EventType,
+    VehicleCategory,
+    VehicleCondition,
+    VehicleRegion,
+)
 
 
 @pytest.mark.parametrize(
@@ -205,11 +212,16 @@ def test_article_dates(text: str | None, expected: date | None) -> None:
 @pytest.mark.parametrize(
     ("field", "aliases", "given", "expected"),
     [
-        ("category", CATEGORY_ALIASES, "Muscle Car", "muscle"),
-        ("category", CATEGORY_ALIASES, "Pre-War", "antique"),
-        ("category", CATEGORY_ALIASES, "Pickup Truck", "truck"),
-        ("condition", CONDITION_ALIASES, "Excellent Condition", "excellent"),
-        ("condition", CONDITION_ALIASES, "Project car", "project"),
+        ("category", CATEGORY_ALIASES, "Muscle Car", "Muscle Cars"),
+        ("category", CATEGORY_ALIASES, "Pre-War", "Classic Cars"),
+        ("category", CATEGORY_ALIASES, "Pickup Truck", "Trucks"),
+        ("category", CATEGORY_ALIASES, "exotic", "Sports Cars"),
+        ("category", CATEGORY_ALIASES, "Resto-Mod", "Restomods"),
+        ("condition", CONDITION_ALIASES, "Excellent Condition", "Excellent"),
+        ("condition", CONDITION_ALIASES, "Project car", "Project"),
+        ("condition", CONDITION_ALIASES, "Concours", "Excellent"),
+        ("locationRegion", REGION_ALIASES, "New England", "Northeast"),
+        ("locationRegion", REGION_ALIASES, "Pacific Northwest", "West"),
         ("eventType", EVENT_TYPE_ALIASES, "Car Show", "show"),
         ("eventType", EVENT_TYPE_ALIASES, "Concours d\u2019Elegance", "concours"),
         ("eventType", EVENT_TYPE_ALIASES, "Cars & Coffee", "meet"),
@@ -229,14 +241,54 @@ def test_synonyms_of_choices_are_repaired_and_recorded(
     assert repairs == [{"field": field, "from": given, "to": expected, "rule": "choice_alias"}]
 
 
-@pytest.mark.parametrize("given", ["Very Good", "muscle", "Vintage", "Mint", 3, None])
-def test_values_the_enum_takes_or_ambiguous_ones_are_left_alone(given: Any) -> None:
-    """Accepted spellings are validation's; ambiguous words are not guessed (they fail there)."""
-    record, repairs = {"category": given, "condition": given}, Repairs()
-    repair_choice(record, "category", CATEGORY_ALIASES, repairs)
-    repair_choice(record, "condition", CONDITION_ALIASES, repairs)
-    assert record == {"category": given, "condition": given}
+@pytest.mark.parametrize("given", ["Vintage", "Mint", "Southwest", 3, None])
+def test_ambiguous_words_are_left_alone(given: Any) -> None:
+    """Ambiguous words are not guessed: they fail validation with the enum's values."""
+    record, repairs = {"category": given, "condition": given, "locationRegion": given}, Repairs()
+    repair_choice(record, "category", CATEGORY_ALIASES, repairs, VehicleCategory)
+    repair_choice(record, "condition", CONDITION_ALIASES, repairs, VehicleCondition)
+    repair_choice(record, "locationRegion", REGION_ALIASES, repairs, VehicleRegion)
+    assert record == {"category": given, "condition": given, "locationRegion": given}
     assert repairs == []
+
+
+def test_the_seeds_own_spelling_is_not_a_repair() -> None:
+    """A value written as the seed spells it is kept as it is and counts as no repair."""
+    record = {"category": "Muscle Cars", "condition": "Very Good", "locationRegion": "Midwest"}
+    repairs = Repairs()
+    repair_choice(record, "category", CATEGORY_ALIASES, repairs, VehicleCategory)
+    repair_choice(record, "condition", CONDITION_ALIASES, repairs, VehicleCondition)
+    repair_choice(record, "locationRegion", REGION_ALIASES, repairs, VehicleRegion)
+    assert record == {
+        "category": "Muscle Cars",
+        "condition": "Very Good",
+        "locationRegion": "Midwest",
+    }
+    assert repairs == []
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("muscle cars", "Muscle Cars"), ("HOT_RODS", "Hot Rods"), ("very-good", "Very Good")],
+)
+def test_another_case_or_spacing_is_written_as_the_seed_spells_it(
+    given: str, expected: str
+) -> None:
+    """Case and spacing are repaired to the seed's spelling, and recorded as ``choice_case``."""
+    field = "condition" if expected == "Very Good" else "category"
+    enum = VehicleCondition if field == "condition" else VehicleCategory
+    record, repairs = {field: given}, Repairs()
+    repair_choice(record, field, {}, repairs, enum)
+    assert record == {field: expected}
+    assert repairs == [{"field": field, "from": given, "to": expected, "rule": "choice_case"}]
+
+
+def test_other_means_no_category() -> None:
+    """'Other' says the listing has no category of the seed's: the optional field is left out."""
+    record, repairs = {"category": "Other"}, Repairs()
+    repair_choice(record, "category", CATEGORY_ALIASES, repairs, VehicleCategory)
+    assert record == {}
+    assert repairs == [{"field": "category", "from": "Other", "to": None, "rule": "choice_none"}]
 
 
 @pytest.mark.parametrize(
@@ -244,13 +296,14 @@ def test_values_the_enum_takes_or_ambiguous_ones_are_left_alone(given: Any) -> N
     [
         (CATEGORY_ALIASES, VehicleCategory),
         (CONDITION_ALIASES, VehicleCondition),
+        (REGION_ALIASES, VehicleRegion),
         (EVENT_TYPE_ALIASES, EventType),
         (ARTICLE_CATEGORY_ALIASES, ArticleCategory),
     ],
 )
 def test_every_alias_names_a_value_of_its_enum(aliases: dict[str, str], enum: type[Any]) -> None:
     """The tables are data: a typo in one would fail records instead of repairing them."""
-    assert set(aliases.values()) <= {member.value for member in enum}
+    assert set(aliases.values()) - {None} <= {member.value for member in enum}
 
 
 @pytest.mark.parametrize(
@@ -308,3 +361,23 @@ def test_a_city_field_holding_city_and_state_is_split(
     mapped = Normalizer("drop", "drop", record_type)({**base, city_field: "Austin, Texas 78701"})
     assert (mapped.record[city_field], mapped.record[state_field]) == ("Austin", "TX")
     assert [r["rule"] for r in mapped.repairs] == ["location_split", "location_split", "state_code"]
+
+
+@pytest.mark.parametrize("text", ["45000", "45000.00", "999.99", "10000000.01"])
+def test_a_price_in_the_seeds_form_is_not_a_repair(text: str) -> None:
+    """``"45000.00"`` is how the seed writes a price: validation reads it, nothing is counted."""
+    record: dict[str, Any] = {"price": text}
+    repairs = Repairs()
+    repair_price(record, "price", repairs)
+    assert record == {"price": text}
+    assert repairs == []
+
+
+@pytest.mark.parametrize("text", ["Call for price", "POA", "TBD", "N/A", "Contact seller"])
+def test_a_price_text_that_says_there_is_none_leaves_the_price_out(text: str) -> None:
+    """"Call for price" is a listing without a price (valid), not a price that fails."""
+    record: dict[str, Any] = {"price": text, "make": "Ford"}
+    repairs = Repairs()
+    repair_price(record, "price", repairs)
+    assert record == {"make": "Ford"}
+    assert repairs == [{"field": "price", "from": text, "to": None, "rule": "price_none"}]

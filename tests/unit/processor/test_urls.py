@@ -54,10 +54,8 @@ def test_an_image_url_without_scheme_or_host_is_completed(
     [
         ("not a url", "url_parsing"),
         ("photo.jpg", "url_parsing"),  # a file name is not taken for a host
-        ("ftp://files.example.com/1.jpg", "url_scheme"),
-        ("data:image/png;base64,iVBORw0KGgo=", "url_scheme"),
         ("https://", "url_parsing"),
-        ("https://img.example.com/" + "x" * 2100, "url_too_long"),
+        ("https://img.example.com/" + "x" * 65_536, "url_too_long"),
     ],
 )
 def test_a_broken_image_url_is_a_quality_flag_not_a_failure(given: str, problem: str) -> None:

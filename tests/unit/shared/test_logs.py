@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import sys
 
 import pytest
@@ -52,3 +53,44 @@ def test_configured_logger_writes_json_without_the_secret(monkeypatch: pytest.Mo
     line = json.loads(buffer.getvalue().strip().splitlines()[-1])
     assert line["event"] == "db.connect"
     assert "topsecret" not in buffer.getvalue()
+
+
+@pytest.mark.parametrize("library", ["asyncpg", "aiohttp.client", "nats.aio.client", "watchdog"])
+def test_a_library_line_is_json_with_the_secret_masked(
+    library: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A standard-library logger's line is one JSON object like ours, its secrets masked."""
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", buffer)
+    configure_logging("INFO")
+    try:
+        logging.getLogger(library).warning(
+            "cannot connect to %s with password=hunter2", "postgresql://u:pg-pass-123@h/db"
+        )
+        try:
+            raise ConnectionError("token=abc123 rejected")
+        except ConnectionError:
+            logging.getLogger(library).exception("reconnect failed")
+    finally:
+        structlog.reset_defaults()
+    lines = [json.loads(line) for line in buffer.getvalue().strip().splitlines()]
+    assert [line["event"] for line in lines] == [
+        "cannot connect to postgresql://u:***@h/db with password=***",
+        "reconnect failed",
+    ]
+    assert {line["level"] for line in lines} == {"warning", "error"}
+    assert all(line["logger"] == library and "timestamp" in line for line in lines)
+    assert "ConnectionError" in lines[1]["exception"]
+    assert "pg-pass-123" not in buffer.getvalue()
+    assert "hunter2" not in buffer.getvalue()
+    assert "abc123" not in buffer.getvalue()
+
+
+def test_library_lines_below_warning_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Libraries' chatter below WARNING stays out, as before."""
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", buffer)
+    configure_logging("INFO")
+    logging.getLogger("aiohttp.access").info("GET /metrics 200")
+    structlog.reset_defaults()
+    assert buffer.getvalue() == ""

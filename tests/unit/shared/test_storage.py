@@ -107,3 +107,40 @@ def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(b"x" * 3_000_000)
     assert sha256_file(path, chunk_bytes=1 << 16) == hashlib.sha256(b"x" * 3_000_000).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("dropped", "expected"),
+    [
+        ("broken.json", "drop_004.broken.json"),
+        ("../../etc/passwd.json", "drop_004.passwd.json"),
+        ("voitures été (2).json", "drop_004.voitures_t_2.json"),
+        ("my.cars.jsonl", "drop_004.my_cars.json"),
+        ("x" * 300 + ".json", "drop_004." + "x" * 60 + ".json"),
+        ("%%%.json", "drop_004.json"),
+        ("drop_004.json", "drop_004.json"),
+        (None, "drop_004.json"),
+    ],
+)
+def test_a_rejected_file_record_carries_the_dropped_name_safely(
+    tmp_path: Path, dropped: str | None, expected: str
+) -> None:
+    """The record is named ``{raw stem}.{dropped name}.json``: one folder, safe characters."""
+    data = DataDir(tmp_path)
+    day = date(2026, 6, 1)
+    path = data.file_error(day, RecordType.VEHICLES, "drop_004", dropped)
+    assert path.parent == tmp_path / "failed" / "2026-06-01" / "file_errors" / "vehicles"
+    assert path.name == expected
+
+
+def test_file_errors_of_finds_a_raw_file_s_records_and_no_other(tmp_path: Path) -> None:
+    """Both namings are found for the raw stem; a longer stem sharing its start is not."""
+    data = DataDir(tmp_path)
+    day = date(2026, 6, 1)
+    named = data.file_error(day, RecordType.VEHICLES, "drop_004", "broken.json")
+    other = data.file_error(day, RecordType.VEHICLES, "drop_0040", "x.json")
+    for path in (named, other):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    assert data.file_errors_of(day, RecordType.VEHICLES, "drop_004") == [named]
+    assert data.file_errors_of(day, RecordType.VEHICLES, "drop_005") == []
