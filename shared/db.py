@@ -2,8 +2,10 @@
 
 Migrations are ``NNN_name.sql`` files in a component's folder (the importer owns the data tables,
 the monitor its metrics table). They are applied in order, each in its own transaction, while
-holding a PostgreSQL advisory lock, and recorded in ``schema_migrations``; so several services
-starting at once apply each migration exactly once.
+holding a PostgreSQL advisory lock, and recorded in ``schema_migrations`` with the SHA-256 of the
+file; so several services starting at once apply each migration exactly once. An applied file
+whose checksum changed stops the migration before anything is applied (``ConfigError`` naming the
+file): the database no longer matches what the files say it is.
 """
 
 from __future__ import annotations
@@ -118,8 +120,37 @@ async def migrate_as_owner(
         await conn.close()
 
 
+def _changed_after_apply(
+    component: str, folder: Path, done: dict[str, str], checksums: dict[Path, str]
+) -> ConfigError | None:
+    """Return the error for applied migrations whose file changed since, or None."""
+    changed = [
+        path for path, checksum in checksums.items() if done.get(path.stem, checksum) != checksum
+    ]
+    for path in changed:
+        log.error(
+            "migration.changed_after_apply",
+            component=component,
+            file=path.name,
+            applied_checksum=done[path.stem],
+            file_checksum=checksums[path],
+        )
+    if not changed:
+        return None
+    names = ", ".join(str(path) for path in changed)
+    return ConfigError(
+        f"{component} migration(s) changed after they were applied: {names} (the checksum in "
+        "schema_migrations differs); restore the applied file and put the change in a new "
+        f"migration in {folder}"
+    )
+
+
 async def apply_migrations(conn: asyncpg.Connection, component: str, folder: Path) -> list[str]:
-    """Apply the pending migrations of ``component`` from ``folder``; return the ones applied."""
+    """Apply the pending migrations of ``component`` from ``folder``; return the ones applied.
+
+    Raises:
+        ConfigError: an applied migration's file changed since (nothing is applied then).
+    """
     files = sorted(folder.glob("[0-9][0-9][0-9]_*.sql"))  # noqa: ASYNC240 - a few small files, once
     applied: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
@@ -142,14 +173,16 @@ async def apply_migrations(conn: asyncpg.Connection, component: str, folder: Pat
                 "SELECT version, checksum FROM schema_migrations WHERE component = $1", component
             )
         }
-        for path in files:
-            sql = path.read_text()
-            checksum = hashlib.sha256(sql.encode()).hexdigest()
+        sources = {path: path.read_text() for path in files}
+        checksums = {
+            path: hashlib.sha256(sql.encode()).hexdigest() for path, sql in sources.items()
+        }
+        error = _changed_after_apply(component, folder, done, checksums)
+        if error is not None:
+            raise error
+        for path, sql in sources.items():
+            checksum = checksums[path]
             if path.stem in done:
-                if done[path.stem] != checksum:
-                    log.warning(
-                        "migration.changed_after_apply", component=component, file=path.name
-                    )
                 continue
             async with conn.transaction():
                 await conn.execute(sql)

@@ -117,7 +117,7 @@ def load_settings(cls: type[S], name: str) -> S:
 def _problem(cls: type[BaseSettings], err: ErrorDetails) -> str:
     """Return one line naming the variable, what is wrong and (unless secret) the value given."""
     variable = ".".join(str(p) for p in err["loc"]) or "settings"
-    line = f"{variable}: {err['msg']}"
+    line = f"{variable}: {err['msg'].removeprefix('Value error, ')}"
     secret = any(
         field.validation_alias == variable and "SecretStr" in str(field.annotation)
         for field in cls.model_fields.values()

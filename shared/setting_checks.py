@@ -73,7 +73,7 @@ def url_list(value: str, schemes: tuple[str, ...]) -> list[str]:
     for url in urls:
         parts = urlsplit(url)
         if parts.scheme not in schemes or not parts.hostname:
-            msg = f"not a {'/'.join(schemes)} URL with a host: {redact_text(url)!r}"
+            msg = f"not a URL ({' or '.join(schemes)}) with a host: {redact_text(url)!r}"
             raise ValueError(msg)
     return urls
 

@@ -52,5 +52,5 @@ class MonitorSettings(PipelineSettings):
         try:
             parse_targets(value)
         except ConfigError as exc:
-            raise ValueError(str(exc)) from exc
+            raise ValueError(str(exc).removeprefix("MONITOR_WEBHOOK_URLS: ")) from exc
         return value

@@ -14,9 +14,11 @@ import pytest
 from services.collector import meta
 from services.collector.app import serve
 from services.collector.config import CollectorSettings
+from services.collector.schedule import Scheduler
 from shared import subjects
 from shared.bus import Bus
 from shared.events import FileCollected, RecordType, derived_id, utcnow
+from shared.lifecycle import BackgroundTaskError
 from shared.settings import PipelineSettings
 from shared.storage import DataDir, sha256_file, write_json_atomic
 from tests.conftest import recorded
@@ -243,3 +245,29 @@ async def test_unpublished_raw_entry_is_announced_at_start_up(
     await eventually(lambda: _published(folder, 1))
     assert event.event_id == derived_id("collected", sha)
     assert event.original_name == "healey.json"
+
+
+async def test_a_crashing_schedule_stops_the_collector_as_a_crash(
+    settings: PipelineSettings, bus: Bus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schedule loop raising stops the collector at once with the error, not at shutdown."""
+
+    async def broken(self: Scheduler, stop: asyncio.Event, max_wait_s: float = 60.0) -> None:
+        raise RuntimeError("schedule broke")
+
+    monkeypatch.setattr(Scheduler, "run", broken)
+    stop = asyncio.Event()
+    try:
+        with pytest.raises(BackgroundTaskError, match="schedule"):
+            await asyncio.wait_for(serve(CollectorSettings(), stop), timeout=30)
+        assert stop.is_set()
+    finally:
+        prefix = bus.names.namespace.replace("-", "_")
+        for bucket in (
+            bus.names.files_bucket,
+            f"{prefix}_ratelimit",
+            bus.names.schedule_bucket,
+            bus.names.schedule_claims_bucket,
+        ):
+            with contextlib.suppress(Exception):
+                await bus.js.delete_key_value(bucket)
