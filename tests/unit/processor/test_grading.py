@@ -88,7 +88,7 @@ def test_rule_categories_are_read_as_the_records_spell_them() -> None:
         [{"name": "m", "grade": "A", "categories": ["muscle cars"]}, {"name": "r", "grade": "C"}]
     )
     assert rules[0].categories == frozenset({"Muscle Cars"})
-    with pytest.raises(ValidationError, match="unknown categories.*'Muscle Cars'"):
+    with pytest.raises(ValidationError, match=r"unknown categories.*'Muscle Cars'"):
         load_rules(
             [{"name": "x", "grade": "A", "categories": ["exotic"]}, {"name": "r", "grade": "C"}]
         )

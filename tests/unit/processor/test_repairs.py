@@ -375,7 +375,7 @@ def test_a_price_in_the_seeds_form_is_not_a_repair(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["Call for price", "POA", "TBD", "N/A", "Contact seller"])
 def test_a_price_text_that_says_there_is_none_leaves_the_price_out(text: str) -> None:
-    """"Call for price" is a listing without a price (valid), not a price that fails."""
+    """ "Call for price" is a listing without a price (valid), not a price that fails."""
     record: dict[str, Any] = {"price": text, "make": "Ford"}
     repairs = Repairs()
     repair_price(record, "price", repairs)
