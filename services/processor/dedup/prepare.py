@@ -58,6 +58,7 @@ class Prepared(NamedTuple):
     probes: Probes
     of_record: list[range]  # where each record's probes are in ``probes``
     rarity: Rarity  # the chunk's word weights (``rarity``)
+    words: list[frozenset[str]]  # each record's ``description_words``
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,11 @@ def prepare_vehicles(rows: Sequence[dict[str, Any]], threshold: float) -> Prepar
     (``rarity.Rarity.of``): the blocking keys and the description scores use those weights.
     """
     keys = [from_row(row) for row in rows]
-    rarity = Rarity.of([description_words(key) for key in dict.fromkeys(keys)])
+    words = [description_words(key) for key in keys]
+    unique = {key.data_hash: found for key, found in zip(keys, words, strict=True)}
+    rarity = Rarity.of(list(unique.values()))
     found = [evidence(key, rarity) for key in keys]
-    return Prepared(keys, found, *chunk_probes(keys, found, threshold), rarity)
+    return Prepared(keys, found, *chunk_probes(keys, found, threshold), rarity, words)
 
 
 def chunk_probes(

@@ -139,23 +139,35 @@ def score(a: VehicleKey, b: VehicleKey, rarity: Rarity = UNIFORM) -> tuple[float
 
 
 def with_evidence(
-    key: VehicleKey, others: Sequence[VehicleKey], rarity: Rarity = UNIFORM
+    key: VehicleKey,
+    others: Sequence[VehicleKey],
+    rarity: Rarity = UNIFORM,
+    mine: frozenset[str] | None = None,
+    theirs: Sequence[frozenset[str]] | None = None,
 ) -> list[int]:
     """Return the indexes of ``others`` that share identifying evidence with ``key``.
 
     The same gate as ``score`` (the photo's path, or a description scoring at least
-    ``IDENTIFYING["description"]``), checked before the fields are scored one by one.
+    ``IDENTIFYING["description"]``), checked before the fields are scored one by one. ``mine``
+    and ``theirs`` are the descriptions' words (``keys.description_words``) when the caller has
+    them.
     """
     found: list[int] = []
     suffix = "/" + _image_path(key.image_url) if key.image_url else ""
-    mine = description_words(key)
+    if mine is None:
+        mine = description_words(key)
+    if theirs is None:
+        theirs = [description_words(other) for other in others]
     gate = IDENTIFYING["description"]
-    for index, other in enumerate(others):
+    for index, (other, words) in enumerate(zip(others, theirs, strict=True)):
         # A cheap superset of "same path" (the host holds no "/"); ``score`` decides exactly.
         if suffix and other.image_url.endswith(suffix):
             found.append(index)
             continue
-        similarity = description_similarity(mine, description_words(other), rarity)
+        if mine.isdisjoint(words) and max(len(mine), len(words)) > TYPO_WORDS:
+            continue  # no word in common and too many to be typos of each other: 0
+
+        similarity = description_similarity(mine, words, rarity)
         if similarity is not None and similarity >= gate:
             found.append(index)
     return found

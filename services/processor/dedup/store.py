@@ -19,6 +19,7 @@ from .keys import (
     UNKNOWN_PRICE,
     EvidenceRow,
     VehicleKey,
+    description_words,
     vehicle_id,
 )
 from .prepare import Bounds, Probes
@@ -35,6 +36,14 @@ class Known:
     canonical_hash: str
     match_score: float | None = None
     match_fields: tuple[str, ...] | None = None
+    described: frozenset[str] | None = None  # ``keys.description_words``, once computed
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Return the description's words (``keys.description_words``), computed once."""
+        if self.described is None:
+            self.described = description_words(self.key)
+        return self.described
 
 
 def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
