@@ -171,17 +171,19 @@ class Linker:
             words = description_words(key)
         others = [candidate.key for candidate in candidates]
         theirs = [candidate.words for candidate in candidates]
-        for index in with_evidence(key, others, rarity, words, theirs):
+        weights = [candidate.own_weights for candidate in candidates]
+        for index in with_evidence(key, others, rarity, words, theirs, weights):
             candidate = candidates[index]
-            value, fields = score(key, candidate.key, rarity)
+            value, fields = score(key, candidate.key, rarity, weights[index])
             if value < self.threshold:
                 continue
             # Highest score wins; ties go to the smallest canonical hash (deterministic).
             if best is None or (-value, candidate.canonical_hash) < (-best[0], best[1]):
                 best = (value, candidate.canonical_hash, candidate, fields)
+        own = rarity.of_words(words)  # its weights from now on, whoever meets it later
         if best is None:
-            return Known(key, key.data_hash, described=words)
-        return Known(key, best[1], best[0], tuple(best[3]), words)
+            return Known(key, key.data_hash, described=words, weights=own)
+        return Known(key, best[1], best[0], tuple(best[3]), words, own)
 
 
 def _apply(row: dict[str, Any], link: Known, status: str) -> None:
