@@ -8,9 +8,9 @@ description is compared word by word, each word weighted by its rarity in the ch
 (``rarity.Rarity``): template text weighs little, the facts filled into it much.
 Vetoes (no link at any score): different makes, years more than one apart, different cities or
 states (unless the image is the same), two listings of the same site with different pages and
-different images (a dealer's two cars), and pairs with no identifying evidence: make, model,
-year, price and city alone describe many cars, so a link also needs the description or the image
-to match.
+different images (a dealer's two cars; not when the photos are on two hosts), and pairs with no
+identifying evidence: make, model, year, price and city alone describe many cars, so a link also
+needs the description or the image to match.
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ def _vetoed(a: VehicleKey, b: VehicleKey, image: float | None, location: float |
     if location is not None and location < FIELD_MATCH and not same_image:
         return True
     same_site = a.source == b.source and a.source_url and b.source_url
-    return bool(same_site and a.source_url != b.source_url and not same_image)
+    # Photos on two hosts are copies the site took from elsewhere: they do not tell two cars apart.
+    rehosted = image is None and a.image_url and b.image_url
+    return bool(same_site and a.source_url != b.source_url and not same_image and not rehosted)
 
 
 def field_scores(
