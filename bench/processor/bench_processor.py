@@ -83,13 +83,14 @@ async def preload(conn: asyncpg.Connection, known: int, seed: int) -> None:
                 row = Vehicle.model_validate(record).to_row()
             except ValueError:
                 continue
-            key = from_row(row)
-            batch.append((*key.record(), key.data_hash, None, None))
-            keys.append(key)
+            keys.append(from_row(row))
             done += 1
-        # Keys weighed per batch, as the service weighs a chunk (dedup.rarity).
+        # Keys and words weighed per batch, as the service weighs a chunk (dedup.rarity).
         rarity = Rarity.of([description_words(key) for key in keys])
-        blocks.extend(entry for key in keys for entry in evidence_rows(key, evidence(key, rarity)))
+        for key in keys:
+            weights = rarity.of_words(description_words(key)).stored()
+            batch.append((*key.record(), key.data_hash, None, None, weights))
+            blocks.extend(evidence_rows(key, evidence(key, rarity)))
         keys = []
         await _copy(conn, batch, blocks)
         batch, blocks = [], []
@@ -102,7 +103,7 @@ async def _copy(conn: asyncpg.Connection, batch: list, blocks: list) -> None:
         "CREATE TEMP TABLE IF NOT EXISTS k (LIKE processor_known_vehicles INCLUDING DEFAULTS)"
     )
     await conn.execute("TRUNCATE k")
-    columns = (*KNOWN_COLUMNS, "canonical_hash", "match_score", "match_fields")
+    columns = (*KNOWN_COLUMNS, "canonical_hash", "match_score", "match_fields", "word_weights")
     await conn.copy_records_to_table("k", records=unique, columns=columns)
     listed = ", ".join(columns)
     await conn.execute(

@@ -33,6 +33,11 @@ EVIDENCE = "vehicle_evidence"
 log = structlog.get_logger(__name__)
 
 
+def _array(values: list[float]) -> str:
+    """Return a float8[] literal (``repr`` round-trips a float exactly)."""
+    return "{" + ",".join(map(repr, values)) + "}"
+
+
 async def migrate(conn: asyncpg.Connection) -> list[str]:
     """Apply the processor's pending migrations and backfills; return the versions applied."""
     applied = await apply_migrations(conn, "processor", MIGRATIONS)
@@ -69,20 +74,23 @@ async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATC
             stored = [VehicleKey(*row) for row in rows]
             # The first version kept descriptions as written; the gate now compares them sorted.
             keys = [key._replace(description=sorted_words(key.description)) for key in stored]
-            resorted = [
-                (key.data_hash, key.description)
-                for key, old in zip(keys, stored, strict=True)
-                if key.description != old.description
+            # Each batch is weighed as a chunk is (``rarity``): its rarest words are its keys, and
+            # each vehicle keeps its words' weights (``processor_known_vehicles.word_weights``).
+            described = [description_words(key) for key in keys]
+            rarity = Rarity.of(described)
+            updated = [
+                (key.data_hash, key.description, _array(rarity.of_words(words).stored()))
+                for key, words in zip(keys, described, strict=True)
             ]
-            # Each batch is weighed as a chunk is (``rarity``): its rarest words are its keys.
-            rarity = Rarity.of([description_words(key) for key in keys])
             entries = [entry for key in keys for entry in evidence_rows(key, evidence(key, rarity))]
             async with conn.transaction():
                 await conn.execute(
-                    "UPDATE processor_known_vehicles AS k SET description = u.description "
-                    "FROM unnest($1::text[], $2::text[]) AS u(data_hash, description) "
+                    "UPDATE processor_known_vehicles AS k "
+                    "SET description = u.description, word_weights = u.weights::float8[] "
+                    "FROM unnest($1::text[], $2::text[], $3::text[]) "
+                    "     AS u(data_hash, description, weights) "
                     "WHERE k.data_hash = u.data_hash",
-                    *columns(resorted, 2),
+                    *columns(updated, 3),
                 )
                 await conn.execute(
                     f"INSERT INTO processor_vehicle_evidence ({', '.join(EVIDENCE_COLUMNS)}) "

@@ -20,7 +20,7 @@ import asyncpg
 from shared.events import RecordType
 
 from . import store
-from .keys import Evidence, VehicleKey, evidence_rows, lock_ids
+from .keys import Evidence, VehicleKey, description_words, evidence_rows, lock_ids
 from .market import Market, MarketCache, market_context
 from .prepare import KeyPreparer, Prepared, prepare_vehicles
 from .rarity import UNIFORM, Rarity
@@ -124,8 +124,8 @@ class Linker:
         stats = LinkStats()
         new: list[Known] = []
         chunk: dict[int, list[Known]] = {}  # this chunk's new listings by block key
-        for row, key, probe, mine in zip(
-            rows, prepared.keys, prepared.found, prepared.of_record, strict=True
+        for row, key, probe, mine, words in zip(
+            rows, prepared.keys, prepared.found, prepared.of_record, prepared.words, strict=True
         ):
             row["enrichment"]["market"] = market_context(key, market)
             link = known.get(key.data_hash)
@@ -133,7 +133,9 @@ class Linker:
                 stats.known += 1
                 _apply(row, link, "known")
                 continue
-            link = self.best_match(key, probe, [answers[i] for i in mine], chunk, prepared.rarity)
+            link = self.best_match(
+                key, probe, [answers[i] for i in mine], chunk, prepared.rarity, words
+            )
             stats.near += link.canonical_hash != key.data_hash
             _apply(row, link, "new")
             new.append(link)
@@ -148,12 +150,14 @@ class Linker:
         answers: Sequence[Sequence[Known]],
         chunk: dict[int, list[Known]],
         rarity: Rarity = UNIFORM,
+        words: frozenset[str] | None = None,
     ) -> Known:
         """Return ``key`` linked to its best candidate's canonical, or as its own canonical.
 
         Candidates are the known listings its probes found (``answers``) and the chunk's earlier
         new listings sharing one of its keys (the last ``MAX_CANDIDATES`` under each).
-        ``rarity`` weighs the description's words (the chunk's).
+        ``rarity`` weighs the description's words (the chunk's); ``words`` are the record's
+        (``keys.description_words``) when the caller has them.
         """
         earlier = (chunk.get(block, ())[-store.MAX_CANDIDATES :] for block in probe.ids)
         year = key.year
@@ -163,17 +167,23 @@ class Linker:
             if abs(candidate.key.year - year) <= 1 and candidate.key.data_hash != key.data_hash
         ]
         best: tuple[float, str, Known, list[str]] | None = None
-        for index in with_evidence(key, [candidate.key for candidate in candidates], rarity):
+        if words is None:
+            words = description_words(key)
+        others = [candidate.key for candidate in candidates]
+        theirs = [candidate.words for candidate in candidates]
+        weights = [candidate.own_weights for candidate in candidates]
+        for index in with_evidence(key, others, rarity, words, theirs, weights):
             candidate = candidates[index]
-            value, fields = score(key, candidate.key, rarity)
+            value, fields = score(key, candidate.key, rarity, weights[index])
             if value < self.threshold:
                 continue
             # Highest score wins; ties go to the smallest canonical hash (deterministic).
             if best is None or (-value, candidate.canonical_hash) < (-best[0], best[1]):
                 best = (value, candidate.canonical_hash, candidate, fields)
+        own = rarity.of_words(words)  # its weights from now on, whoever meets it later
         if best is None:
-            return Known(key, key.data_hash)
-        return Known(key, best[1], best[0], tuple(best[3]))
+            return Known(key, key.data_hash, described=words, weights=own)
+        return Known(key, best[1], best[0], tuple(best[3]), words, own)
 
 
 def _apply(row: dict[str, Any], link: Known, status: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from shared.events import RecordType
 
-from .keys import UNKNOWN_PRICE, Evidence, VehicleKey, description_words, evidence, from_row
+from .keys import Evidence, VehicleKey, description_words, evidence, from_row
 from .rarity import Rarity
 from .scoring import ANY_PRICE, LINK_THRESHOLD, NO_PRICE, price_range
 
@@ -58,6 +58,7 @@ class Prepared(NamedTuple):
     probes: Probes
     of_record: list[range]  # where each record's probes are in ``probes``
     rarity: Rarity  # the chunk's word weights (``rarity``)
+    words: list[frozenset[str]]  # each record's ``description_words``
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,11 @@ def prepare_vehicles(rows: Sequence[dict[str, Any]], threshold: float) -> Prepar
     (``rarity.Rarity.of``): the blocking keys and the description scores use those weights.
     """
     keys = [from_row(row) for row in rows]
-    rarity = Rarity.of([description_words(key) for key in dict.fromkeys(keys)])
+    words = [description_words(key) for key in keys]
+    unique = {key.data_hash: found for key, found in zip(keys, words, strict=True)}
+    rarity = Rarity.of(list(unique.values()))
     found = [evidence(key, rarity) for key in keys]
-    return Prepared(keys, found, *chunk_probes(keys, found, threshold), rarity)
+    return Prepared(keys, found, *chunk_probes(keys, found, threshold), rarity, words)
 
 
 def chunk_probes(
@@ -97,11 +100,11 @@ def chunk_probes(
     A word is probed for listings with and without a photo that could still link through the
     description: a price that could make up the threshold (``scoring.price_range``; a photo on
     another host is left out of the score, so both kinds get the range without the image). The
-    photo is probed for any price. The bounds only skip candidates the scorer would refuse, so
-    the links are the same with or without them.
+    photo is probed for any price (the nearest to the record's first, as every probe). The bounds
+    only skip candidates the scorer would refuse, so the links are the same with or without them.
     """
     probes = Probes([], [], [])
-    photo_bounds: dict[int, int] = {}  # year -> index of its any-length, any-price bounds
+    photo_bounds: dict[tuple[int, float], int] = {}  # (year, price) -> its photo probes' bounds
     of_record: list[range] = []
     for key, item in zip(keys, found, strict=True):
         first = len(probes.keys)
@@ -111,11 +114,11 @@ def chunk_probes(
             probes.keys.extend(item.words)
             probes.bounds_of.extend([len(probes.bounds) - 1] * len(item.words))
         if item.photo is not None:  # every listing under a photo key has that photo
-            number = photo_bounds.get(key.year)
+            number = photo_bounds.get((key.year, key.price))
             if number is None:
-                number = photo_bounds[key.year] = len(probes.bounds)
+                number = photo_bounds[key.year, key.price] = len(probes.bounds)
                 probes.bounds.append(
-                    Bounds(key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE, UNKNOWN_PRICE)
+                    Bounds(key.year, *ANY_LENGTH, *ANY_PRICE, *NO_PRICE, key.price)
                 )
             probes.keys.append(item.photo)
             probes.bounds_of.append(number)

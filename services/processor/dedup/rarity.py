@@ -100,6 +100,10 @@ class Rarity:
         count = self.counts.get(word, 0)
         return count >= COMMON_MIN and count > COMMON_SHARE * self.listings
 
+    def of_words(self, found: Iterable[str]) -> Weights:
+        """Return a listing's own weights: these words' weights in this chunk."""
+        return Weights((word, self.weight(word)) for word in found)
+
     def rarest(self, found: Iterable[str], k: int = KEY_WORDS) -> list[str]:
         """Return the ``k`` rarest of these words that are not template text.
 
@@ -112,6 +116,33 @@ class Rarity:
             if not self.common(word)
         )
         return [entry[3] for entry in ranked[:k]]
+
+
+class Weights(dict[str, float]):
+    """A listing's own word weights, fixed by the chunk it was linked in (``Rarity.of_words``).
+
+    A pair is scored with each side's own weights, so its score does not depend on which of the
+    two was linked first (replicas process files in any order).
+    """
+
+    def weight(self, word: str) -> float:
+        """Return the word's weight (the uniform one for a word the listing does not hold)."""
+        return self.get(word, UNIFORM.top)
+
+    def mass(self, found: Iterable[str]) -> float:
+        """Return the summed weight of these words."""
+        return sum(map(self.get, found, repeat(UNIFORM.top)))
+
+    def stored(self) -> list[float]:
+        """Return the weights in the order of the sorted words (the known index's column)."""
+        return [self[word] for word in sorted(self)]
+
+    @classmethod
+    def read(cls, found: frozenset[str], stored: list[float] | None) -> Weights:
+        """Return the weights stored for these words (uniform when none were stored)."""
+        if stored is None or len(stored) != len(found):
+            return cls((word, UNIFORM.top) for word in found)
+        return cls(zip(sorted(found), stored, strict=True))
 
 
 UNIFORM = Rarity(Counter(), 0)

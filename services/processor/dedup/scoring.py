@@ -8,9 +8,9 @@ description is compared word by word, each word weighted by its rarity in the ch
 (``rarity.Rarity``): template text weighs little, the facts filled into it much.
 Vetoes (no link at any score): different makes, years more than one apart, different cities or
 states (unless the image is the same), two listings of the same site with different pages and
-different images (a dealer's two cars), and pairs with no identifying evidence: make, model,
-year, price and city alone describe many cars, so a link also needs the description or the image
-to match.
+different images (a dealer's two cars; not when the photos are on two hosts), and pairs with no
+identifying evidence: make, model, year, price and city alone describe many cars, so a link also
+needs the description or the image to match.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from rapidfuzz import fuzz
 
 from .keys import VehicleKey, description_words
-from .rarity import UNIFORM, Rarity, typo_of
+from .rarity import UNIFORM, Rarity, Weights, typo_of
+
+Weigher = Rarity | Weights
 
 LINK_THRESHOLD = 82.0
 FIELD_MATCH = 80.0  # a field scoring at least this is listed in ``match_fields``
@@ -50,7 +52,7 @@ def _image_score(a: VehicleKey, b: VehicleKey) -> float | None:
 
 
 def description_similarity(
-    a: frozenset[str], b: frozenset[str], rarity: Rarity = UNIFORM
+    a: frozenset[str], b: frozenset[str], rarity: Weigher = UNIFORM, other: Weigher | None = None
 ) -> float | None:
     """Return 0..100: how much of the descriptions' rarity-weighted words the other side holds.
 
@@ -59,26 +61,41 @@ def description_similarity(
     still scores high while one differing in its facts (a mileage, a condition) does not. A word
     only one side holds is tried against the other side's leftovers as a typo
     (``rarity.typo_of``), so one mistyped word costs nothing. None when either side has no words.
+    ``a``'s words are weighed by ``rarity``, ``b``'s by ``other`` (default: ``rarity``): each
+    side's own, so the score is the same whichever side is linked first.
     """
     if not a or not b:
         return None
-    weight, mass = rarity.weight, rarity.mass
-    mass_a, mass_b = mass(a), mass(b)
+    other = rarity if other is None else other
+    mass_a, mass_b = rarity.mass(a), other.mass(b)
     both = a & b
-    found_a = found_b = mass(both)
+    found_a, found_b = rarity.mass(both), other.mass(both)
     if len(both) < len(a) and len(both) < len(b):
         only_a, only_b = sorted(a - both), sorted(b - both)
         if len(only_a) <= TYPO_WORDS and len(only_b) <= TYPO_WORDS:
-            for word in only_a:
-                for other in only_b:
-                    if typo_of(word, other):
-                        found_a += weight(word)
-                        found_b += weight(other)
-                        only_b.remove(other)
-                        break
+            typed_a, typed_b = _typos(only_a, only_b)
+            found_a += rarity.mass(typed_a)
+            found_b += other.mass(typed_b)
     dice = (found_a + found_b) / (mass_a + mass_b)
-    overlap = found_a / mass_a if mass_a <= mass_b else found_b / mass_b
+    share_a, share_b = found_a / mass_a, found_b / mass_b
+    overlap = share_a if mass_a < mass_b else share_b if mass_b < mass_a else max(share_a, share_b)
     return 50.0 * (dice + overlap)
+
+
+def _typos(only_a: list[str], only_b: list[str]) -> tuple[list[str], list[str]]:
+    """Return the words of each side paired as typos of one another (the same pairs either way)."""
+    swapped = only_b < only_a  # pair from the same side whichever side is the record
+    first, second = (only_b, list(only_a)) if swapped else (only_a, list(only_b))
+    paired_first: list[str] = []
+    paired_second: list[str] = []
+    for word in first:
+        for typed in second:
+            if typo_of(word, typed):
+                paired_first.append(word)
+                paired_second.append(typed)
+                second.remove(typed)
+                break
+    return (paired_second, paired_first) if swapped else (paired_first, paired_second)
 
 
 def _location_score(a: VehicleKey, b: VehicleKey) -> float | None:
@@ -105,10 +122,14 @@ def _vetoed(a: VehicleKey, b: VehicleKey, image: float | None, location: float |
     if location is not None and location < FIELD_MATCH and not same_image:
         return True
     same_site = a.source == b.source and a.source_url and b.source_url
-    return bool(same_site and a.source_url != b.source_url and not same_image)
+    # Photos on two hosts are copies the site took from elsewhere: they do not tell two cars apart.
+    rehosted = image is None and a.image_url and b.image_url
+    return bool(same_site and a.source_url != b.source_url and not same_image and not rehosted)
 
 
-def field_scores(a: VehicleKey, b: VehicleKey, rarity: Rarity = UNIFORM) -> dict[str, float] | None:
+def field_scores(
+    a: VehicleKey, b: VehicleKey, rarity: Weigher = UNIFORM, other: Weigher | None = None
+) -> dict[str, float] | None:
     """Return each comparable field's 0..100 score, or None when a veto applies."""
     image, location = _image_score(a, b), _location_score(a, b)
     if _vetoed(a, b, image, location):
@@ -118,18 +139,22 @@ def field_scores(a: VehicleKey, b: VehicleKey, rarity: Rarity = UNIFORM) -> dict
         "year": 100.0 if a.year == b.year else 60.0,
         "price": _price_score(a, b),
         "location": location,
-        "description": description_similarity(description_words(a), description_words(b), rarity),
+        "description": description_similarity(
+            description_words(a), description_words(b), rarity, other
+        ),
         "image": image,
     }
     return {name: value for name, value in scores.items() if value is not None}
 
 
-def score(a: VehicleKey, b: VehicleKey, rarity: Rarity = UNIFORM) -> tuple[float, list[str]]:
+def score(
+    a: VehicleKey, b: VehicleKey, rarity: Weigher = UNIFORM, other: Weigher | None = None
+) -> tuple[float, list[str]]:
     """Return the pair's 0..100 score and the fields that matched (0 and [] when vetoed).
 
-    ``rarity`` weighs the description's words (the chunk's, when linking).
+    ``rarity`` weighs ``a``'s description words, ``other`` ``b``'s (default: ``rarity``).
     """
-    scores = field_scores(a, b, rarity)
+    scores = field_scores(a, b, rarity, other)
     if scores is None or not any(scores.get(f, 0.0) >= m for f, m in IDENTIFYING.items()):
         return 0.0, []
     total = sum(WEIGHTS[name] for name in scores)
@@ -139,23 +164,38 @@ def score(a: VehicleKey, b: VehicleKey, rarity: Rarity = UNIFORM) -> tuple[float
 
 
 def with_evidence(
-    key: VehicleKey, others: Sequence[VehicleKey], rarity: Rarity = UNIFORM
+    key: VehicleKey,
+    others: Sequence[VehicleKey],
+    rarity: Rarity = UNIFORM,
+    mine: frozenset[str] | None = None,
+    theirs: Sequence[frozenset[str]] | None = None,
+    weights: Sequence[Weigher] | None = None,
 ) -> list[int]:
     """Return the indexes of ``others`` that share identifying evidence with ``key``.
 
     The same gate as ``score`` (the photo's path, or a description scoring at least
-    ``IDENTIFYING["description"]``), checked before the fields are scored one by one.
+    ``IDENTIFYING["description"]``), checked before the fields are scored one by one. ``mine``
+    and ``theirs`` are the descriptions' words (``keys.description_words``) when the caller has
+    them; ``weights`` are the others' own word weights (default: ``rarity``).
     """
     found: list[int] = []
     suffix = "/" + _image_path(key.image_url) if key.image_url else ""
-    mine = description_words(key)
+    if mine is None:
+        mine = description_words(key)
+    if theirs is None:
+        theirs = [description_words(other) for other in others]
     gate = IDENTIFYING["description"]
-    for index, other in enumerate(others):
+    if weights is None:
+        weights = [rarity] * len(others)
+    for index, (other, words, weigher) in enumerate(zip(others, theirs, weights, strict=True)):
         # A cheap superset of "same path" (the host holds no "/"); ``score`` decides exactly.
         if suffix and other.image_url.endswith(suffix):
             found.append(index)
             continue
-        similarity = description_similarity(mine, description_words(other), rarity)
+        if mine.isdisjoint(words) and max(len(mine), len(words)) > TYPO_WORDS:
+            continue  # no word in common and too many to be typos of each other: 0
+
+        similarity = description_similarity(mine, words, rarity, weigher)
         if similarity is not None and similarity >= gate:
             found.append(index)
     return found

@@ -19,9 +19,11 @@ from .keys import (
     UNKNOWN_PRICE,
     EvidenceRow,
     VehicleKey,
+    description_words,
     vehicle_id,
 )
 from .prepare import Bounds, Probes
+from .rarity import Weights
 
 
 @dataclass(slots=True, eq=False)
@@ -35,6 +37,22 @@ class Known:
     canonical_hash: str
     match_score: float | None = None
     match_fields: tuple[str, ...] | None = None
+    described: frozenset[str] | None = None  # ``keys.description_words``, once computed
+    weights: Weights | None = None  # its words' weights in the chunk it was linked in
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Return the description's words (``keys.description_words``), computed once."""
+        if self.described is None:
+            self.described = description_words(self.key)
+        return self.described
+
+    @property
+    def own_weights(self) -> Weights:
+        """Return its word weights (uniform for a listing stored without them)."""
+        if self.weights is None:
+            self.weights = Weights.read(self.words, None)
+        return self.weights
 
 
 def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -53,12 +71,14 @@ async def lock(conn: asyncpg.Connection, lock_ids: Sequence[int]) -> None:
 
 def _known(row: asyncpg.Record) -> Known:
     values = tuple(row)  # _SELECT (VehicleKey's fields, in order), then _LINK
-    matched = tuple(values[-1]) if values[-1] is not None else None
-    return Known(VehicleKey(*values[:-3]), values[-3], values[-2], matched)
+    matched = tuple(values[-2]) if values[-2] is not None else None
+    known = Known(VehicleKey(*values[:-4]), values[-4], values[-3], matched)
+    known.weights = Weights.read(known.words, values[-1])
+    return known
 
 
 _SELECT = ", ".join(f"k.{field}" for field in VehicleKey._fields)  # VehicleKey(*columns)
-_LINK = "k.canonical_hash, k.match_score, k.match_fields"
+_LINK = "k.canonical_hash, k.match_score, k.match_fields, k.word_weights"
 
 
 async def exact(conn: asyncpg.Connection, hashes: Sequence[str]) -> dict[str, Known]:
@@ -194,10 +214,13 @@ async def insert_evidence(conn: asyncpg.Connection, rows: Sequence[EvidenceRow])
 async def insert_known(conn: asyncpg.Connection, known: Sequence[Known]) -> None:
     """Add new vehicles with their links."""
     records = [
-        (*item.key.record(), item.canonical_hash, item.match_score, item.match_fields)
+        (
+            *item.key.record(), item.canonical_hash, item.match_score, item.match_fields,
+            item.own_weights.stored(),
+        )
         for item in known
-    ]
-    columns = (*KNOWN_COLUMNS, "canonical_hash", "match_score", "match_fields")
+    ]  # fmt: skip
+    columns = (*KNOWN_COLUMNS, "canonical_hash", "match_score", "match_fields", "word_weights")
     await conn.copy_records_to_table("processor_known_vehicles", records=records, columns=columns)
 
 

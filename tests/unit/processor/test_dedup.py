@@ -37,6 +37,7 @@ from services.processor.dedup.scoring import (
     IDENTIFYING,
     LINK_THRESHOLD,
     description_similarity,
+    field_scores,
     price_range,
     score,
 )
@@ -441,3 +442,22 @@ def test_market_context_without_a_price_counts_but_does_not_place_it() -> None:
     context = market_context(key, Market({("chevrolet", "chevelle", 1970): entry}))
     assert (context["comparables"], context["median"]) == (1, 50000.0)
     assert "percentile" not in context
+
+
+def test_a_copy_with_its_own_photo_on_its_own_host_still_links() -> None:
+    """Each site hosts its own copy of the photos: another path on another host says nothing."""
+    rehosted = _row(**{**SAME_CAR_ELSEWHERE, "image_url": "https://cdn.site-b.example.net/x/9.jpg"})
+    value, fields = score(from_row(_row()), from_row(rehosted))
+    assert value >= LINK_THRESHOLD
+    assert "image" not in fields
+    scores = field_scores(from_row(_row()), from_row(rehosted))
+    assert scores is not None
+    assert "image" not in scores
+
+
+def test_another_photo_on_the_same_host_counts_against() -> None:
+    """The same host serving another photo is another car's photo: the image scores 0."""
+    other = _row(**{**SAME_CAR_ELSEWHERE, "image_url": "https://img.site-a.example.com/p/2.jpg"})
+    scores = field_scores(from_row(_row()), from_row(other))
+    assert scores is not None
+    assert scores["image"] == 0.0
