@@ -172,6 +172,7 @@ class ProviderUsage(Event):
     retries: int = 0
     latency_ms_p50: float | None = None
     latency_ms_p95: float | None = None
+    latency_ms_mean: float | None = Field(default=None, description="mean of the requests' times")
     credits: float | None = None
     statuses: dict[str, int] = Field(default_factory=dict)
 

@@ -28,14 +28,29 @@ def array_len_sql(field: str) -> str:
 
 _IN_RANGE = "day BETWEEN $1 AND $2"
 
+# The mean response time of the requests of usage reports that carry one (weighted by requests).
+_MEAN_MS = (
+    f"sum({number_sql('latency_ms_mean')} * {count_sql('requests')})"
+    f" / nullif(sum(CASE WHEN {number_sql('latency_ms_mean')} IS NOT NULL"
+    f" THEN {count_sql('requests')} END), 0)"
+)
+
 PROVIDER_USAGE = f"""
 SELECT coalesce(payload->>'provider', 'unknown') AS provider, count(*) AS reports,
+       {_MEAN_MS} AS latency_mean,
        sum({count_sql("requests")}) AS requests, sum({count_sql("failures")}) AS failures,
        sum({count_sql("retries")}) AS retries, sum({number_sql("credits")}) AS credits,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY {number_sql("latency_ms_p50")}) AS latency_p50,
        max({number_sql("latency_ms_p95")}) AS latency_p95
 FROM monitor_events WHERE subject = $3 AND {_IN_RANGE}
 GROUP BY 1 ORDER BY 1
+"""
+
+# Every provider's requests together: $3 provider usage.
+USAGE_TOTALS = f"""
+SELECT sum({count_sql("requests")}) AS requests, sum({count_sql("failures")}) AS failures,
+       {_MEAN_MS} AS latency_mean
+FROM monitor_events WHERE subject = $3 AND {_IN_RANGE}
 """
 
 SCRAPES = f"""

@@ -35,6 +35,7 @@ _PROCESSED_MAPS = ("errors_by_reason", "repairs_by_rule")
 
 _PROCESSED_FIELDS = ("records_read", "records_valid", "records_invalid", "duplicates_in_batch")
 _IMPORTED_FIELDS = ("rows_total", "inserted", "updated", "unchanged", "failed")
+_RECORD_TYPES = ("vehicles", "events", "articles")
 
 
 async def build_report(conn: asyncpg.Connection, start: date, end: date) -> dict[str, Any]:
@@ -50,6 +51,7 @@ async def build_report(conn: asyncpg.Connection, start: date, end: date) -> dict
     validation["by_type_source"] = await stats.validation_by(conn, start, end)
     scraping = scraping_section(tallies, await stats.records_read_per_file(conn, start, end))
     scraping["by_provider"] = await stats.providers(conn, start, end)
+    scraping.update(await stats.provider_totals(conn, start, end))
     errors = _errors(tallies)
     errors["by_stage"] = await stats.errors_by_stage(conn, start, end)
     errors["rejected_files"] = await stats.rejected_files(conn, start, end)
@@ -140,8 +142,15 @@ def _import(tallies: list[Tally]) -> dict[str, Any]:
     return {
         "batches": sum(t.events for t in imported),
         **totals,
+        "imported": _imported(totals),
+        "imported_by_type": {kind: _imported(by_type.get(kind, {})) for kind in _RECORD_TYPES},
         "by_record_type": dict(sorted(by_type.items())),
     }
+
+
+def _imported(counts: dict[str, int]) -> int:
+    """Return the rows a batch's import stored or confirmed (the seed's "Total Imported")."""
+    return sum(counts.get(name, 0) for name in ("inserted", "updated", "unchanged"))
 
 
 def _errors(tallies: list[Tally]) -> dict[str, Any]:
@@ -152,14 +161,14 @@ def _errors(tallies: list[Tally]) -> dict[str, Any]:
             rejected[t.stage] += t.events
         elif t.subject.startswith(subjects.DLQ_PREFIX + "."):
             dead[dead_letter_origin(t.subject)] += t.events
+    import_failures = sum(t.sums.get("failed", 0) for t in _of(tallies, subjects.RECORDS_IMPORTED))
     return {
+        "total": sum(rejected.values()) + sum(dead.values()) + import_failures,
         "files_rejected": sum(rejected.values()),
         "rejected_by_stage": dict(sorted(rejected.items())),
         "dead_letters": sum(dead.values()),
         "dead_letters_by_subject": dict(sorted(dead.items())),
-        "import_failures": sum(
-            t.sums.get("failed", 0) for t in _of(tallies, subjects.RECORDS_IMPORTED)
-        ),
+        "import_failures": import_failures,
     }
 
 
@@ -180,8 +189,10 @@ def render_text(report: dict[str, Any]) -> str:
         _line(
             "Scraping",
             f"files {scraping['files_collected']}",
-            f"records {scraping['records_collected']}" + (f"   ({sources})" if sources else ""),
-        ),
+            f"records {scraping['records_collected']}",
+            *_request_items(scraping),
+        )
+        + (f"   ({sources})" if sources else ""),
         _line(
             "Validation",
             f"validated {validation['records_read']}",
@@ -192,6 +203,7 @@ def render_text(report: dict[str, Any]) -> str:
         ),
         _line(
             "Import",
+            *_imported_items(imported),
             f"inserted {imported['inserted']}",
             f"updated {imported['updated']}",
             f"unchanged {imported['unchanged']}",
@@ -199,6 +211,7 @@ def render_text(report: dict[str, Any]) -> str:
         ),
         _line(
             "Errors",
+            *([f"total {errors['total']}"] if "total" in errors else []),
             f"rejected files {errors['files_rejected']}",
             f"dead letters {errors['dead_letters']}",
             f"import errors {errors['import_failures']}",
@@ -215,6 +228,24 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"  rejected {rejected['name']}: {rejected['reason']}  ({kept})")
     lines.extend(_extra_lines(report))
     return "\n".join(lines)
+
+
+def _request_items(scraping: dict[str, Any]) -> list[str]:
+    """Return the seed's success rate and average response, when providers reported requests."""
+    items = []
+    if scraping.get("success_rate") is not None:
+        items.append(f"success rate {_pct(scraping['success_rate'])}")
+    if scraping.get("avg_response_ms") is not None:
+        items.append(f"avg response {scraping['avg_response_ms']:g} ms")
+    return items
+
+
+def _imported_items(imported: dict[str, Any]) -> list[str]:
+    """Return the seed's "Total Imported" with its split by record type (absent in old reports)."""
+    if "imported" not in imported:
+        return []
+    split = ", ".join(f"{kind} {n}" for kind, n in imported["imported_by_type"].items())
+    return [f"imported {imported['imported']} ({split})"]
 
 
 def _extra_lines(report: dict[str, Any]) -> list[str]:

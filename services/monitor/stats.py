@@ -56,9 +56,29 @@ async def providers(conn: asyncpg.Connection, start: date, end: date) -> dict[st
             success_rate=rate(requests - failures, requests),
             latency_ms_p50=_num(row["latency_p50"]),
             latency_ms_p95=_num(row["latency_p95"]),
+            avg_response_ms=_ms(row["latency_mean"]),
             credits=_num(row["credits"]),
         )
     return dict(sorted(out.items()))
+
+
+async def provider_totals(conn: asyncpg.Connection, start: date, end: date) -> dict[str, Any]:
+    """Return the success rate and mean response time of every provider's requests together.
+
+    None where no request was reported (a range of drops only), or no report timed its requests.
+    """
+    row = await conn.fetchrow(queries.USAGE_TOTALS, start, end, subjects.PROVIDER_USAGE)
+    requests = int(row["requests"] or 0) if row else 0
+    failures = int(row["failures"] or 0) if row else 0
+    return {
+        "requests": requests,
+        "success_rate": rate(requests - failures, requests),
+        "avg_response_ms": _ms(row["latency_mean"]) if row else None,
+    }
+
+
+def _ms(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
 
 
 def _quality_row(row: asyncpg.Record) -> dict[str, Any]:

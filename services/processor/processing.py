@@ -145,16 +145,18 @@ class _Run:
 
     def finish(self, error: UnreadableFileError | None) -> Summary:
         summary, paths = self.summary, self.paths
+        stale = self.data_dir.file_errors_of(
+            day_of(self.raw_path), summary.record_type, self.raw_path.stem
+        )  # records of an earlier rejection (named otherwise, or now read)
         if error is not None:
             _reject(summary, paths, self.data_dir, error, self.processed_at)
         else:
             summary.processed_path = self.data_dir.relative(paths.processed)
             if summary.records_invalid:
                 summary.failed_path = self.data_dir.relative(paths.failed)
-            for stale in self.data_dir.file_errors_of(
-                day_of(self.raw_path), summary.record_type, self.raw_path.stem
-            ):
-                stale.unlink(missing_ok=True)
+        for path in stale:
+            if path != paths.file_error or error is None:
+                path.unlink(missing_ok=True)
         summary.duration_s = round(time.monotonic() - self.started, 6)
         update_report(paths.report, summary)
         return summary

@@ -52,15 +52,11 @@ async def _count(dsn: str, expected: int) -> bool:
 
 
 def _file_errors(data: Path) -> dict[str, str]:
-    """Return rejected raw files by original name -> reason (via each day's meta.json)."""
-    names: dict[str, str] = {}
-    for meta in data.glob("raw/*/vehicles/meta.json"):
-        for entry in json.loads(meta.read_text())["files"]:
-            if entry.get("file"):
-                names[entry["file"].removesuffix(".json")] = entry["original_name"]
+    """Return rejected files by the name they were dropped as -> reason (from their records)."""
     reasons = {}
     for path in data.glob("failed/*/file_errors/vehicles/*.json"):
-        reasons[names.get(path.stem, path.stem)] = json.loads(path.read_text())["reason"]
+        record = json.loads(path.read_text())
+        reasons[record["original_name"]] = record["reason"]
     return reasons
 
 

@@ -14,11 +14,13 @@ import asyncpg
 import pytest
 
 from services.importer.schema import migrate as migrate_importer
+from services.monitor import stats, store
 from services.monitor.app import serve
+from services.monitor.classify import classify
 from services.monitor.config import MonitorSettings
 from services.monitor.report import build_report, render_text
 from services.monitor.schema import migrate
-from shared.bus import Bus
+from shared.bus import Bus, Envelope
 from shared.events import (
     AlertRaised,
     BatchImported,
@@ -111,7 +113,7 @@ def scenario_events(at: datetime = AT) -> list[Any]:
         ),
         ProviderUsage(
             occurred_at=later(seconds=5), provider="apify", requests=10, failures=1,
-            latency_ms_p50=200.0, latency_ms_p95=450.0, credits=2.5,
+            latency_ms_p50=200.0, latency_ms_p95=450.0, latency_ms_mean=250.0, credits=2.5,
         ),
         FileCollected(
             occurred_at=later(seconds=6), path=RAW, sha256="ab" * 32, size_bytes=900,
@@ -180,6 +182,16 @@ async def test_report_has_providers_timings_lag_quality_and_errors_by_stage(
     assert (apify["runs"], apify["records"], apify["files"]) == (1, 50, 1)
     assert (apify["requests"], apify["failures"], apify["success_rate"]) == (10, 1, 0.9)
     assert (apify["latency_ms_p50"], apify["latency_ms_p95"], apify["credits"]) == (200, 450, 2.5)
+    assert apify["avg_response_ms"] == 250.0
+    scraping, imported = report["scraping"], report["import"]
+    assert (scraping["success_rate"], scraping["avg_response_ms"]) == (0.9, 250.0)
+    assert imported["imported"] == 40
+    assert imported["imported_by_type"] == {"vehicles": 40, "events": 0, "articles": 0}
+    assert report["errors"]["total"] == 2  # the rejected file and the dead letter
+    text = render_text(report)
+    assert "success rate 90.0%  avg response 250 ms" in text
+    assert "imported 40 (vehicles 40, events 0, articles 0)" in text
+    assert "Errors       total 2  " in text
     timings = report["timings"]
     assert timings["stages"]["processor"] == {"n": 1, "p50_s": 1.5, "p95_s": 1.5}
     assert timings["stages"]["collector"]["p50_s"] == 4.0
@@ -206,6 +218,29 @@ async def test_report_has_providers_timings_lag_quality_and_errors_by_stage(
     text = render_text(report)
     assert "provider apify: 1 runs, 50 records, 10 requests (90.0% ok), p50 200 ms" in text
     assert "end-to-end p50 60s" in text
+
+
+async def test_average_response_weighs_each_report_by_its_requests(database_url: str) -> None:
+    """Two runs' mean times (100 ms over 30 requests, 400 ms over 10) average 175 ms; a report
+    without a mean (an older collector) counts for the success rate only."""
+    await reset_tables(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        for usage in (
+            ProviderUsage(occurred_at=AT, provider="a", requests=30, failures=0,
+                          latency_ms_mean=100.0),
+            ProviderUsage(occurred_at=AT, provider="b", requests=10, failures=2,
+                          latency_ms_mean=400.0),
+            ProviderUsage(occurred_at=AT, provider="b", requests=10, failures=3),
+        ):  # fmt: skip
+            envelope = Envelope(usage.subject, usage.model_dump(mode="json"))
+            await store.insert_event(conn, classify(envelope))
+        totals = await stats.provider_totals(conn, DAY, DAY)
+        none = await stats.provider_totals(conn, DAY + timedelta(days=1), DAY + timedelta(days=1))
+    finally:
+        await conn.close()
+    assert totals == {"requests": 50, "success_rate": 0.9, "avg_response_ms": 175.0}
+    assert none == {"requests": 0, "success_rate": None, "avg_response_ms": None}
 
 
 async def test_dashboard_endpoints_serve_runs_services_queues_failed_and_search(

@@ -42,6 +42,9 @@ class Usage:
             retries=self.retries,
             latency_ms_p50=_quantile(self.latencies_ms, 0.5),
             latency_ms_p95=_quantile(self.latencies_ms, 0.95),
+            latency_ms_mean=round(statistics.fmean(self.latencies_ms), 2)
+            if self.latencies_ms
+            else None,
             credits=self.credits,
             statuses=dict(self.statuses),
         )

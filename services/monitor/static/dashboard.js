@@ -88,7 +88,7 @@
     setText("stat-dup-rate", "exact " + fmt(d.exact) + ", near " + fmt(d.near) + ", rate " + pct(d.rate));
     setText("stat-imported", fmt(imp.inserted + imp.updated + imp.unchanged));
     setText("stat-import-split", fmt(imp.inserted) + " new, " + fmt(imp.updated) + " updated, " + fmt(imp.unchanged) + " unchanged");
-    setText("stat-errors", fmt(e.files_rejected + e.dead_letters + e.import_failures));
+    setText("stat-errors", fmt(e.total));
     setText("stat-dead", "dead letters in stream: " + fmt(queues.dead_letter_depth));
     const lag = (report.timings || { end_to_end_s: {} }).end_to_end_s;
     setText("stat-lag", secs(lag.p50));

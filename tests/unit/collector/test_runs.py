@@ -14,6 +14,7 @@ from services.collector.ratelimit import Aimd, LocalRateLimiter
 from services.collector.runs import CollectDeps, scrape
 from services.collector.sources.catalog import Catalog, SourceJob, load_catalog
 from services.collector.sources.http import Politeness
+from services.collector.sources.usage import Usage
 from shared.errors import ConfigError
 from shared.events import AlertRaised, FileCollected, ProviderUsage, RecordType, ScrapeCompleted
 from tests.fakes.providers import Fakes
@@ -166,3 +167,13 @@ def test_bad_catalog_is_a_config_error(tmp_path: Path) -> None:
     path.write_text('{"vehicles": [{"provider": "brave", "qeury": "x"}]}')
     with pytest.raises(ConfigError, match=r"sources\.json"):
         load_catalog(path)
+
+
+def test_usage_reports_the_mean_response_time_beside_its_quantiles() -> None:
+    """The seed's "Avg Response" needs the mean of the requests' times, not only p50/p95."""
+    usage = Usage("brave")
+    for ms in (100.0, 200.0, 600.0):
+        usage.record(200, ms, failed=False)
+    event = usage.to_event()
+    assert (event.latency_ms_mean, event.latency_ms_p50) == (300.0, 200.0)
+    assert Usage("brave").to_event().latency_ms_mean is None

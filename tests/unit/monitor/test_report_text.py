@@ -20,6 +20,9 @@ def _report(**overrides: Any) -> dict[str, Any]:
             "records_collected": 120,
             "by_source": {"drop": {"files": 3, "records": 120}},
             "by_record_type": {"vehicles": {"files": 3, "records": 120}},
+            "requests": 50,
+            "success_rate": 0.98,
+            "avg_response_ms": 412.5,
         },
         "validation": {
             "batches": 3,
@@ -37,9 +40,12 @@ def _report(**overrides: Any) -> dict[str, Any]:
             "updated": 5,
             "unchanged": 5,
             "failed": 0,
+            "imported": 110,
+            "imported_by_type": {"vehicles": 100, "events": 10, "articles": 0},
             "by_record_type": {},
         },
         "errors": {
+            "total": 1,
             "files_rejected": 1,
             "rejected_by_stage": {"processor": 1},
             "dead_letters": 0,
@@ -55,10 +61,12 @@ def test_render_text_matches_the_report_layout() -> None:
     """The text report has a title, four aligned sections and the reasons line."""
     assert render_text(_report()) == (
         "Pipeline report 2026-11-29\n"
-        "Scraping     files 3  records 120   (drop: 3 files)\n"
+        "Scraping     files 3  records 120  success rate 98.0%  avg response 412.5 ms"
+        "   (drop: 3 files)\n"
         "Validation   validated 120  passed 110  failed 10  pass rate 91.7%  duplicates 2\n"
-        "Import       inserted 100  updated 5  unchanged 5  failed 0\n"
-        "Errors       rejected files 1  dead letters 0  import errors 0\n"
+        "Import       imported 110 (vehicles 100, events 10, articles 0)  inserted 100  updated 5"
+        "  unchanged 5  failed 0\n"
+        "Errors       total 1  rejected files 1  dead letters 0  import errors 0\n"
         "  by reason: business_rule:price 6, missing:year 4"
     )
 

@@ -140,12 +140,16 @@ async def test_a_rejected_drop_is_named_as_dropped(
 ) -> None:
     """The name a file was dropped as names its record, its event and its report entry.
 
-    Processed again by a command (no name in it), the name comes from ``meta.json``, and the
-    stale record goes once the file is fixed and reads.
+    A record of the file under another name is replaced. Processed again by a command (no name
+    in it), the name comes from ``meta.json``, and the record goes once the file is fixed.
     """
     raw = raw_file(b'[{"make": "Ford", ')
+    unnamed = data_dir.root / f"failed/{DAY}/file_errors/vehicles/drop_001.json"
+    unnamed.parent.mkdir(parents=True)
+    unnamed.write_bytes(b"{}")  # the record of an earlier rejection, named without the name
     event = _collected().model_copy(update={"original_name": "broken.json"})
     await handle_file_collected(event, deps)
+    assert not unnamed.exists()
     (published,) = fake_bus.published
     assert isinstance(published, FileRejected)
     assert published.original_name == "broken.json"
