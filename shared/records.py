@@ -185,6 +185,11 @@ def _tidied(field: FieldInfo) -> bool:
     return any(item is TIDIED for item in field.metadata) or _marked_tidied(field.annotation)
 
 
+def storable(text: str) -> str:
+    """Return ``text`` as PostgreSQL can store it: NUL (which text and jsonb refuse) is U+FFFD."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 class InputRule(NamedTuple):
     """What ``Record._tidy`` does to one input key before validation."""
 
@@ -203,8 +208,8 @@ class InputRule(NamedTuple):
             return _UNCHANGED
         if not self.text:  # an optional field of another type: only a blank string changes
             return _MISSING if not value or value.isspace() else _UNCHANGED
-        text = value.replace("\x00", "\ufffd") if "\x00" in value else value  # PostgreSQL
-        clean = " ".join(text.split())  # cannot hold NUL in text; U+FFFD it can
+        text = storable(value)
+        clean = " ".join(text.split())
         if clean == value and (clean or self.required):
             return _UNCHANGED
         if not clean and self.blank_kept:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -36,3 +37,16 @@ async def reset_processor_tables(
         await conn.execute(f"TRUNCATE {tables}")
     finally:
         await conn.close()
+
+
+async def delete_collector_buckets(bus: Bus) -> None:
+    """Delete the key-value buckets a collector made in this test's namespace."""
+    prefix = bus.names.namespace.replace("-", "_")
+    for bucket in (
+        bus.names.files_bucket,
+        f"{prefix}_ratelimit",
+        bus.names.schedule_bucket,
+        bus.names.schedule_claims_bucket,
+    ):
+        with contextlib.suppress(Exception):
+            await bus.js.delete_key_value(bucket)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from shared.lifecycle import BackgroundTaskError
 from shared.settings import PipelineSettings
 from shared.storage import DataDir, sha256_file, write_json_atomic
 from tests.conftest import recorded
+from tests.integration.conftest import delete_collector_buckets
 from tests.polling import eventually
 
 pytestmark = pytest.mark.nats
@@ -53,15 +53,7 @@ async def start_collector(
     yield start
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
-    prefix = bus.names.namespace.replace("-", "_")
-    for bucket in (
-        bus.names.files_bucket,
-        f"{prefix}_ratelimit",
-        bus.names.schedule_bucket,
-        bus.names.schedule_claims_bucket,
-    ):
-        with contextlib.suppress(Exception):
-            await bus.js.delete_key_value(bucket)
+    await delete_collector_buckets(bus)
 
 
 def _raw(data_dir: DataDir) -> Path:
@@ -262,12 +254,4 @@ async def test_a_crashing_schedule_stops_the_collector_as_a_crash(
             await asyncio.wait_for(serve(CollectorSettings(), stop), timeout=30)
         assert stop.is_set()
     finally:
-        prefix = bus.names.namespace.replace("-", "_")
-        for bucket in (
-            bus.names.files_bucket,
-            f"{prefix}_ratelimit",
-            bus.names.schedule_bucket,
-            bus.names.schedule_claims_bucket,
-        ):
-            with contextlib.suppress(Exception):
-                await bus.js.delete_key_value(bucket)
+        await delete_collector_buckets(bus)

@@ -25,6 +25,7 @@ from shared.bus import Bus, Envelope
 from shared.events import RecordType, utcnow
 from shared.storage import DataDir
 from tests.fakes.providers import Fakes, start_fakes
+from tests.integration.conftest import delete_collector_buckets
 from tests.polling import eventually
 
 pytestmark = pytest.mark.nats
@@ -92,15 +93,7 @@ async def start_collector(
     yield start
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
-    prefix = bus.names.namespace.replace("-", "_")
-    for bucket in (
-        bus.names.files_bucket,
-        f"{prefix}_ratelimit",
-        bus.names.schedule_bucket,
-        bus.names.schedule_claims_bucket,
-    ):
-        with contextlib.suppress(Exception):
-            await bus.js.delete_key_value(bucket)
+    await delete_collector_buckets(bus)
 
 
 async def _answers(bus: Bus) -> bool:

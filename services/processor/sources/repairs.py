@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from shared.records import choice_key, choice_spellings
+from shared.records import choice_key, choice_spellings, storable
 
 from .vocabulary import MAKE_ALIASES, MAKE_SPELLING, NO_PRICE_TEXTS, US_STATES
 
@@ -47,8 +47,8 @@ def _plain(value: Any) -> Any:
     """Return a repair's value as JSON keeps it; NUL is U+FFFD (the row's jsonb cannot hold it)."""
     if isinstance(value, Decimal):
         return f"{value:.2f}"
-    if isinstance(value, str) and "\x00" in value:
-        return value.replace("\x00", "\ufffd")
+    if isinstance(value, str):
+        return storable(value)
     return value
 
 
