@@ -37,6 +37,7 @@ from services.processor.dedup.keys import (
 )
 from services.processor.dedup.linker import Linker
 from services.processor.dedup.rarity import Rarity
+from services.processor.dedup.store import LINK_COLUMNS
 from services.processor.processing import CHUNK_SIZE, Options, process_file, process_file_async
 from services.processor.quality.generator import CITIES, ListingGenerator
 from services.processor.reading import ReaderProcess
@@ -88,8 +89,8 @@ async def preload(conn: asyncpg.Connection, known: int, seed: int) -> None:
         # Keys and words weighed per batch, as the service weighs a chunk (dedup.rarity).
         rarity = Rarity.of([description_words(key) for key in keys])
         for key in keys:
-            weights = rarity.of_words(description_words(key)).stored()
-            batch.append((*key.record(), key.data_hash, None, None, weights))
+            weights = rarity.of_words(description_words(key)).columns()
+            batch.append((*key.record(), key.data_hash, None, None, *weights))
             blocks.extend(evidence_rows(key, evidence(key, rarity)))
         keys = []
         await _copy(conn, batch, blocks)
@@ -103,7 +104,7 @@ async def _copy(conn: asyncpg.Connection, batch: list, blocks: list) -> None:
         "CREATE TEMP TABLE IF NOT EXISTS k (LIKE processor_known_vehicles INCLUDING DEFAULTS)"
     )
     await conn.execute("TRUNCATE k")
-    columns = (*KNOWN_COLUMNS, "canonical_hash", "match_score", "match_fields", "word_weights")
+    columns = (*KNOWN_COLUMNS, *LINK_COLUMNS)
     await conn.copy_records_to_table("k", records=unique, columns=columns)
     listed = ", ".join(columns)
     await conn.execute(

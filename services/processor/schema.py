@@ -22,7 +22,7 @@ from .dedup.keys import (
     evidence_rows,
     sorted_words,
 )
-from .dedup.rarity import Rarity
+from .dedup.rarity import Rarity, Weights
 from .dedup.store import columns
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -33,9 +33,14 @@ EVIDENCE = "vehicle_evidence"
 log = structlog.get_logger(__name__)
 
 
-def _array(values: list[float]) -> str:
-    """Return a float8[] literal (``repr`` round-trips a float exactly)."""
-    return "{" + ",".join(map(repr, values)) + "}"
+def _literals(weights: Weights) -> tuple[str, str]:
+    """Return the ``word_weights`` float8[] and ``words`` text[] literals of a listing.
+
+    ``repr`` round-trips a float exactly; words are lower-case letters and digits
+    (``keys.text``): nothing to escape.
+    """
+    values, words = weights.columns()
+    return "{" + ",".join(map(repr, values)) + "}", "{" + ",".join(words) + "}"
 
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:
@@ -79,18 +84,19 @@ async def backfill_evidence(conn: asyncpg.Connection, batch: int = BACKFILL_BATC
             described = [description_words(key) for key in keys]
             rarity = Rarity.of(described)
             updated = [
-                (key.data_hash, key.description, _array(rarity.of_words(words).stored()))
-                for key, words in zip(keys, described, strict=True)
+                (key.data_hash, key.description, *_literals(rarity.of_words(found)))
+                for key, found in zip(keys, described, strict=True)
             ]
             entries = [entry for key in keys for entry in evidence_rows(key, evidence(key, rarity))]
             async with conn.transaction():
                 await conn.execute(
                     "UPDATE processor_known_vehicles AS k "
-                    "SET description = u.description, word_weights = u.weights::float8[] "
-                    "FROM unnest($1::text[], $2::text[], $3::text[]) "
-                    "     AS u(data_hash, description, weights) "
+                    "SET description = u.description, word_weights = u.weights::float8[], "
+                    "    words = u.words::text[] "
+                    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+                    "     AS u(data_hash, description, weights, words) "
                     "WHERE k.data_hash = u.data_hash",
-                    *columns(updated, 3),
+                    *columns(updated, 4),
                 )
                 await conn.execute(
                     f"INSERT INTO processor_vehicle_evidence ({', '.join(EVIDENCE_COLUMNS)}) "

@@ -117,7 +117,7 @@ async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
             "processor_known_vehicles", records=records, columns=columns
         )
         assert await schema.migrate(conn) == [
-            "002_evidence_blocks", "003_evidence_prices", "004_rare_word_keys",
+            "002_evidence_blocks", "003_evidence_prices", "004_rare_word_keys", "005_known_words",
         ]  # fmt: skip
         query = f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM processor_vehicle_evidence"
         stored = set(map(tuple, await conn.fetch(query)))
@@ -125,6 +125,7 @@ async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
             await conn.fetch("SELECT data_hash, description FROM processor_known_vehicles")
         )
         ids = dict(await conn.fetch("SELECT data_hash, vehicle_id FROM processor_known_vehicles"))
+        words = dict(await conn.fetch("SELECT data_hash, words FROM processor_known_vehicles"))
         assert await conn.fetchval("SELECT count(*) FROM processor_backfills") == 0
         assert await schema.migrate(conn) == []
         assert await schema.backfill_evidence(conn) == 0
@@ -133,6 +134,7 @@ async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
     assert ids == {key.data_hash: vehicle_id(key.data_hash) for key in known}
     assert stored == set(_entries(known))
     assert descriptions == {key.data_hash: key.description for key in known}
+    assert words == {key.data_hash: sorted(description_words(key)) for key in known}
     assert any(key.description != old for key, old in zip(known, as_written, strict=True))
 
 
@@ -178,7 +180,9 @@ async def test_migration_003_adds_each_listing_s_price_and_photo(index_002: str)
         )
         await conn.execute("DELETE FROM processor_backfills")  # 002's backfill had finished
         # 004 then rebuilds the rows under the rare-word keys (its backfill), prices included.
-        assert await schema.migrate(conn) == ["003_evidence_prices", "004_rare_word_keys"]
+        assert await schema.migrate(conn) == [
+            "003_evidence_prices", "004_rare_word_keys", "005_known_words",
+        ]  # fmt: skip
         query = f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM processor_vehicle_evidence"
         stored = [tuple(row) for row in await conn.fetch(query)]
     finally:

@@ -241,6 +241,47 @@ async def test_links_do_not_depend_on_the_known_row_cache(settings: PipelineSett
 
 
 @pytest.mark.usefixtures("clean_index")
+async def test_a_known_row_stored_without_its_words_links_alike(
+    settings: PipelineSettings,
+) -> None:
+    """Rows stored before the words column (NULL) derive their words: the same links."""
+    distinct = _distinct_rows(400, seed=6)
+    first, second = distinct[:180], distinct[180:]
+    hashes = [row["data_hash"] for row in second]
+    links: dict[bool, list[str | None]] = {}
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(), min_size=1, max_size=2
+    )
+    try:
+        await Linker(pool).link(RecordType.VEHICLES, [{**row, "enrichment": {}} for row in first])
+        async with pool.acquire() as conn:
+            stored = await conn.fetchval(
+                "SELECT count(*) FROM processor_known_vehicles WHERE words IS NOT NULL"
+            )
+        for words in (True, False):
+            if not words:
+                async with pool.acquire() as conn:
+                    await conn.execute("UPDATE processor_known_vehicles SET words = NULL")
+            chunk = [{**row, "enrichment": {}} for row in second]
+            await Linker(pool, known_cache=1).link(RecordType.VEHICLES, chunk)
+            links[words] = [row["canonical_hash"] for row in chunk]
+            async with pool.acquire() as conn:  # forget the second chunk before the next run
+                await conn.execute(
+                    "DELETE FROM processor_vehicle_evidence WHERE vehicle_id = ANY($1::bigint[])",
+                    [vehicle_id(data_hash) for data_hash in hashes],
+                )
+                await conn.execute(
+                    "DELETE FROM processor_known_vehicles WHERE data_hash = ANY($1::text[])",
+                    hashes,
+                )
+    finally:
+        await pool.close()
+    assert stored == len({row["data_hash"] for row in first})
+    assert sum(link is not None for link in links[True]) >= 10
+    assert links[True] == links[False]
+
+
+@pytest.mark.usefixtures("clean_index")
 async def test_the_linker_vacuums_the_evidence_index_as_it_grows(
     settings: PipelineSettings,
 ) -> None:

@@ -170,9 +170,8 @@ class Linker:
         if words is None:
             words = description_words(key)
         others = [candidate.key for candidate in candidates]
-        theirs = [candidate.words for candidate in candidates]
         weights = [candidate.own_weights for candidate in candidates]
-        for index in with_evidence(key, others, rarity, words, theirs, weights):
+        for index in with_evidence(key, others, rarity, words, weights):
             candidate = candidates[index]
             value, fields = score(key, candidate.key, rarity, weights[index])
             if value < self.threshold:
@@ -182,8 +181,8 @@ class Linker:
                 best = (value, candidate.canonical_hash, candidate, fields)
         own = rarity.of_words(words)  # its weights from now on, whoever meets it later
         if best is None:
-            return Known(key, key.data_hash, described=words, weights=own)
-        return Known(key, best[1], best[0], tuple(best[3]), words, own)
+            return Known(key, key.data_hash, weights=own)
+        return Known(key, best[1], best[0], tuple(best[3]), own)
 
 
 def _apply(row: dict[str, Any], link: Known, status: str) -> None:

@@ -122,8 +122,11 @@ class Weights(dict[str, float]):
     """A listing's own word weights, fixed by the chunk it was linked in (``Rarity.of_words``).
 
     A pair is scored with each side's own weights, so its score does not depend on which of the
-    two was linked first (replicas process files in any order).
+    two was linked first (replicas process files in any order). Its keys are the listing's
+    description words (``words``): a known listing keeps no other copy of them.
     """
+
+    __slots__ = ("_total",)  # no per-instance __dict__: tens of thousands are cached
 
     def weight(self, word: str) -> float:
         """Return the word's weight (the uniform one for a word the listing does not hold)."""
@@ -133,9 +136,23 @@ class Weights(dict[str, float]):
         """Return the summed weight of these words."""
         return sum(map(self.get, found, repeat(UNIFORM.top)))
 
+    @property
+    def total(self) -> float:
+        """Return the summed weight of all its words (computed once: it is never changed)."""
+        try:
+            return self._total
+        except AttributeError:
+            self._total: float = sum(self.values())
+            return self._total
+
     def stored(self) -> list[float]:
         """Return the weights in the order of the sorted words (the known index's column)."""
         return [self[word] for word in sorted(self)]
+
+    def columns(self) -> tuple[list[float], list[str]]:
+        """Return the known index's ``word_weights`` and ``words``: sorted words, in one order."""
+        ordered = sorted(self)
+        return [self[word] for word in ordered], ordered
 
     @classmethod
     def read(cls, found: frozenset[str], stored: list[float] | None) -> Weights:

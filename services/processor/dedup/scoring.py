@@ -16,7 +16,7 @@ needs the description or the image to match.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from rapidfuzz import fuzz
 
@@ -67,15 +67,30 @@ def description_similarity(
     if not a or not b:
         return None
     other = rarity if other is None else other
-    mass_a, mass_b = rarity.mass(a), other.mass(b)
-    both = a & b
+    return _similarity(a, rarity.mass(a), rarity, b, other.mass(b), other)
+
+
+def _similarity(
+    a: frozenset[str],
+    mass_a: float,
+    rarity: Weigher,
+    b: Collection[str],
+    mass_b: float,
+    other: Weigher,
+) -> float:
+    """Return ``description_similarity`` of non-empty ``a`` and ``b`` given their masses.
+
+    ``b`` is any collection of distinct words (a known listing's ``Weights``: its keys); the
+    masses are each side's total weight, computed once per record and once per known listing.
+    """
+    both = a.intersection(b)
     found_a, found_b = rarity.mass(both), other.mass(both)
-    if len(both) < len(a) and len(both) < len(b):
-        only_a, only_b = sorted(a - both), sorted(b - both)
-        if len(only_a) <= TYPO_WORDS and len(only_b) <= TYPO_WORDS:
-            typed_a, typed_b = _typos(only_a, only_b)
-            found_a += rarity.mass(typed_a)
-            found_b += other.mass(typed_b)
+    shared = len(both)  # both sides' words are distinct: each side's leftovers are its size - this
+    if shared < len(a) <= shared + TYPO_WORDS and shared < len(b) <= shared + TYPO_WORDS:
+        only_a, only_b = sorted(a - both), sorted(word for word in b if word not in both)
+        typed_a, typed_b = _typos(only_a, only_b)
+        found_a += rarity.mass(typed_a)
+        found_b += other.mass(typed_b)
     dice = (found_a + found_b) / (mass_a + mass_b)
     share_a, share_b = found_a / mass_a, found_b / mass_b
     overlap = share_a if mass_a < mass_b else share_b if mass_b < mass_a else max(share_a, share_b)
@@ -168,35 +183,34 @@ def with_evidence(
     others: Sequence[VehicleKey],
     rarity: Rarity = UNIFORM,
     mine: frozenset[str] | None = None,
-    theirs: Sequence[frozenset[str]] | None = None,
-    weights: Sequence[Weigher] | None = None,
+    weights: Sequence[Weights] | None = None,
 ) -> list[int]:
     """Return the indexes of ``others`` that share identifying evidence with ``key``.
 
     The same gate as ``score`` (the photo's path, or a description scoring at least
     ``IDENTIFYING["description"]``), checked before the fields are scored one by one. ``mine``
-    and ``theirs`` are the descriptions' words (``keys.description_words``) when the caller has
-    them; ``weights`` are the others' own word weights (default: ``rarity``).
+    is the record's description words (``keys.description_words``) when the caller has them;
+    ``weights`` are the others' own word weights, whose keys are their words (default: their
+    words weighed by ``rarity``).
     """
     found: list[int] = []
     suffix = "/" + _image_path(key.image_url) if key.image_url else ""
     if mine is None:
         mine = description_words(key)
-    if theirs is None:
-        theirs = [description_words(other) for other in others]
-    gate = IDENTIFYING["description"]
     if weights is None:
-        weights = [rarity] * len(others)
-    for index, (other, words, weigher) in enumerate(zip(others, theirs, weights, strict=True)):
+        weights = [rarity.of_words(description_words(other)) for other in others]
+    gate = IDENTIFYING["description"]
+    mass = rarity.mass(mine)  # the record's side of every pair
+    for index, (other, theirs) in enumerate(zip(others, weights, strict=True)):
         # A cheap superset of "same path" (the host holds no "/"); ``score`` decides exactly.
         if suffix and other.image_url.endswith(suffix):
             found.append(index)
             continue
-        if mine.isdisjoint(words) and max(len(mine), len(words)) > TYPO_WORDS:
+        if not mine or not theirs:
+            continue  # no description on one side: no description evidence
+        if mine.isdisjoint(theirs) and max(len(mine), len(theirs)) > TYPO_WORDS:
             continue  # no word in common and too many to be typos of each other: 0
-
-        similarity = description_similarity(mine, words, rarity, weigher)
-        if similarity is not None and similarity >= gate:
+        if _similarity(mine, mass, rarity, theirs, theirs.total, theirs) >= gate:
             found.append(index)
     return found
 

@@ -37,21 +37,13 @@ class Known:
     canonical_hash: str
     match_score: float | None = None
     match_fields: tuple[str, ...] | None = None
-    described: frozenset[str] | None = None  # ``keys.description_words``, once computed
     weights: Weights | None = None  # its words' weights in the chunk it was linked in
 
     @property
-    def words(self) -> frozenset[str]:
-        """Return the description's words (``keys.description_words``), computed once."""
-        if self.described is None:
-            self.described = description_words(self.key)
-        return self.described
-
-    @property
     def own_weights(self) -> Weights:
-        """Return its word weights (uniform for a listing stored without them)."""
+        """Return its description words with their weights (uniform if stored without them)."""
         if self.weights is None:
-            self.weights = Weights.read(self.words, None)
+            self.weights = Weights.read(description_words(self.key), None)
         return self.weights
 
 
@@ -71,14 +63,18 @@ async def lock(conn: asyncpg.Connection, lock_ids: Sequence[int]) -> None:
 
 def _known(row: asyncpg.Record) -> Known:
     values = tuple(row)  # _SELECT (VehicleKey's fields, in order), then _LINK
-    matched = tuple(values[-2]) if values[-2] is not None else None
-    known = Known(VehicleKey(*values[:-4]), values[-4], values[-3], matched)
-    known.weights = Weights.read(known.words, values[-1])
+    key = VehicleKey(*values[:-5])
+    canonical, score, matched, stored, words = values[-5:]
+    known = Known(key, canonical, score, tuple(matched) if matched is not None else None)
+    if words is not None and stored is not None and len(words) == len(stored):
+        known.weights = Weights(zip(words, stored, strict=True))  # as linked: no word to derive
+    else:  # stored before its words were: derived from the description
+        known.weights = Weights.read(description_words(key), stored)
     return known
 
 
 _SELECT = ", ".join(f"k.{field}" for field in VehicleKey._fields)  # VehicleKey(*columns)
-_LINK = "k.canonical_hash, k.match_score, k.match_fields, k.word_weights"
+_LINK = "k.canonical_hash, k.match_score, k.match_fields, k.word_weights, k.words"
 
 
 async def exact(conn: asyncpg.Connection, hashes: Sequence[str]) -> dict[str, Known]:
@@ -90,6 +86,9 @@ async def exact(conn: asyncpg.Connection, hashes: Sequence[str]) -> dict[str, Kn
     )
     return {row["data_hash"]: _known(row) for row in rows}
 
+
+LINK_COLUMNS = ("canonical_hash", "match_score", "match_fields", "word_weights", "words")
+"""The known index's columns after ``KNOWN_COLUMNS``: the link and the words' weights."""
 
 MAX_CANDIDATES = 16
 """Known vehicles read per range of a probe: bounds the work and the memory per record whatever a
@@ -216,11 +215,11 @@ async def insert_known(conn: asyncpg.Connection, known: Sequence[Known]) -> None
     records = [
         (
             *item.key.record(), item.canonical_hash, item.match_score, item.match_fields,
-            item.own_weights.stored(),
+            *item.own_weights.columns(),
         )
         for item in known
     ]  # fmt: skip
-    columns = (*KNOWN_COLUMNS, "canonical_hash", "match_score", "match_fields", "word_weights")
+    columns = (*KNOWN_COLUMNS, *LINK_COLUMNS)
     await conn.copy_records_to_table("processor_known_vehicles", records=records, columns=columns)
 
 
