@@ -5,8 +5,11 @@
 It writes the listings ``bench.e2e.run`` drops (same generator, same seed), then processes the
 files one after the other as the service does (a reader process, linking against PostgreSQL in
 a throw-away database, chunk by chunk) and prints records/s and the CPU seconds of the service,
-its reader process and its PostgreSQL backends. ``--steps`` adds, for each step of the linking's
-store, its wall seconds and its backend's CPU seconds. The database is made and dropped as the
+its reader process and its PostgreSQL backends, and the peak RSS of the service and its reader
+process. ``--steps`` adds, for each step of the linking's store, its wall seconds and its
+backend's CPU seconds; ``--counts`` what linking did per record (probes, candidates, rows read
+from the index, pairs put to the description gate and passed, links): a change meant only to be
+faster must leave them as they were. The database is made and dropped as the
 end-to-end benchmark's (``bench.e2e.stack.create_database``: ``TEST_ADMIN_DATABASE_URL``, default
 the local postgres).
 """
@@ -15,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import resource
 import shutil
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +33,8 @@ from pydantic import SecretStr
 
 from bench.e2e.cpu import process_cpu_s
 from bench.e2e.listings import write_dataset
-from bench.e2e.stack import create_database, drop_database
-from services.processor.dedup import market, store
+from bench.e2e.stack import create_database, drop_database, peak_rss_mb
+from services.processor.dedup import linker, market, scoring, store
 from services.processor.dedup.linker import Linker
 from services.processor.processing import CHUNK_SIZE, Options, process_file_async
 from services.processor.reading import ReaderProcess
@@ -43,6 +48,46 @@ STEPS = {
     store: ("lock", "exact", "candidates", "insert_evidence", "insert_known"),
     market: ("fetch",),
 }
+
+
+class LinkCounts(Counter[str]):
+    """What linking saw: probes, candidates, rows read, pairs gated and passed (this process)."""
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[LinkCounts]:
+        """Count while in the block: the linker's steps are wrapped, then put back."""
+        candidates, with_evidence, known = store.candidates, scoring.with_evidence, store._known
+
+        async def counted_candidates(*args: Any, **kwargs: Any) -> list[list[store.Known]]:
+            found = await candidates(*args, **kwargs)
+            self["probes"] += len(args[1].keys)
+            self["candidates"] += sum(map(len, found))
+            return found
+
+        def counted_gate(key: Any, others: Any, *args: Any, **kwargs: Any) -> list[int]:
+            passed = with_evidence(key, others, *args, **kwargs)
+            self["records linked"] += 1
+            self["pairs gated"] += len(others)
+            self["pairs passed"] += len(passed)
+            return passed
+
+        def counted_read(row: Any) -> store.Known:
+            self["rows read"] += 1
+            return known(row)
+
+        wrappers = (
+            (store, "candidates", counted_candidates),
+            (linker, "with_evidence", counted_gate),  # the name the linker calls
+            (store, "_known", counted_read),
+        )
+        originals = [(module, name, getattr(module, name)) for module, name, _ in wrappers]
+        for module, name, wrapper in wrappers:
+            setattr(module, name, wrapper)
+        try:
+            yield self
+        finally:
+            for module, name, original in originals:
+                setattr(module, name, original)
 
 
 class StepTimes:
@@ -87,12 +132,12 @@ async def process(files: list[Path], dsn: str, root: Path, chunk_size: int) -> d
     async with db.create_pool(SecretStr(dsn), max_size=4, application_name="bench") as pool:
         async with pool.acquire() as conn:
             await db.apply_migrations(conn, "processor", MIGRATIONS)
-        linker = Linker(pool)
-        stages = ChunkStages(pool, linker)
+        linking = Linker(pool)
+        stages = ChunkStages(pool, linking)
         reading = ReaderProcess()
         reading.spawn()  # as in a running service: the child is already up
         assert reading.pid is not None  # spawn() started it
-        reader_pid, records, valid = reading.pid, 0, 0
+        reader_pid, records, valid, links = reading.pid, 0, 0, 0
         backend_cpu = await backends_cpu_s(pool)
         service_cpu, reader_cpu = time.process_time(), process_cpu_s(reader_pid) or 0.0
         started = time.perf_counter()
@@ -112,10 +157,14 @@ async def process(files: list[Path], dsn: str, root: Path, chunk_size: int) -> d
                 )
                 records += summary.records_read
                 valid += summary.records_valid
+                links += summary.near_duplicates
             seconds = time.perf_counter() - started
             figures = {
+                "service_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "reader_mib": peak_rss_mb(reader_pid) or 0.0,
                 "records": records,
                 "valid": valid,
+                "links": links,
                 "seconds": seconds,
                 "service_cpu_s": time.process_time() - service_cpu,
                 "reader_cpu_s": (process_cpu_s(reader_pid) or 0.0) - reader_cpu,
@@ -123,21 +172,22 @@ async def process(files: list[Path], dsn: str, root: Path, chunk_size: int) -> d
             }
         finally:
             reading.close()
-            await linker.upkeep.close()
+            await linking.upkeep.close()
     return figures
 
 
 async def run(args: argparse.Namespace) -> None:
     """Write the files, process them in a throw-away database, print the figures."""
     work = Path(tempfile.mkdtemp(prefix="bench-files-"))
-    steps = StepTimes()
+    steps, counts = StepTimes(), LinkCounts()
     if args.steps:
         steps.install()
     name, dsn = await create_database("bench_files_")
     try:
         dataset = write_dataset(work / "outbox", args.records, args.files)
         print(f"{dataset.records} records in {len(dataset.files)} files", flush=True)
-        figures = await process(dataset.files, dsn, work / "data", args.chunk_size)
+        with counts.installed() if args.counts else contextlib.nullcontext(counts):
+            figures = await process(dataset.files, dsn, work / "data", args.chunk_size)
     finally:
         await drop_database(name)
         shutil.rmtree(work, ignore_errors=True)
@@ -148,11 +198,16 @@ async def run(args: argparse.Namespace) -> None:
         f"{figures['records'] / seconds:,.0f} records/s\n"
         f"CPU seconds: service {figures['service_cpu_s']:.1f}, reader process "
         f"{figures['reader_cpu_s']:.1f}, PostgreSQL backends {figures['backends_cpu_s']:.1f}; "
-        f"{cpu:.1f} in all, {1e6 * cpu / figures['records']:.0f} us a record"
+        f"{cpu:.1f} in all, {1e6 * cpu / figures['records']:.0f} us a record\n"
+        f"peak RSS: service {figures['service_mib']:.0f} MiB, reader process "
+        f"{figures['reader_mib']:.0f} MiB; links made {figures['links']:.0f}"
     )
     if args.steps:
         for step, wall in sorted(steps.wall.items(), key=lambda item: -item[1]):
             print(f"  {step:16s} wall {wall:6.1f} s   backend CPU {steps.backend[step]:6.1f} s")
+    linked = counts["records linked"] or 1
+    for label, value in counts.items():
+        print(f"  {label:16s} {value:10,d}  ({value / linked:.2f} a record linked)")
 
 
 def main() -> None:
@@ -162,6 +217,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE)  # the service default
     parser.add_argument("--steps", action="store_true", help="time each step of the store")
+    parser.add_argument("--counts", action="store_true", help="count what linking did")
     args = parser.parse_args()
     lifecycle.tune_gc()  # as the service does (shared.lifecycle.run_service)
     lifecycle.limit_malloc_arenas()

@@ -21,7 +21,10 @@ async def test_every_record_is_processed_and_each_side_is_charged(tmp_path: Path
     admin = await asyncpg.connect(ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        figures = await bench_files.process(dataset.files, dsn_for(name), tmp_path / "data", 100)
+        with bench_files.LinkCounts().installed() as counts:
+            figures = await bench_files.process(
+                dataset.files, dsn_for(name), tmp_path / "data", 100
+            )
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -34,3 +37,10 @@ async def test_every_record_is_processed_and_each_side_is_charged(tmp_path: Path
     assert figures["service_cpu_s"] > 0
     assert figures["reader_cpu_s"] > 0
     assert figures["backends_cpu_s"] > 0
+    assert figures["service_mib"] > 0
+    assert figures["reader_mib"] > 0
+    # Every valid row is linked once; the gate sees only candidates the probes returned.
+    assert counts["records linked"] <= figures["valid"]
+    assert counts["candidates"] >= counts["pairs gated"] >= counts["pairs passed"] > 0
+    assert figures["links"] > 0
+    assert bench_files.linker.with_evidence is bench_files.scoring.with_evidence  # put back

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from sys import intern
 from typing import Any
 
 import asyncpg
@@ -62,12 +63,18 @@ async def lock(conn: asyncpg.Connection, lock_ids: Sequence[int]) -> None:
 
 
 def _known(row: asyncpg.Record) -> Known:
-    values = tuple(row)  # _SELECT (VehicleKey's fields, in order), then _LINK
-    key = VehicleKey(*values[:-5])
-    canonical, score, matched, stored, words = values[-5:]
+    # _SELECT (VehicleKey's fields, in order), then _LINK. The fields many listings share (make,
+    # model, city, state, source) and the words are interned: one copy for all cached listings.
+    (data_hash, make, model, year, price, city, state, description, image_url, source,
+     source_url, stock, canonical, score, matched, stored, words) = row  # fmt: skip
+    key = VehicleKey(
+        data_hash, intern(make), intern(model), year, price, intern(city), intern(state),
+        description, image_url, intern(source), source_url, stock,
+    )  # fmt: skip
     known = Known(key, canonical, score, tuple(matched) if matched is not None else None)
     if words is not None and stored is not None and len(words) == len(stored):
-        known.weights = Weights(zip(words, stored, strict=True))  # as linked: no word to derive
+        # As linked: no word to derive.
+        known.weights = Weights(zip(map(intern, words), stored, strict=True))
     else:  # stored before its words were: derived from the description
         known.weights = Weights.read(description_words(key), stored)
     return known
