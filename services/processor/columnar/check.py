@@ -108,9 +108,13 @@ def _prices(values: list[Any], ok: list[bool], blank: list[bool]) -> list[Decima
     text becomes ``Decimal(value)``, as the model makes it.
     """
     return [
-        value if type(value) is Decimal else Decimal(value) if good and not empty else None
+        None if value is None or not good or empty else _decimal(value)
         for value, good, empty in zip(values, ok, blank, strict=True)
     ]
+
+
+def _decimal(value: Any) -> Decimal:
+    return value if type(value) is Decimal else Decimal(value)
 
 
 def _construct(values: dict[str, Any], fields_set: set[str]) -> Vehicle:

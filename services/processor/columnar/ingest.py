@@ -37,7 +37,7 @@ STRING_KEYS: tuple[str, ...] = (
 class Columns:
     """The chunk's values by input key, the records left to the model, and each one's keys."""
 
-    values: dict[str, list[Any]]  # input key -> the records' values (None when missing)
+    values: dict[str, list[Any]]  # input key -> the records' values (None: missing or odd)
     frame: pl.DataFrame  # the same as columns; the price as its decimal text
     odd: list[bool]  # the record is left to the model whatever the rules say
     fields_set: list[frozenset[str]]  # the model fields each record gives (keys present)
@@ -45,16 +45,19 @@ class Columns:
 
 def read(records: list[Any]) -> Columns:
     """Return the records as columns; a record that is not a plain dict is odd."""
-    n = len(records)
     odd = [type(r) is not dict for r in records]
     dicts = [{} if bad else r for r, bad in zip(records, odd, strict=True)] if any(odd) else records
     fields_set = _fields_sets(dicts, odd)
     values = {key: [r.get(key) for r in dicts] for key in KEYS.values()}
-    series = [_strings(key, values[key], odd) for key in STRING_KEYS]
-    series.append(_years(values[YEAR_KEY], odd))
-    series.append(_strings(PRICE_KEY, _price_texts(values[PRICE_KEY], odd), odd))
-    frame = pl.DataFrame(series, height=n) if n else pl.DataFrame(series)
-    return Columns(values, frame, odd, fields_set)
+    series = []
+    for key in STRING_KEYS:
+        values[key], column = _strings(key, values[key], odd)
+        series.append(column)
+    values[YEAR_KEY], column = _years(values[YEAR_KEY], odd)
+    series.append(column)
+    values[PRICE_KEY] = _screen(values[PRICE_KEY], _PRICE_TYPES, odd)
+    series.append(_strings(PRICE_KEY, _price_texts(values[PRICE_KEY]), odd)[1])
+    return Columns(values, pl.DataFrame(series, height=len(records)), odd, fields_set)
 
 
 def _fields_sets(dicts: list[Any], odd: list[bool]) -> list[frozenset[str]]:
@@ -89,25 +92,28 @@ def _screen(values: list[Any], allowed: frozenset[type], odd: list[bool]) -> lis
     return out
 
 
-def _strings(name: str, values: list[Any], odd: list[bool]) -> pl.Series:
+def _strings(name: str, values: list[Any], odd: list[bool]) -> tuple[list[Any], pl.Series]:
+    """Return the screened values and their String column."""
     values = _screen(values, _TEXT_TYPES, odd)
     try:
-        return pl.Series(name, values, dtype=pl.String)
+        return values, pl.Series(name, values, dtype=pl.String)
     except UnicodeEncodeError:  # a lone surrogate: Python holds it, UTF-8 cannot
-        return pl.Series(name, _blank_unless(values, _utf8, odd), dtype=pl.String)
+        values = _blank_unless(values, _utf8, odd)
+        return values, pl.Series(name, values, dtype=pl.String)
 
 
-def _years(values: list[Any], odd: list[bool]) -> pl.Series:
+def _years(values: list[Any], odd: list[bool]) -> tuple[list[Any], pl.Series]:
+    """Return the screened years and their Int64 column."""
     values = _screen(values, _YEAR_TYPES, odd)
     try:
-        return pl.Series(YEAR_KEY, values, dtype=pl.Int64)
+        return values, pl.Series(YEAR_KEY, values, dtype=pl.Int64)
     except (TypeError, OverflowError):  # an integer past 64 bits
-        return pl.Series(YEAR_KEY, _blank_unless(values, _int64, odd), dtype=pl.Int64)
+        values = _blank_unless(values, _int64, odd)
+        return values, pl.Series(YEAR_KEY, values, dtype=pl.Int64)
 
 
-def _price_texts(values: list[Any], odd: list[bool]) -> list[str | None]:
+def _price_texts(values: list[Any]) -> list[str | None]:
     """Return each price as decimal text (``str`` of an int or Decimal), None when absent."""
-    values = _screen(values, _PRICE_TYPES, odd)
     return [v if v is None or type(v) is str else str(v) for v in values]
 
 

@@ -56,7 +56,7 @@ def decisions(latest_year: int, choices: Mapping[str, Sequence[str]]) -> list[pl
             extra.append(blank.alias(blank_column(field.key)))
     for key, accepted in choices.items():
         value = pl.col(key)
-        known = pl.Series(key, list(accepted), dtype=pl.String)
+        known = pl.Series(key, list(accepted), dtype=pl.String).implode()  # one set of values
         valid.append(value.is_null() | value.is_in(known))
     valid.append(pl.col(YEAR_KEY).is_between(YEAR_MIN, latest_year))
     price_ok, price_blank = _price()
