@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 import polars as pl
@@ -48,7 +49,7 @@ def read(records: list[Any]) -> Columns:
     odd = [type(r) is not dict for r in records]
     dicts = [{} if bad else r for r, bad in zip(records, odd, strict=True)] if any(odd) else records
     fields_set = _fields_sets(dicts, odd)
-    values = {key: [r.get(key) for r in dicts] for key in KEYS.values()}
+    values = {key: list(map(dict.get, dicts, repeat(key))) for key in KEYS.values()}
     series = []
     for key in STRING_KEYS:
         values[key], column = _strings(key, values[key], odd)
@@ -66,18 +67,18 @@ def _fields_sets(dicts: list[Any], odd: list[bool]) -> list[frozenset[str]]:
     Records of one source share a few key orders, so the work is done once per key order.
     """
     shapes = list(map(tuple, dicts))
-    known: dict[tuple[str, ...], tuple[frozenset[str], bool]] = {}
+    given: dict[tuple[str, ...], frozenset[str]] = {}
+    snake: set[tuple[str, ...]] = set()
     for shape in set(shapes):
         keys = set(shape)
-        given = frozenset(name for name, key in KEYS.items() if key in keys)
-        known[shape] = (given, not keys.isdisjoint(SNAKE_KEYS))
-    out: list[frozenset[str]] = []
-    for i, shape in enumerate(shapes):
-        given, snake = known[shape]
-        out.append(given)
-        if snake:
-            odd[i] = True
-    return out
+        given[shape] = frozenset(name for name, key in KEYS.items() if key in keys)
+        if not keys.isdisjoint(SNAKE_KEYS):
+            snake.add(shape)
+    if snake:
+        for i, shape in enumerate(shapes):
+            if shape in snake:
+                odd[i] = True
+    return list(map(given.__getitem__, shapes))
 
 
 def _screen(values: list[Any], allowed: frozenset[type], odd: list[bool]) -> list[Any]:

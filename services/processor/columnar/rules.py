@@ -1,9 +1,9 @@
 """The vehicle rules as Polars expressions over a chunk's columns: one pass decides every record.
 
-Each field gives an expression that is true where its value is certainly valid (or absent and
-optional), and the columns the stored values need: a text's tidied form where tidying changes
-it, and where an optional value is blank (the model leaves it out). A null in a decision (a
-missing required value) is a refusal.
+Text is tidied first (``untidy`` finds the cells that tidying changes, ``tidy`` rewrites only
+those), then each field gives an expression that is true where its value is certainly valid
+(or absent and optional), and where an optional value is blank (the model leaves it out). A
+null in a decision (a missing required value) is a refusal.
 """
 
 from __future__ import annotations
@@ -29,31 +29,39 @@ from .fields import (
 OK = "ok"
 
 
-def tidied_column(key: str) -> str:
-    """Return the name of a text's tidied column (null where tidying leaves the text as is)."""
-    return f"tidied:{key}"
-
-
 def blank_column(key: str) -> str:
     """Return the name of the column true where an optional value is blank (left out)."""
     return f"blank:{key}"
 
 
+def untidy() -> list[pl.Expr]:
+    """Return, for each text field, whether tidying changes its value (one column by key)."""
+    return [pl.col(field.key).str.contains(UNTIDY) for field in TEXT_FIELDS]
+
+
+def tidy(text: pl.Expr) -> pl.Expr:
+    """Return ``Record._tidy``'s text: NUL as U+FFFD, whitespace runs one space, ends trimmed."""
+    return (
+        text.str.replace_all("\x00", "\ufffd", literal=True)
+        .str.replace_all(WHITESPACE_RUN, " ")
+        .str.strip_chars(" ")
+    )
+
+
 def decisions(latest_year: int, choices: Mapping[str, Sequence[str]]) -> list[pl.Expr]:
-    """Return the expressions of one ``select``: ``OK``, then the tidied and blank columns.
+    """Return the expressions of one ``select`` over tidied text: ``OK``, then blank columns.
 
     ``choices`` holds, for each choice field's key, the chunk's values the model accepts
     (spelled as one of its enum's values, or blank): the vocabulary is decided once per
     distinct value, the membership here.
     """
     valid: list[pl.Expr] = []
-    extra: list[pl.Expr] = []
+    blanks: list[pl.Expr] = []
     for field in TEXT_FIELDS:
-        ok, tidied, blank = _text(field)
+        ok, blank = _text(field)
         valid.append(ok)
-        extra.append(tidied.alias(tidied_column(field.key)))
         if blank is not None:
-            extra.append(blank.alias(blank_column(field.key)))
+            blanks.append(blank.alias(blank_column(field.key)))
     for key, accepted in choices.items():
         value = pl.col(key)
         known = pl.Series(key, list(accepted), dtype=pl.String).implode()  # one set of values
@@ -61,33 +69,25 @@ def decisions(latest_year: int, choices: Mapping[str, Sequence[str]]) -> list[pl
     valid.append(pl.col(YEAR_KEY).is_between(YEAR_MIN, latest_year))
     price_ok, price_blank = _price()
     valid.append(price_ok)
-    extra.append(price_blank.alias(blank_column(PRICE_KEY)))
-    return [pl.all_horizontal(valid).fill_null(value=False).alias(OK), *extra]
+    blanks.append(price_blank.alias(blank_column(PRICE_KEY)))
+    return [pl.all_horizontal(valid).fill_null(value=False).alias(OK), *blanks]
 
 
-def _text(field: TextField) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
-    """Return a text field's decision, its tidied value where it changes, and its blankness.
+def _text(field: TextField) -> tuple[pl.Expr, pl.Expr | None]:
+    """Return a tidied text field's decision and, if optional, its blankness.
 
-    Tidying is ``Record._tidy``'s: NUL becomes U+FFFD, runs of whitespace one space, and the
-    ends are trimmed. A required text that tidies to nothing is left to the model (it keeps
-    a text of only whitespace as given).
+    A required text that tidies to nothing is left to the model (it keeps a text of only
+    whitespace as given); an optional one is left out.
     """
     value = pl.col(field.key)
-    untidy = value.str.contains(UNTIDY)
-    tidy = (
-        value.str.replace_all("\x00", "\ufffd", literal=True)
-        .str.replace_all(WHITESPACE_RUN, " ")
-        .str.strip_chars(" ")
-    )
-    clean = pl.when(untidy).then(tidy).otherwise(value)
-    chars = clean.str.len_chars()
+    chars = value.str.len_chars()
     bounded = chars.is_between(max(field.min_chars, 1), field.max_chars)
     if field.url:
-        bounded = bounded & clean.str.contains(URL_PATTERN)
+        bounded = bounded & value.str.contains(URL_PATTERN)
     if field.required:
-        return value.is_not_null() & bounded, pl.when(untidy).then(tidy), None
+        return value.is_not_null() & bounded, None
     blank = chars == 0
-    return value.is_null() | blank | bounded, pl.when(untidy).then(tidy), blank
+    return value.is_null() | blank | bounded, blank
 
 
 def _price() -> tuple[pl.Expr, pl.Expr]:
