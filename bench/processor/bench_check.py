@@ -27,9 +27,9 @@ from typing import Any
 
 import polars as pl
 
+from bench.columnar import check_vehicles
 from bench.e2e.listings import Dataset, ListingStream
 from services.processor import transform
-from services.processor.columnar import check_vehicles
 from services.processor.processing import CHUNK_SIZE
 from services.processor.quality.generator import ListingGenerator
 from services.processor.sources import Normalizer

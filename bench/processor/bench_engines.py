@@ -22,13 +22,13 @@ from typing import Any
 
 import polars as pl
 
-from bench.e2e.listings import vehicle
-from services.processor.columnar.fields import (
+from bench.columnar.fields import (
     PRICE_PATTERN,
     TEXT_FIELDS,
     UNTIDY,
     URL_PATTERN,
 )
+from bench.e2e.listings import vehicle
 from services.processor.sources import Normalizer
 from shared.events import RecordType
 from shared.records import Vehicle, VehicleCategory, VehicleCondition, VehicleRegion

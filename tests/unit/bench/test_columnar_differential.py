@@ -17,16 +17,16 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.e2e.listings import Dataset, ListingStream, vehicle
-from services.processor import transform
-from services.processor.columnar import check_vehicles
-from services.processor.columnar.fields import (
+from bench.columnar import check_vehicles
+from bench.columnar.fields import (
     CHOICE_FIELDS,
     KEYS,
     TEXT_FIELDS,
     URL_PATTERN,
     WHITESPACE,
 )
+from bench.e2e.listings import Dataset, ListingStream, vehicle
+from services.processor import transform
 from services.processor.quality.generator import ListingGenerator
 from services.processor.sources import Normalizer
 from shared.events import RecordType
