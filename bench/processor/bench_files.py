@@ -31,10 +31,10 @@ from bench.e2e.listings import write_dataset
 from bench.e2e.stack import create_database, drop_database
 from services.processor.dedup import market, store
 from services.processor.dedup.linker import Linker
-from services.processor.processing import CHUNK_SIZE, Options, process_file_async
+from services.processor.processing import CHUNK_SIZE, ChunkStages, Options, process_file_async
 from services.processor.reading import ReaderProcess
 from services.processor.schema import MIGRATIONS
-from services.processor.stages import ChunkStages
+from services.processor.stages.link import ChunkLinker
 from shared import db, lifecycle
 from shared.events import RecordType
 from shared.storage import DataDir
@@ -88,7 +88,7 @@ async def process(files: list[Path], dsn: str, root: Path, chunk_size: int) -> d
         async with pool.acquire() as conn:
             await db.apply_migrations(conn, "processor", MIGRATIONS)
         linker = Linker(pool)
-        stages = ChunkStages(pool, linker)
+        stages = ChunkStages(ChunkLinker(linker))
         reading = ReaderProcess()
         reading.spawn()  # as in a running service: the child is already up
         assert reading.pid is not None  # spawn() started it

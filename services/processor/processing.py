@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from shared import PIPELINE_VERSION
 from shared.events import RecordType, utcnow
@@ -31,6 +31,10 @@ from .reading import InThread, Reading
 from .sources import tool_of
 from .summary import Summary, update_report
 from .writer import BatchWriter
+
+if TYPE_CHECKING:  # the service's side only: the stages that need PostgreSQL and HTTP clients
+    from .stages.enrich import OnlineEnrichment
+    from .stages.link import ChunkLinker
 
 PROCESSING_VERSION = 3
 """Bump when the processed output of a file changes; it is part of every batch id."""
@@ -48,7 +52,7 @@ class ChunkCounts(NamedTuple):
 
 
 class LinkChunk(Protocol):
-    """Links a chunk of rows against the known index (``stages.ChunkStages``)."""
+    """Links a chunk of rows against the known index and enriches them online (``ChunkStages``)."""
 
     @property
     def prepare(self) -> Prepare:
@@ -58,6 +62,27 @@ class LinkChunk(Protocol):
         self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object
     ) -> ChunkCounts:
         """Fill the rows' link fields; return the chunk's duplicates and failed lookups."""
+
+
+@dataclass(frozen=True)
+class ChunkStages:
+    """The async side's stages of a chunk: link its rows, then enrich them online."""
+
+    link: ChunkLinker
+    enrich: OnlineEnrichment | None = None  # None: no online enrichment
+
+    @property
+    def prepare(self) -> Prepare:
+        """Return what computes linking's keys where the chunk is read."""
+        return self.link.prepare
+
+    async def __call__(
+        self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object = None
+    ) -> ChunkCounts:
+        """Link and enrich the rows in place; return the chunk's duplicates and failed lookups."""
+        stats = await self.link(record_type, rows, prepared)
+        failures = 0 if self.enrich is None else await self.enrich(rows)
+        return ChunkCounts(stats.known, stats.near, failures)
 
 
 __all__ = ["CHUNK_SIZE", "Options", "OutputPaths", "Summary", "process_file", "process_file_async"]

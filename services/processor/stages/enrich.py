@@ -1,4 +1,8 @@
-"""The async work done on each chunk between blocking steps: link, online geocode, image check."""
+"""Enrich a chunk's linked rows online: geocode their places, check their images (async side).
+
+Both steps are opt-in (``PROCESSOR_GEOCODER=nominatim``, ``PROCESSOR_CHECK_IMAGES``) and run
+after linking, over the ``enrich`` package's geocoder and image check.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +13,20 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from shared.events import RecordType
-
-from .dedup.linker import Linker
-from .dedup.prepare import KeyPreparer, Prepared
-from .enrich.geocode import CachedGeocoder, count_failed
-from .enrich.image_head import check_head
-from .processing import ChunkCounts
+from ..enrich.geocode import CachedGeocoder, count_failed
+from ..enrich.image_head import check_head
 
 
 @dataclass(frozen=True)
-class ChunkStages:
-    """Links chunks against the known index and runs the opt-in online enrichments."""
+class OnlineEnrichment:
+    """Geocodes a chunk's places (when a geocoder is set) and checks its images (with ``http``)."""
 
     pool: asyncpg.Pool
-    linker: Linker
     geocoder: CachedGeocoder | None = None
     http: aiohttp.ClientSession | None = None  # set when image HEAD checks are on
 
-    @property
-    def prepare(self) -> KeyPreparer:
-        """Return what computes a chunk's matching keys and probes where it is read (no I/O)."""
-        return self.linker.preparer
-
-    async def __call__(
-        self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object = None
-    ) -> ChunkCounts:
-        """Process one chunk in place; return its known and near duplicates, failed lookups."""
-        assert prepared is None or isinstance(prepared, Prepared)  # noqa: S101 - from prepare
-        stats = await self.linker.link(record_type, rows, prepared)
+    async def __call__(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Enrich the rows in place; return how many geocoder lookups failed."""
         failures = 0
         if self.geocoder is not None:
             failures = await self._geocode(rows)
@@ -46,7 +35,7 @@ class ChunkStages:
                 image = row["enrichment"].get("image")
                 if image is not None:
                     await check_head(self.http, image)
-        return ChunkCounts(stats.known, stats.near, failures)
+        return failures
 
     async def _geocode(self, rows: Sequence[dict[str, Any]]) -> int:
         """Geocode the rows' queries; return how many lookups failed."""

@@ -1,0 +1,5 @@
+"""The stages a raw file goes through in the processor, one module each.
+
+``link`` links a chunk's rows against the known index (async side, the service's event loop);
+``enrich`` runs a chunk's online enrichments after linking (async side).
+"""
