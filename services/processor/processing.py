@@ -26,9 +26,9 @@ from shared.storage import DataDir, day_of, write_json_atomic
 from .chunks import Chunk, Prepare, ReadJob, write_chunk
 from .enrich.record import Enricher
 from .grading import DEFAULT_GRADE_RULES, GradeRule
-from .reader import UnreadableFileError
 from .reading import InThread, Reading
 from .sources import tool_of
+from .stages.read import UnreadableFileError
 from .summary import Summary, update_report
 from .writer import BatchWriter
 

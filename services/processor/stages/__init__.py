@@ -1,5 +1,6 @@
 """The stages a raw file goes through in the processor, one module each.
 
+``read`` streams the values of a raw file (reading side: the reader process or a thread);
 ``link`` links a chunk's rows against the known index (async side, the service's event loop);
 ``enrich`` runs a chunk's online enrichments after linking (async side).
 """
