@@ -27,7 +27,7 @@ from shared.records import LINK_FIELDS, MODELS, processed_columns
 from . import transform
 from .enrich.record import Enricher
 from .seen import DigestSet
-from .sources import Normalizer
+from .stages.normalize import Normalizer
 from .stages.read import iter_values
 from .summary import Summary
 from .writer import BatchWriter

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from services.processor import transform
-from services.processor.sources import Normalizer
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import Vehicle
 

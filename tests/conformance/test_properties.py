@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
 from services.processor import transform
-from services.processor.sources import Normalizer
+from services.processor.stages.normalize import Normalizer
 from services.processor.transform import dumps_line
 from shared.events import RecordType
 from shared.records import Vehicle

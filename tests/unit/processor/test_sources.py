@@ -9,8 +9,9 @@ import orjson
 import pytest
 
 from services.processor import transform
-from services.processor.sources import Normalizer, tool_of
+from services.processor.sources import tool_of
 from services.processor.sources.apify import load_field_maps
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import MODELS, Record
 

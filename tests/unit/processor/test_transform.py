@@ -7,7 +7,7 @@ from decimal import Decimal
 import orjson
 
 from services.processor import transform
-from services.processor.sources import Normalizer
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import Article, CarEvent, Vehicle
 

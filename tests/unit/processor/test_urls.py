@@ -8,7 +8,7 @@ import pytest
 
 from services.processor import transform
 from services.processor.enrich.record import Enricher
-from services.processor.sources import Normalizer
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import MODELS, Article, CarEvent, Record, Vehicle, record_hash
 
