@@ -23,14 +23,14 @@ from shared import PIPELINE_VERSION
 from shared.events import RecordType, utcnow
 from shared.storage import DataDir, day_of, write_json_atomic
 
-from .chunks import Chunk, Prepare, ReadJob, write_chunk
+from .chunks import Chunk, Prepare, ReadJob
 from .enrich.record import Enricher
 from .grading import DEFAULT_GRADE_RULES, GradeRule
 from .reading import InThread, Reading
 from .sources import tool_of
 from .stages.read import UnreadableFileError
+from .stages.write import BatchWriter, write_chunk
 from .summary import Summary, update_report
-from .writer import BatchWriter
 
 if TYPE_CHECKING:  # the service's side only: the stages that need PostgreSQL and HTTP clients
     from .stages.enrich import OnlineEnrichment

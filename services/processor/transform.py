@@ -16,6 +16,8 @@ from pydantic_core import ErrorDetails
 
 from shared.records import Record
 
+from .stages.write import dumps_line
+
 BUSINESS_RULE = "business_rule"
 SOURCE_PREFIX = "source_"  # rules of failures found while mapping a source's item
 NOT_AN_OBJECT = "not_an_object"
@@ -96,17 +98,6 @@ def count_reasons(errors: Iterable[Mapping[str, Any]], counts: dict[str, int]) -
     for error in errors:
         key = reason_key(error)
         counts[key] = counts.get(key, 0) + 1
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError
-
-
-def dumps_line(data: Any) -> bytes:
-    """Serialize one JSON line (Decimals become numbers), with the trailing newline."""
-    return orjson.dumps(data, default=_json_default, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def failure_line(

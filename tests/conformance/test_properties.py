@@ -19,7 +19,7 @@ from hypothesis.provisional import urls
 
 from services.processor import transform
 from services.processor.stages.normalize import Normalizer
-from services.processor.transform import dumps_line
+from services.processor.stages.write import dumps_line
 from shared.events import RecordType
 from shared.records import Vehicle
 
