@@ -24,9 +24,9 @@ from typing import Any
 from shared.events import RecordType
 from shared.records import LINK_FIELDS, MODELS
 
-from . import transform
 from .enrich.record import Enricher
 from .seen import DigestSet
+from .stages import check
 from .stages.normalize import Normalizer
 from .stages.read import iter_values
 from .stages.write import Frame, frame, frame_columns
@@ -121,12 +121,12 @@ class ChunkReader:
         summary = self.summary
         summary.records_read += 1
         mapped = self.normalizer(value)
-        outcome = transform.validate(mapped.record, self.model)
-        errors = transform.with_source_errors(mapped.errors, outcome)
+        outcome = check.validate(mapped.record, self.model)
+        errors = check.with_source_errors(mapped.errors, outcome)
         if errors or isinstance(outcome, list):
             summary.count_failure(errors)
             failed.append(
-                transform.failure_line(summary.raw_file, position, errors, value, mapped.repairs)
+                check.failure_line(summary.raw_file, position, errors, value, mapped.repairs)
             )
             return None
         extra = {**self.job.lineage, **_NO_LINK, "record_position": position}

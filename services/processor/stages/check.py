@@ -1,7 +1,9 @@
-"""Pure record transforms: validate a raw value into a record or its errors, build output lines.
+"""Check a normalized value: validate it into its record, or report every reason it fails.
 
 No I/O here. An error is ``{"field", "rule", "message", "value"}``; rules of type
-``business_rule`` are business-rule failures, every other type is a schema failure.
+``business_rule`` are business-rule failures, every other type is a schema failure. A value that
+fails gets a failure line (``failure_line``), and its errors count in the file's summary by
+reason (``reason_key``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from shared.records import Record
 
-from .stages.write import dumps_line
+from .write import dumps_line
 
 BUSINESS_RULE = "business_rule"
 SOURCE_PREFIX = "source_"  # rules of failures found while mapping a source's item
