@@ -22,11 +22,10 @@ from .config import ProcessorSettings
 from .dedup.linker import Linker
 from .enrich.gazetteer import OfflineGazetteer
 from .enrich.geocode import CachedGeocoder
-from .enrich.record import Enricher
 from .grading import DEFAULT_GRADE_RULES, load_rules_file
 from .processing import ChunkStages, Options
 from .reading import ReaderProcesses
-from .stages.enrich import OnlineEnrichment
+from .stages.enrich import Enricher, OnlineEnrichment
 from .stages.link import ChunkLinker
 
 log = structlog.get_logger(__name__)

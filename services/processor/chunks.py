@@ -24,9 +24,9 @@ from typing import Any
 from shared.events import RecordType
 from shared.records import LINK_FIELDS, MODELS
 
-from .enrich.record import Enricher
 from .seen import DigestSet
 from .stages import check
+from .stages.enrich import Enricher
 from .stages.normalize import Normalizer
 from .stages.read import iter_values
 from .stages.write import Frame, frame, frame_columns

@@ -24,10 +24,10 @@ from shared.events import RecordType, utcnow
 from shared.storage import DataDir, day_of, write_json_atomic
 
 from .chunks import Chunk, Prepare, ReadJob
-from .enrich.record import Enricher
 from .grading import DEFAULT_GRADE_RULES, GradeRule
 from .reading import InThread, Reading
 from .sources import tool_of
+from .stages.enrich import Enricher
 from .stages.read import UnreadableFileError
 from .stages.write import BatchWriter, write_chunk
 from .summary import Summary, update_report

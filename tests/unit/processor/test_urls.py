@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from services.processor.enrich.record import Enricher
 from services.processor.stages import check
+from services.processor.stages.enrich import Enricher
 from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import MODELS, Article, CarEvent, Record, Vehicle, record_hash
