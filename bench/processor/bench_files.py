@@ -32,7 +32,7 @@ from bench.e2e.stack import create_database, drop_database
 from services.processor.dedup import market, store
 from services.processor.dedup.linker import Linker
 from services.processor.processing import CHUNK_SIZE, ChunkStages, Options, process_file_async
-from services.processor.reading import ReaderProcess
+from services.processor.reader_process import ReaderProcess
 from services.processor.schema import MIGRATIONS
 from services.processor.stages.link import ChunkLinker
 from shared import db, lifecycle

@@ -45,7 +45,7 @@ from services.processor.processing import (
     process_file_async,
 )
 from services.processor.quality.generator import CITIES, ListingGenerator
-from services.processor.reading import ReaderProcess
+from services.processor.reader_process import ReaderProcess
 from services.processor.schema import MIGRATIONS
 from services.processor.stages.link import ChunkLinker
 from shared import db, lifecycle

@@ -24,7 +24,7 @@ from .enrich.gazetteer import OfflineGazetteer
 from .enrich.geocode import CachedGeocoder
 from .grading import DEFAULT_GRADE_RULES, load_rules_file
 from .processing import ChunkStages, Options
-from .reading import ReaderProcesses
+from .reader_process import ReaderProcesses
 from .stages.enrich import Enricher, OnlineEnrichment
 from .stages.link import ChunkLinker
 

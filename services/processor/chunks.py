@@ -11,7 +11,7 @@ and the link fields, enrichment included) and its processed line already seriali
 to the service and back into dicts cost more than serializing them once where they are made.
 
 ``ReadJob`` says everything reading a file needs and can be sent to another process (pickled):
-``reading.ReaderProcess`` reads there, ``reading.InThread`` in a worker thread.
+``reader_process.ReaderProcess`` reads there, ``reader_process.InThread`` in a worker thread.
 """
 
 from __future__ import annotations

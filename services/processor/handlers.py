@@ -33,7 +33,7 @@ from shared.storage import DataDir, sha256_file
 
 from .grading import GradeRule
 from .processing import LinkChunk, Options, Summary, make_batch_id, process_file, process_file_async
-from .reading import ReaderProcesses
+from .reader_process import ReaderProcesses
 from .stages.enrich import Enricher
 
 log = structlog.get_logger(__name__)

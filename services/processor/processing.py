@@ -1,8 +1,8 @@
 """Process one raw file: read, normalize, validate, enrich, link, write, report.
 
 Reading (parsing, mapping, validation, enrichment, matching keys) runs chunk by chunk in a reader
-process or a worker thread (``reading``); the async side links each chunk against the known index
-in PostgreSQL while the next one is read, then writes it (``process_file_async``).
+process or a worker thread (``reader_process``); the async side links each chunk against the
+known index in PostgreSQL while the next one is read, then writes it (``process_file_async``).
 ``process_file`` is the same without linking (no database).
 Output names derive from the raw file only, so processing the same file again rewrites the same
 files (idempotent).
@@ -25,7 +25,7 @@ from shared.storage import DataDir, day_of, write_json_atomic
 
 from .chunks import Chunk, Prepare, ReadJob
 from .grading import DEFAULT_GRADE_RULES, GradeRule
-from .reading import InThread, Reading
+from .reader_process import InThread, Reading
 from .sources import tool_of
 from .stages.enrich import Enricher
 from .stages.read import UnreadableFileError
@@ -233,7 +233,7 @@ async def process_file_async(
     """Process one raw file, linking each chunk with ``link`` while the next one is read.
 
     ``meta`` holds ``batch_id`` and optionally ``source``, ``original_name`` and ``now``.
-    ``reading`` reads the chunks (a ``reading.ReaderProcess``; by default a worker thread of
+    ``reading`` reads the chunks (a ``reader_process.ReaderProcess``; by default a worker thread of
     this process).
     """
     run = _Run(raw_path, record_type, data_dir, meta)
