@@ -118,6 +118,7 @@ class ChunkReader:
             close()
 
     def _one(self, value: Any, position: int, failed: list[bytes]) -> dict[str, Any] | None:
+        """Normalize, check and enrich one value; return its row (None: failed or a repeat)."""
         summary = self.summary
         summary.records_read += 1
         mapped = self.normalizer(value)
@@ -129,14 +130,13 @@ class ChunkReader:
                 check.failure_line(summary.raw_file, position, errors, value, mapped.repairs)
             )
             return None
-        extra = {**self.job.lineage, **_NO_LINK, "record_position": position}
-        extra.update(self.job.enricher.enrich(outcome, list(mapped.repairs)))
         row = outcome.to_row()  # its columns are picked, in order, by ``frame``
-        row.update(extra)
-        digest = bytes.fromhex(row["data_hash"])
-        if not self.seen.add(digest):
+        if not check.first_in_file(row, self.seen):
             summary.duplicates_in_batch += 1
             return None
+        extra = {**self.job.lineage, **_NO_LINK, "record_position": position}
+        extra.update(self.job.enricher.enrich(outcome, list(mapped.repairs)))
+        row.update(extra)
         summary.records_valid += 1
         if mapped.repairs:
             summary.count_repairs(mapped.repairs)

@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from shared.records import Record
 
+from ..seen import DigestSet
 from .write import dumps_line
 
 BUSINESS_RULE = "business_rule"
@@ -78,6 +79,15 @@ def safe_value(value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
         return value[:MAX_VALUE_CHARS] + "..."
     return value
+
+
+def first_in_file(row: Mapping[str, Any], seen: DigestSet) -> bool:
+    """Say whether ``row`` is the first of its exact record in its file; remember it in ``seen``.
+
+    An exact repeat (the same ``data_hash``) is dropped where it is read, before enrichment, and
+    counted in ``duplicates_in_batch``; a record repeated from other files is linking's.
+    """
+    return seen.add(bytes.fromhex(row["data_hash"]))
 
 
 def reason_key(error: Mapping[str, Any]) -> str:
