@@ -1,9 +1,12 @@
-"""Turn a raw file's values into processed rows, chunk by chunk (blocking; a thread or a process).
+"""The reading side of a chunk: a raw file's values through read, normalize, check and enrich.
 
-Each value is mapped by its source's mapper, repaired, validated and enriched. A chunk holds the
-valid new rows, which the async side links against the known index before they are written, and
-the failure lines of the invalid values read with them. Only one chunk is held in memory: a chunk
-ends after ``size`` values that produced a row or a failure.
+Blocking; it runs in the reader process or a worker thread (``reader_process``). Each value is
+read (``stages.read``), mapped from its source's shape and repaired (``stages.normalize``),
+validated or failed, and dropped if the file already produced it (``stages.check``), then
+enriched offline (``stages.enrich``). A chunk holds the valid new rows, which the async side
+links and enriches online before they are written, and the failure lines of the invalid values
+read with them. Only one chunk is held in memory: a chunk ends after ``size`` values that
+produced a row or a failure.
 
 A row crosses to the async side as only what linking and the online stages fill (``data_hash``
 and the link fields, enrichment included) and its processed line already serialized around them
@@ -12,6 +15,8 @@ to the service and back into dicts cost more than serializing them once where th
 
 ``ReadJob`` says everything reading a file needs and can be sent to another process (pickled):
 ``reader_process.ReaderProcess`` reads there, ``reader_process.InThread`` in a worker thread.
+``ReadJob`` in and ``Chunk`` out are what crosses between the two sides, so they sit here beside
+the composition rather than in one of the stages.
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ class ReadJob:
 
 @dataclass
 class ChunkReader:
-    """Reads, normalizes, validates and enriches the values of one raw file."""
+    """Reads, normalizes, checks and enriches the values of one raw file, chunk by chunk."""
 
     job: ReadJob
     values: Iterator[Any]

@@ -1,11 +1,16 @@
-"""Process one raw file: read, normalize, validate, enrich, link, write, report.
+"""Process one raw file: its chunks through the stages (``stages``), then its outputs and report.
 
-Reading (parsing, mapping, validation, enrichment, matching keys) runs chunk by chunk in a reader
-process or a worker thread (``reader_process``); the async side links each chunk against the
-known index in PostgreSQL while the next one is read, then writes it (``process_file_async``).
-``process_file`` is the same without linking (no database).
-Output names derive from the raw file only, so processing the same file again rewrites the same
-files (idempotent).
+Each chunk goes, in order:
+
+- read, normalize, check, enrich (offline) on the reading side (``chunks.ChunkReader``, in a
+  reader process or a worker thread: ``reader_process``), which also prepares linking's keys
+  and frames each row's line;
+- link, enrich (online) on the async side (``ChunkStages``), while the next chunk is read;
+- write (``stages.write``), in a worker thread and in order, while the next chunk is linked.
+
+``process_file_async`` runs them so; ``process_file`` is the same without linking (no
+database), in the caller's thread. Output names derive from the raw file only, so processing the
+same file again rewrites the same files (idempotent).
 """
 
 from __future__ import annotations
@@ -212,8 +217,8 @@ def process_file(
             reader = run.job(options).open()
             done = False
             while not done:
-                chunk = reader.read()
-                write_chunk(writer, chunk)
+                chunk = reader.read()  # read, normalize, check, enrich
+                write_chunk(writer, chunk)  # write
                 done = chunk.done
     except UnreadableFileError as exc:
         return run.finish(exc)
@@ -245,19 +250,19 @@ async def process_file_async(
     writing: asyncio.Future[None] | None = None  # the previous chunk, written while this links
     try:
         await reading.start(run.job(options, link.prepare))
-        chunk: Chunk | None = await reading.next()
+        chunk: Chunk | None = await reading.next()  # read, normalize, check, enrich
         while chunk is not None:
             # The next chunk is read while this one is linked: its CPU work runs while the
             # linking waits for PostgreSQL.
             upcoming = None if chunk.done else asyncio.ensure_future(reading.next())
             try:
-                if chunk.rows:
+                if chunk.rows:  # link, enrich online
                     found = ChunkCounts(*await link(record_type, chunk.rows, chunk.prepared))
                     counts = ChunkCounts(*(a + b for a, b in zip(counts, found, strict=True)))
             finally:
                 following = await upcoming if upcoming is not None else None
             if writing is not None:
-                await writing  # chunks are written in order, one at a time
+                await writing  # write: chunks are written in order, one at a time
             writing = asyncio.ensure_future(asyncio.to_thread(write_chunk, writer, chunk))
             chunk = following
         if writing is not None:
