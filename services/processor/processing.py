@@ -66,7 +66,7 @@ class LinkChunk(Protocol):
     async def __call__(
         self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object
     ) -> ChunkCounts:
-        """Fill the rows' link fields; return the chunk's duplicates and failed lookups."""
+        """Fill the rows' link fields and enrich them; return the duplicates and failed lookups."""
 
 
 @dataclass(frozen=True)
