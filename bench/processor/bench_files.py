@@ -36,10 +36,10 @@ from bench.e2e.listings import write_dataset
 from bench.e2e.stack import create_database, drop_database, peak_rss_mb
 from services.processor.dedup import linker, market, scoring, store
 from services.processor.dedup.linker import Linker
-from services.processor.processing import CHUNK_SIZE, Options, process_file_async
-from services.processor.reading import ReaderProcess
+from services.processor.processing import CHUNK_SIZE, ChunkStages, Options, process_file_async
+from services.processor.reader_process import ReaderProcess
 from services.processor.schema import MIGRATIONS
-from services.processor.stages import ChunkStages
+from services.processor.stages.link import ChunkLinker
 from shared import db, lifecycle
 from shared.events import RecordType
 from shared.storage import DataDir
@@ -133,7 +133,7 @@ async def process(files: list[Path], dsn: str, root: Path, chunk_size: int) -> d
         async with pool.acquire() as conn:
             await db.apply_migrations(conn, "processor", MIGRATIONS)
         linking = Linker(pool)
-        stages = ChunkStages(pool, linking)
+        stages = ChunkStages(ChunkLinker(linking))
         reading = ReaderProcess()
         reading.spawn()  # as in a running service: the child is already up
         assert reading.pid is not None  # spawn() started it

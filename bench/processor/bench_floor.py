@@ -25,9 +25,9 @@ from typing import Any
 import orjson
 
 from bench.e2e.listings import vehicle
-from services.processor import transform
 from services.processor.dedup.keys import evidence, from_row
 from services.processor.processing import CHUNK_SIZE
+from services.processor.stages import write
 from shared import lifecycle
 from shared.records import Vehicle
 
@@ -64,7 +64,7 @@ def measure(records: int, seed: int = 1, chunk: int = CHUNK_SIZE) -> dict[str, f
             values = timed("parse", orjson.loads, lines[first : first + chunk])
             models = timed("validate", Vehicle.model_validate, values)
             rows = timed("row", Vehicle.to_row, models)
-            timed("serialize", transform.dumps_line, rows)
+            timed("serialize", write.dumps_line, rows)
             keys = timed("keys", from_row, rows)
             timed("evidence", evidence, keys)
     finally:

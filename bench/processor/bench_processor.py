@@ -38,11 +38,17 @@ from services.processor.dedup.keys import (
 from services.processor.dedup.linker import Linker
 from services.processor.dedup.rarity import Rarity
 from services.processor.dedup.store import LINK_COLUMNS
-from services.processor.processing import CHUNK_SIZE, Options, process_file, process_file_async
+from services.processor.processing import (
+    CHUNK_SIZE,
+    ChunkStages,
+    Options,
+    process_file,
+    process_file_async,
+)
 from services.processor.quality.generator import CITIES, ListingGenerator
-from services.processor.reading import ReaderProcess
+from services.processor.reader_process import ReaderProcess
 from services.processor.schema import MIGRATIONS
-from services.processor.stages import ChunkStages
+from services.processor.stages.link import ChunkLinker
 from shared import db, lifecycle
 from shared.events import RecordType
 from shared.records import Vehicle
@@ -166,7 +172,7 @@ async def _run_with_db(args, raw, data_dir, options):  # type: ignore[no-untyped
             # are index-only scans as they are on a long-running index.
             await conn.execute("VACUUM ANALYZE")
             print(f"pre-loaded {args.known} known listings in {time.perf_counter() - t0:.1f} s")
-        stages = ChunkStages(pool, Linker(pool))
+        stages = ChunkStages(ChunkLinker(Linker(pool)))
         reading = None if args.in_thread else ReaderProcess()
         if reading is not None:
             reading.spawn()  # as in a running service: the child is already up

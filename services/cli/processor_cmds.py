@@ -12,11 +12,11 @@ import click
 import orjson
 
 from services.processor.dedup.scoring import LINK_THRESHOLD
-from services.processor.enrich.record import Enricher
 from services.processor.handlers import original_name_of
 from services.processor.processing import Options, process_file
 from services.processor.quality.generator import PHOTO_MODES
 from services.processor.quality.report import measure
+from services.processor.stages.enrich import Enricher
 from services.processor.summary import Summary
 from shared.events import RecordType, utcnow
 from shared.storage import DataDir

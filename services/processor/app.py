@@ -22,11 +22,11 @@ from .config import ProcessorSettings
 from .dedup.linker import Linker
 from .enrich.gazetteer import OfflineGazetteer
 from .enrich.geocode import CachedGeocoder
-from .enrich.record import Enricher
 from .grading import DEFAULT_GRADE_RULES, load_rules_file
-from .processing import Options
-from .reading import ReaderProcesses
-from .stages import ChunkStages
+from .processing import ChunkStages, Options
+from .reader_process import ReaderProcesses
+from .stages.enrich import Enricher, OnlineEnrichment
+from .stages.link import ChunkLinker
 
 log = structlog.get_logger(__name__)
 SERVICE = "processor"
@@ -72,7 +72,8 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
             http = await stack.enter_async_context(guarded_session(settings.url_policy()))
         linker = Linker(pool, settings.link_threshold)
         stack.push_async_callback(linker.upkeep.close)  # before the pool closes
-        stages = ChunkStages(pool, linker, online_geocoder(settings), http)
+        online = OnlineEnrichment(pool, online_geocoder(settings), http)
+        stages = ChunkStages(ChunkLinker(linker), online)
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))
         # One limit over both subjects: at most max_in_flight files are parsed at a time.
         slots = asyncio.Semaphore(settings.max_in_flight)

@@ -1,17 +1,22 @@
-"""Turn a raw file's values into processed rows, chunk by chunk (blocking; a thread or a process).
+"""The reading side of a chunk: a raw file's values through read, normalize, check and enrich.
 
-Each value is mapped by its source's mapper, repaired, validated and enriched. A chunk holds the
-valid new rows, which the async side links against the known index before they are written, and
-the failure lines of the invalid values read with them. Only one chunk is held in memory: a chunk
-ends after ``size`` values that produced a row or a failure.
+Blocking; it runs in the reader process or a worker thread (``reader_process``). Each value is
+read (``stages.read``), mapped from its source's shape and repaired (``stages.normalize``),
+validated or failed, and dropped if the file already produced it (``stages.check``), then
+enriched offline (``stages.enrich``). A chunk holds the valid new rows, which the async side
+links and enriches online before they are written, and the failure lines of the invalid values
+read with them. Only one chunk is held in memory: a chunk ends after ``size`` values that
+produced a row or a failure.
 
 A row crosses to the async side as only what linking and the online stages fill (``data_hash``
 and the link fields, enrichment included) and its processed line already serialized around them
-(``Frame``): the rest of the row is final once read, and pickling ~30 fields a row to the service
-and back into dicts cost more than serializing them once where they are made.
+(``stages.write.Frame``): the rest of the row is final once read, and pickling ~30 fields a row
+to the service and back into dicts cost more than serializing them once where they are made.
 
 ``ReadJob`` says everything reading a file needs and can be sent to another process (pickled):
-``reading.ReaderProcess`` reads there, ``reading.InThread`` in a worker thread.
+``reader_process.ReaderProcess`` reads there, ``reader_process.InThread`` in a worker thread.
+``ReadJob`` in and ``Chunk`` out are what crosses between the two sides, so they sit here beside
+the composition rather than in one of the stages.
 """
 
 from __future__ import annotations
@@ -22,22 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from shared.events import RecordType
-from shared.records import LINK_FIELDS, MODELS, processed_columns
+from shared.records import LINK_FIELDS, MODELS
 
-from . import transform
-from .enrich.record import Enricher
-from .reader import iter_values
 from .seen import DigestSet
-from .sources import Normalizer
+from .stages import check
+from .stages.enrich import Enricher
+from .stages.normalize import Normalizer
+from .stages.read import iter_values
+from .stages.write import Frame, frame, frame_columns
 from .summary import Summary
-from .writer import BatchWriter
 
 _NO_LINK: dict[str, Any] = dict.fromkeys(LINK_FIELDS)
 _OPEN_FIELDS = ("data_hash", *LINK_FIELDS)  # what a row keeps unserialized
-
-Frame = tuple[bytes, bytes]
-"""A processed line without its link fields: what comes before them (ending with a comma) and
-what comes after (starting with a comma, ending with the newline)."""
 
 Prepare = Callable[[RecordType, list[dict[str, Any]]], object]
 """What linking a chunk's rows needs, computed on the reading side (``LinkChunk.prepare``)."""
@@ -56,30 +57,6 @@ class Chunk:
     failed: list[bytes]
     done: bool
     prepared: object = None  # ``prepare(record_type, rows)`` when the rows are to be linked
-
-
-def frame_columns(record_type: RecordType) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Return the processed columns before and after the link fields (which are contiguous)."""
-    columns = processed_columns(record_type)
-    start = columns.index(LINK_FIELDS[0])
-    end = start + len(LINK_FIELDS)
-    if columns[start:end] != LINK_FIELDS or not start or end == len(columns):
-        msg = f"{record_type.value}: link fields must be contiguous, inside the columns"
-        raise AssertionError(msg)
-    return columns[:start], columns[end:]
-
-
-def frame(row: dict[str, Any], head: tuple[str, ...], tail: tuple[str, ...]) -> Frame:
-    """Return the row's processed line around its link fields (``frame_columns``).
-
-    The line holds exactly the processed columns, in order, whatever else the row holds.
-
-    Raises:
-        KeyError: a column is missing from the row (a programming error).
-    """
-    before = transform.dumps_line({column: row[column] for column in head})  # b'{...}\n'
-    after = transform.dumps_line({column: row[column] for column in tail})
-    return before[:-2] + b",", b"," + after[1:]
 
 
 @dataclass(frozen=True)
@@ -105,7 +82,7 @@ class ReadJob:
 
 @dataclass
 class ChunkReader:
-    """Reads, normalizes, validates and enriches the values of one raw file."""
+    """Reads, normalizes, checks and enriches the values of one raw file, chunk by chunk."""
 
     job: ReadJob
     values: Iterator[Any]
@@ -146,35 +123,26 @@ class ChunkReader:
             close()
 
     def _one(self, value: Any, position: int, failed: list[bytes]) -> dict[str, Any] | None:
+        """Normalize, check and enrich one value; return its row (None: failed or a repeat)."""
         summary = self.summary
         summary.records_read += 1
         mapped = self.normalizer(value)
-        outcome = transform.validate(mapped.record, self.model)
-        errors = transform.with_source_errors(mapped.errors, outcome)
+        outcome = check.validate(mapped.record, self.model)
+        errors = check.with_source_errors(mapped.errors, outcome)
         if errors or isinstance(outcome, list):
             summary.count_failure(errors)
             failed.append(
-                transform.failure_line(summary.raw_file, position, errors, value, mapped.repairs)
+                check.failure_line(summary.raw_file, position, errors, value, mapped.repairs)
             )
+            return None
+        row = outcome.to_row()  # its columns are picked, in order, by ``frame``
+        if not check.first_in_file(row, self.seen):
+            summary.duplicates_in_batch += 1
             return None
         extra = {**self.job.lineage, **_NO_LINK, "record_position": position}
         extra.update(self.job.enricher.enrich(outcome, list(mapped.repairs)))
-        row = outcome.to_row()  # its columns are picked, in order, by ``frame``
         row.update(extra)
-        digest = bytes.fromhex(row["data_hash"])
-        if not self.seen.add(digest):
-            summary.duplicates_in_batch += 1
-            return None
         summary.records_valid += 1
         if mapped.repairs:
             summary.count_repairs(mapped.repairs)
         return row
-
-
-def write_chunk(writer: BatchWriter, chunk: Chunk) -> None:
-    """Write a chunk's failure lines, then its (linked) rows in the exact column order."""
-    for line in chunk.failed:
-        writer.write_failed(line)
-    for row, (before, after) in zip(chunk.rows, chunk.frames, strict=True):
-        fields = transform.dumps_line({name: row[name] for name in LINK_FIELDS})
-        writer.write_valid(before + fields[1:-2] + after)

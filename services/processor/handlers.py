@@ -31,10 +31,10 @@ from shared.events import (
 from shared.faults import crash_point
 from shared.storage import DataDir, sha256_file
 
-from .enrich.record import Enricher
 from .grading import GradeRule
 from .processing import LinkChunk, Options, Summary, make_batch_id, process_file, process_file_async
-from .reading import ReaderProcesses
+from .reader_process import ReaderProcesses
+from .stages.enrich import Enricher
 
 log = structlog.get_logger(__name__)
 STAGE = "processor"

@@ -1,11 +1,16 @@
-"""Process one raw file: read, normalize, validate, enrich, link, write, report.
+"""Process one raw file: its chunks through the stages (``stages``), then its outputs and report.
 
-Reading (parsing, mapping, validation, enrichment, matching keys) runs chunk by chunk in a reader
-process or a worker thread (``reading``); the async side links each chunk against the known index
-in PostgreSQL while the next one is read, then writes it (``process_file_async``).
-``process_file`` is the same without linking (no database).
-Output names derive from the raw file only, so processing the same file again rewrites the same
-files (idempotent).
+Each chunk goes, in order:
+
+- read, normalize, check, enrich (offline) on the reading side (``chunks.ChunkReader``, in a
+  reader process or a worker thread: ``reader_process``), which also prepares linking's keys
+  and frames each row's line;
+- link, enrich (online) on the async side (``ChunkStages``), while the next chunk is read;
+- write (``stages.write``), in a worker thread and in order, while the next chunk is linked.
+
+``process_file_async`` runs them so; ``process_file`` is the same without linking (no
+database), in the caller's thread. Output names derive from the raw file only, so processing the
+same file again rewrites the same files (idempotent).
 """
 
 from __future__ import annotations
@@ -17,20 +22,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from shared import PIPELINE_VERSION
 from shared.events import RecordType, utcnow
 from shared.storage import DataDir, day_of, write_json_atomic
 
-from .chunks import Chunk, Prepare, ReadJob, write_chunk
-from .enrich.record import Enricher
+from .chunks import Chunk, Prepare, ReadJob
 from .grading import DEFAULT_GRADE_RULES, GradeRule
-from .reader import UnreadableFileError
-from .reading import InThread, Reading
+from .reader_process import InThread, Reading
 from .sources import tool_of
+from .stages.enrich import Enricher
+from .stages.read import UnreadableFileError
+from .stages.write import BatchWriter, write_chunk
 from .summary import Summary, update_report
-from .writer import BatchWriter
+
+if TYPE_CHECKING:  # the service's side only: the stages that need PostgreSQL and HTTP clients
+    from .stages.enrich import OnlineEnrichment
+    from .stages.link import ChunkLinker
 
 PROCESSING_VERSION = 3
 """Bump when the processed output of a file changes; it is part of every batch id."""
@@ -48,7 +57,7 @@ class ChunkCounts(NamedTuple):
 
 
 class LinkChunk(Protocol):
-    """Links a chunk of rows against the known index (``stages.ChunkStages``)."""
+    """Links a chunk of rows against the known index and enriches them online (``ChunkStages``)."""
 
     @property
     def prepare(self) -> Prepare:
@@ -57,7 +66,28 @@ class LinkChunk(Protocol):
     async def __call__(
         self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object
     ) -> ChunkCounts:
-        """Fill the rows' link fields; return the chunk's duplicates and failed lookups."""
+        """Fill the rows' link fields and enrich them; return the duplicates and failed lookups."""
+
+
+@dataclass(frozen=True)
+class ChunkStages:
+    """The async side's stages of a chunk: link its rows, then enrich them online."""
+
+    link: ChunkLinker
+    enrich: OnlineEnrichment | None = None  # None: no online enrichment
+
+    @property
+    def prepare(self) -> Prepare:
+        """Return what computes linking's keys where the chunk is read."""
+        return self.link.prepare
+
+    async def __call__(
+        self, record_type: RecordType, rows: list[dict[str, Any]], prepared: object = None
+    ) -> ChunkCounts:
+        """Link and enrich the rows in place; return the chunk's duplicates and failed lookups."""
+        stats = await self.link(record_type, rows, prepared)
+        failures = 0 if self.enrich is None else await self.enrich(rows)
+        return ChunkCounts(stats.known, stats.near, failures)
 
 
 __all__ = ["CHUNK_SIZE", "Options", "OutputPaths", "Summary", "process_file", "process_file_async"]
@@ -187,8 +217,8 @@ def process_file(
             reader = run.job(options).open()
             done = False
             while not done:
-                chunk = reader.read()
-                write_chunk(writer, chunk)
+                chunk = reader.read()  # read, normalize, check, enrich
+                write_chunk(writer, chunk)  # write
                 done = chunk.done
     except UnreadableFileError as exc:
         return run.finish(exc)
@@ -208,7 +238,7 @@ async def process_file_async(
     """Process one raw file, linking each chunk with ``link`` while the next one is read.
 
     ``meta`` holds ``batch_id`` and optionally ``source``, ``original_name`` and ``now``.
-    ``reading`` reads the chunks (a ``reading.ReaderProcess``; by default a worker thread of
+    ``reading`` reads the chunks (a ``reader_process.ReaderProcess``; by default a worker thread of
     this process).
     """
     run = _Run(raw_path, record_type, data_dir, meta)
@@ -220,19 +250,19 @@ async def process_file_async(
     writing: asyncio.Future[None] | None = None  # the previous chunk, written while this links
     try:
         await reading.start(run.job(options, link.prepare))
-        chunk: Chunk | None = await reading.next()
+        chunk: Chunk | None = await reading.next()  # read, normalize, check, enrich
         while chunk is not None:
             # The next chunk is read while this one is linked: its CPU work runs while the
             # linking waits for PostgreSQL.
             upcoming = None if chunk.done else asyncio.ensure_future(reading.next())
             try:
-                if chunk.rows:
+                if chunk.rows:  # link, enrich online
                     found = ChunkCounts(*await link(record_type, chunk.rows, chunk.prepared))
                     counts = ChunkCounts(*(a + b for a, b in zip(counts, found, strict=True)))
             finally:
                 following = await upcoming if upcoming is not None else None
             if writing is not None:
-                await writing  # chunks are written in order, one at a time
+                await writing  # write: chunks are written in order, one at a time
             writing = asyncio.ensure_future(asyncio.to_thread(write_chunk, writer, chunk))
             chunk = following
         if writing is not None:

@@ -15,7 +15,7 @@ from typing import Any
 from shared.events import RecordType
 from shared.storage import update_json
 
-from . import transform
+from .stages import check
 
 COUNTS = (
     "records_read",
@@ -63,9 +63,9 @@ class Summary:
     def count_failure(self, errors: list[dict[str, Any]]) -> None:
         """Count one invalid record and each of its errors by reason and by kind."""
         self.records_invalid += 1
-        transform.count_reasons(errors, self.errors_by_reason)
+        check.count_reasons(errors, self.errors_by_reason)
         for error in errors:
-            kind = transform.reason_key(error).split(":", 1)[0]
+            kind = check.reason_key(error).split(":", 1)[0]
             self.errors_by_kind[kind] = self.errors_by_kind.get(kind, 0) + 1
 
     def count_repairs(self, repairs: Iterable[Mapping[str, Any]]) -> None:

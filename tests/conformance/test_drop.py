@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.processor import transform
+from services.processor.stages import check
 from tests.faults.stack import Stack
 from tests.polling import eventually
 
@@ -38,7 +38,7 @@ def _failures(data: Path) -> dict[int, list[str]]:
             if line.strip():
                 entry = json.loads(line)
                 found[entry["position"]] = sorted(
-                    {transform.reason_key(error) for error in entry["errors"]}
+                    {check.reason_key(error) for error in entry["errors"]}
                 )
     return found
 

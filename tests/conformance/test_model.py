@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from services.processor import transform
-from services.processor.sources import Normalizer
+from services.processor.stages import check
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import Vehicle
 
@@ -28,9 +28,9 @@ IDS = [case.name for case in CASES]
 def read(case: Case, index: int) -> tuple[dict[str, Any] | None, list[str], list[str]]:
     """Return the row the processor makes of a case (None if refused), its reasons and repairs."""
     mapped = Normalizer("drop", SOURCE, RecordType.VEHICLES)(case.record(index))
-    outcome = transform.validate(mapped.record, Vehicle)
-    errors = transform.with_source_errors(mapped.errors, outcome)
-    reasons = sorted({transform.reason_key(error) for error in errors})
+    outcome = check.validate(mapped.record, Vehicle)
+    errors = check.with_source_errors(mapped.errors, outcome)
+    reasons = sorted({check.reason_key(error) for error in errors})
     repairs = [repair["rule"] for repair in mapped.repairs]
     if errors or not isinstance(outcome, Vehicle):
         return None, reasons, repairs

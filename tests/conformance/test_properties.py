@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from services.processor import transform
-from services.processor.sources import Normalizer
-from services.processor.transform import dumps_line
+from services.processor.stages import check
+from services.processor.stages.normalize import Normalizer
+from services.processor.stages.write import dumps_line
 from shared.events import RecordType
 from shared.records import Vehicle
 
@@ -77,8 +77,8 @@ def test_whatever_the_seed_accepts_the_product_accepts_and_keeps(listing: dict[s
     """Accepted, classification as spelled, same year and price, a row PostgreSQL can hold."""
     assert seed_verdict(listing)[0], listing
     mapped = Normalizer("drop", "property", RecordType.VEHICLES)(listing)
-    outcome = transform.validate(mapped.record, Vehicle)
-    errors = transform.with_source_errors(mapped.errors, outcome)
+    outcome = check.validate(mapped.record, Vehicle)
+    errors = check.with_source_errors(mapped.errors, outcome)
     assert not errors, errors
     assert isinstance(outcome, Vehicle)
     row = outcome.to_row()

@@ -144,11 +144,11 @@ async def test_unreadable_file_is_rejected_not_dead_lettered(
 
 
 def _reader_processes() -> set[int]:
-    """Return the pids of this process's reader children (``services.processor.reading``)."""
+    """Return the pids of this process's reader children (``services.processor.reader_process``)."""
     return {
         child
         for child in children(os.getpid())
-        if b"services.processor.reading" in Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"services.processor.reader_process" in Path(f"/proc/{child}/cmdline").read_bytes()
     }
 
 

@@ -27,7 +27,7 @@ from ..dedup.prepare import Probes, chunk_probes
 from ..dedup.rarity import Rarity
 from ..dedup.scoring import LINK_THRESHOLD
 from ..dedup.store import Known
-from ..sources import Normalizer
+from ..stages.normalize import Normalizer
 from .generator import Listing, ListingGenerator
 
 

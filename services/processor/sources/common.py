@@ -107,7 +107,7 @@ def refuse_foreign_price(record: dict[str, Any], errors: list[dict[str, Any]]) -
     Read as dollars, "\u00a345,000" or "\u00a55,000,000" would be a wrong price that grades
     and market statistics then trust; converting needs a rate, which is not an unambiguous
     repair. The record fails with the reason, and validation's own complaint about the same
-    field is not repeated (``transform.with_source_errors``).
+    field is not repeated (``stages.check.with_source_errors``).
     """
     value = record.get("price")
     currency = foreign_currency(value) if isinstance(value, str) else None

@@ -14,8 +14,8 @@ from pydantic import TypeAdapter
 from services.processor.enrich.gazetteer import OfflineGazetteer, place_query
 from services.processor.enrich.geocode import geo_entry
 from services.processor.enrich.images import check_form
-from services.processor.enrich.record import Enricher
 from services.processor.processing import process_file
+from services.processor.stages.enrich import Enricher
 from shared import records
 from shared.events import RecordType
 from shared.records import Vehicle

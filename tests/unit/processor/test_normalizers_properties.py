@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.processor.sources import MAPPERS, Normalizer
+from services.processor.sources import MAPPERS
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import MODELS
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from services.processor.sources import Normalizer
 from services.processor.sources.dates import parse_date, parse_range, repair_event_dates
 from services.processor.sources.repairs import (
     Repairs,
@@ -30,6 +29,7 @@ from services.processor.sources.vocabulary import (
     EVENT_TYPE_ALIASES,
     REGION_ALIASES,
 )
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import (
     ArticleCategory,

@@ -8,9 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
-from services.processor import transform
-from services.processor.sources import Normalizer, tool_of
+from services.processor.sources import tool_of
 from services.processor.sources.apify import load_field_maps
+from services.processor.stages import check
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import MODELS, Record
 
@@ -20,7 +21,7 @@ V, E, A = RecordType.VEHICLES, RecordType.EVENTS, RecordType.ARTICLES
 def _valid(tool: str, item: Any, record_type: RecordType, **kwargs: Any) -> Record:
     mapped = Normalizer(tool, tool, record_type, **kwargs)(item)
     assert mapped.errors == []
-    outcome = transform.validate(mapped.record, MODELS[record_type])
+    outcome = check.validate(mapped.record, MODELS[record_type])
     assert not isinstance(outcome, list), outcome
     return outcome
 
@@ -204,7 +205,7 @@ def test_perplexity_record_without_support_is_invalid() -> None:
         "_search_results": [{"url": "https://real.example.com/z", "title": "z"}],
     }
     mapped = Normalizer("perplexity", "perplexity", A)(item)
-    assert [transform.reason_key(e) for e in mapped.errors] == ["source:url:unsupported_url"]
+    assert [check.reason_key(e) for e in mapped.errors] == ["source:url:unsupported_url"]
 
 
 def test_drop_records_default_the_source_name() -> None:
@@ -228,5 +229,5 @@ def test_mappers_never_raise(tool: str, record_type: RecordType, item: Any) -> N
     """Odd input never raises; validation then reports what is wrong."""
     mapped = Normalizer(tool, tool, record_type)(item)
     assert all(e["rule"] != "source_mapper_failed" for e in mapped.errors)
-    outcome = transform.validate(mapped.record, MODELS[record_type])
+    outcome = check.validate(mapped.record, MODELS[record_type])
     assert isinstance(outcome, list)

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from services.processor import transform
-from services.processor.enrich.record import Enricher
-from services.processor.sources import Normalizer
+from services.processor.stages import check
+from services.processor.stages.enrich import Enricher
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import MODELS, Article, CarEvent, Record, Vehicle, record_hash
 
@@ -27,7 +27,7 @@ def _process(
 ) -> tuple[Record | list[dict[str, Any]], list[dict[str, Any]]]:
     base = LISTING if record_type is RecordType.VEHICLES else {}
     mapped = Normalizer("drop", "drop", record_type)({**base, **changes})
-    return transform.validate(mapped.record, MODELS[record_type]), list(mapped.repairs)
+    return check.validate(mapped.record, MODELS[record_type]), list(mapped.repairs)
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,9 @@ import pytest
 
 from services.processor.chunks import ReadJob
 from services.processor.dedup.prepare import KeyPreparer, Prepared
-from services.processor.enrich.record import Enricher
 from services.processor.processing import Options, Summary, process_file_async
-from services.processor.reading import InThread, ReaderDiedError, ReaderProcess, Reading
+from services.processor.reader_process import InThread, ReaderDiedError, ReaderProcess, Reading
+from services.processor.stages.enrich import Enricher
 from shared.events import RecordType
 from shared.records import LINEAGE_FIELDS
 from shared.storage import DataDir
@@ -151,7 +151,7 @@ _SERVICE_ONLY = ("aiohttp", "asyncpg", "geopy", "nats", "pydantic_settings", "re
 
 _CHILD_MODULES = """
 import pickle, sys
-import services.processor.reading
+import services.processor.reader_process
 job = pickle.loads(sys.stdin.buffer.read())
 job.open().read()
 print(" ".join(sorted(name for name in sys.modules if "." not in name)))

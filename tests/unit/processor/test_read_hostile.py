@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.processor import reader
-from services.processor.reader import UnreadableFileError, iter_values
+from services.processor.stages import read
+from services.processor.stages.read import UnreadableFileError, iter_values
 from shared.events import RecordType
 
 
@@ -27,7 +27,7 @@ def test_large_files_with_nan_are_rejected_with_a_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Above the in-memory bound, a file with NaN is rejected whole, with the parser's reason."""
-    monkeypatch.setattr(reader, "SANITIZE_MAX_BYTES", 10)
+    monkeypatch.setattr(read, "SANITIZE_MAX_BYTES", 10)
     path = tmp_path / "nan.json"
     path.write_text('[{"price": NaN}]')
     with pytest.raises(UnreadableFileError, match="not valid JSON"):

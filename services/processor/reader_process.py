@@ -80,7 +80,7 @@ class InThread:
 class ReaderProcess:
     """Reads in a child process (started on the first job, kept for the next ones).
 
-    The child is ``python -m services.processor.reading FD LEVEL``, talking over one end of a
+    The child is ``python -m services.processor.reader_process FD LEVEL``, talking over one end of a
     socket pair (``multiprocessing.connection`` framing): a plain subprocess rather than a
     multiprocessing spawn, which would add a resource-tracker process (~13 MB) and re-import the
     service's main module.
@@ -230,5 +230,5 @@ def _sendable(exc: Exception) -> Exception:
     return exc
 
 
-if __name__ == "__main__":  # the child: python -m services.processor.reading FD LEVEL
+if __name__ == "__main__":  # the child: python -m services.processor.reader_process FD LEVEL
     serve(Connection(int(sys.argv[1])), sys.argv[2])

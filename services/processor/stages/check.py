@@ -1,7 +1,9 @@
-"""Pure record transforms: validate a raw value into a record or its errors, build output lines.
+"""Check a normalized value: validate it into its record, or report every reason it fails.
 
 No I/O here. An error is ``{"field", "rule", "message", "value"}``; rules of type
-``business_rule`` are business-rule failures, every other type is a schema failure.
+``business_rule`` are business-rule failures, every other type is a schema failure. A value that
+fails gets a failure line (``failure_line``), and its errors count in the file's summary by
+reason (``reason_key``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from shared.records import Record
+
+from ..seen import DigestSet
+from .write import dumps_line
 
 BUSINESS_RULE = "business_rule"
 SOURCE_PREFIX = "source_"  # rules of failures found while mapping a source's item
@@ -76,6 +81,15 @@ def safe_value(value: Any) -> Any:
     return value
 
 
+def first_in_file(row: Mapping[str, Any], seen: DigestSet) -> bool:
+    """Say whether ``row`` is the first of its exact record in its file; remember it in ``seen``.
+
+    An exact repeat (the same ``data_hash``) is dropped where it is read, before enrichment, and
+    counted in ``duplicates_in_batch``; a record repeated from other files is linking's.
+    """
+    return seen.add(bytes.fromhex(row["data_hash"]))
+
+
 def reason_key(error: Mapping[str, Any]) -> str:
     """Return the aggregated reason of an error.
 
@@ -96,17 +110,6 @@ def count_reasons(errors: Iterable[Mapping[str, Any]], counts: dict[str, int]) -
     for error in errors:
         key = reason_key(error)
         counts[key] = counts.get(key, 0) + 1
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError
-
-
-def dumps_line(data: Any) -> bytes:
-    """Serialize one JSON line (Decimals become numbers), with the trailing newline."""
-    return orjson.dumps(data, default=_json_default, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def failure_line(

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from services.processor.reader import UnreadableFileError, iter_values
+from services.processor.stages.read import UnreadableFileError, iter_values
 from shared.events import RecordType
 
 from .conftest import RawFactory, vehicle

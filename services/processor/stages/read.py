@@ -1,4 +1,4 @@
-"""Stream the values of a raw file with ijson, in constant memory, whatever its JSON shape.
+"""Read a raw file: stream its values with ijson, in constant memory, whatever its JSON shape.
 
 Accepted shapes, told apart by the first significant byte (after an optional UTF-8 BOM):
 

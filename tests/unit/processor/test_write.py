@@ -9,9 +9,14 @@ from typing import Any
 import orjson
 import pytest
 
-from services.processor import transform
-from services.processor.chunks import Chunk, frame, frame_columns, write_chunk
-from services.processor.writer import BatchWriter
+from services.processor.chunks import Chunk
+from services.processor.stages.write import (
+    BatchWriter,
+    dumps_line,
+    frame,
+    frame_columns,
+    write_chunk,
+)
 from shared.events import RecordType
 from shared.records import LINK_FIELDS, Vehicle, processed_columns
 
@@ -50,7 +55,7 @@ def test_a_written_row_is_the_row_serialized_whole(record_type: RecordType, tmp_
     with writer:
         write_chunk(writer, Chunk(open_rows, frames, [b'{"bad":1}\n'], done=True))
     columns = processed_columns(record_type)
-    expected = b"".join(transform.dumps_line({c: row[c] for c in columns}) for row in rows)
+    expected = b"".join(dumps_line({c: row[c] for c in columns}) for row in rows)
     assert (tmp_path / "out.jsonl").read_bytes() == expected
     assert (tmp_path / "failed.jsonl").read_bytes() == b'{"bad":1}\n'
 
