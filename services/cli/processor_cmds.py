@@ -15,7 +15,7 @@ from services.processor.dedup.scoring import LINK_THRESHOLD
 from services.processor.handlers import original_name_of
 from services.processor.processing import Options, process_file
 from services.processor.quality.generator import PHOTO_MODES
-from services.processor.quality.report import measure
+from services.processor.quality.report import CHUNK, measure
 from services.processor.stages.enrich import Enricher
 from services.processor.summary import Summary
 from shared.events import RecordType, utcnow
@@ -31,8 +31,14 @@ TARGET_RECALL = 0.95
 @click.option(
     "--threshold", default=LINK_THRESHOLD, show_default=True, help="Link score threshold, 0..100."
 )
+@click.option(
+    "--chunk-size",
+    default=CHUNK,
+    show_default=True,
+    help="Listings linked together, as in a file of this many (small: files dropped one by one).",
+)
 @click.option("--check", is_flag=True, help="Exit 1 when precision or recall misses the target.")
-def dedup_quality(n: int, seed: int, threshold: float, check: bool) -> None:
+def dedup_quality(n: int, seed: int, threshold: float, chunk_size: int, check: bool) -> None:
     """Measure precision and recall of the duplicate links.
 
     Generates listings with ground truth and links them as the processor would, once with each
@@ -45,7 +51,7 @@ def dedup_quality(n: int, seed: int, threshold: float, check: bool) -> None:
     """
     met = True
     for photos in PHOTO_MODES:
-        quality = measure(n, seed, threshold, photos)
+        quality = measure(n, seed, threshold, photos, chunk_size)
         for line in quality.lines():
             click.echo(line)
         met &= quality.precision >= TARGET_PRECISION and quality.recall >= TARGET_RECALL

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
 from itertools import repeat
 
@@ -29,6 +29,7 @@ PRIOR = 100  # listings counted with every chunk, holding none of its words
 COMMON_SHARE = 0.2  # a word in more than this share of a chunk's listings is a template word
 COMMON_MIN = 20  # ... once it is in at least this many (a small chunk has no template words)
 KEY_WORDS = 4  # blocking keys per description: its rarest words
+WEAK_EVIDENCE = 100  # a chunk of fewer listings tells template words from facts badly on its own
 
 
 TYPO_MATCH = 75.0  # two words this alike (rapidfuzz ratio) are one word mistyped
@@ -116,6 +117,25 @@ class Rarity:
             if not self.common(word)
         )
         return [entry[3] for entry in ranked[:k]]
+
+
+def among_neighbours(
+    rarity: Rarity, described: Sequence[frozenset[str]], neighbours: Iterable[Collection[str]]
+) -> Rarity:
+    """Return a chunk's word weights, measured among its known neighbours too if it is small.
+
+    A chunk of fewer than ``WEAK_EVIDENCE`` listings (a small dropped file, a short API page)
+    cannot tell template words from facts on its own: with ``PRIOR`` alone its words weigh
+    about alike, and two cars filled into one dealer template look like one. The known listings
+    its probes found share its make, place and words: a template word is in most of them, a
+    fact in few. So the chunk's listings (``described``: each one's words, once) are weighed
+    among those neighbours (their words) as well; a large chunk keeps its own weights. The
+    neighbours are what the index holds when the chunk is linked, as its candidates are.
+    """
+    if rarity.listings >= WEAK_EVIDENCE:
+        return rarity
+    found = [frozenset(words) for words in neighbours]
+    return Rarity.of([*described, *found]) if found else rarity
 
 
 class Weights(dict[str, float]):

@@ -24,7 +24,7 @@ from ..dedup import store
 from ..dedup.keys import UNKNOWN_PRICE, description_words, evidence, from_row, vehicle_id
 from ..dedup.linker import Linker
 from ..dedup.prepare import Probes, chunk_probes
-from ..dedup.rarity import Rarity
+from ..dedup.rarity import Rarity, among_neighbours
 from ..dedup.scoring import LINK_THRESHOLD
 from ..dedup.store import Known
 from ..stages.normalize import Normalizer
@@ -129,7 +129,8 @@ def cluster(
 ) -> dict[str, str]:
     """Return data_hash -> canonical hash for rows, linked in order against an in-memory index.
 
-    Words are weighed per chunk of ``chunk_size`` rows, as the service weighs them.
+    Words are weighed per chunk of ``chunk_size`` rows, as the service weighs them (a small
+    chunk among the known listings its probes find: ``rarity.among_neighbours``).
     """
     linker = Linker(pool=None, threshold=threshold)  # no SQL is run: best_match only
     index = MemoryIndex()
@@ -137,15 +138,19 @@ def cluster(
     rows = list(rows)
     for start in range(0, len(rows), chunk_size):
         keys = [from_row(row) for row in rows[start : start + chunk_size]]
-        rarity = Rarity.of([description_words(key) for key in dict.fromkeys(keys)])
-        for key in keys:
+        described = [description_words(key) for key in dict.fromkeys(keys)]
+        rarity = Rarity.of(described)
+        found = [evidence(key, rarity) for key in keys]  # keys are the chunk's own (as read)
+        probes, _ = chunk_probes(keys, found, threshold)
+        neighbours = {id(k): k.own_weights for answer in index.candidates(probes) for k in answer}
+        rarity = among_neighbours(rarity, described, neighbours.values())
+        for key, evidenced in zip(keys, found, strict=True):
             if key.data_hash in canonical:
                 continue
-            found = evidence(key, rarity)
-            probes, _ = chunk_probes([key], [found], threshold)
-            link = linker.best_match(key, found, index.candidates(probes), {}, rarity)
+            probes, _ = chunk_probes([key], [evidenced], threshold)
+            link = linker.best_match(key, evidenced, index.candidates(probes), {}, rarity)
             canonical[key.data_hash] = link.canonical_hash
-            index.add(link, found.ids)
+            index.add(link, evidenced.ids)
     return canonical
 
 
@@ -154,7 +159,11 @@ def _pairs(groups: dict[Any, set[str]]) -> set[tuple[str, str]]:
 
 
 def measure(
-    n: int = 2000, seed: int = 7, threshold: float = LINK_THRESHOLD, photos: str = "shared"
+    n: int = 2000,
+    seed: int = 7,
+    threshold: float = LINK_THRESHOLD,
+    photos: str = "shared",
+    chunk_size: int = CHUNK,
 ) -> Quality:
     """Generate ``n`` listings, link them, and return precision and recall of the links.
 
@@ -169,7 +178,7 @@ def measure(
         if row is not None:
             rows.append(row)
             entity_of.setdefault(row["data_hash"], listing.entity)
-    canonical = cluster(rows, threshold)
+    canonical = cluster(rows, threshold, chunk_size)
     truth: dict[int, set[str]] = {}
     predicted: dict[str, set[str]] = {}
     for data_hash, entity in entity_of.items():
