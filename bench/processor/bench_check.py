@@ -7,7 +7,7 @@ duplicates and relistings; ``quality``: the duplicate-detection generator) are m
 dropped file's records are, then checked chunk by chunk (the processor's chunk size) two ways,
 each ending in the rows of the valid records:
 
-* model: ``transform.validate`` (``Vehicle.model_validate``) then ``to_row()``, record by record;
+* model: ``stages.check.validate`` (``Vehicle.model_validate``) then ``to_row()``, record by record;
 * columnar: ``check_vehicles`` over the chunk, ``to_row()`` of what it takes, and the model for
   the rest (refused or not covered), as the chunk reader would run it.
 
@@ -29,10 +29,10 @@ import polars as pl
 
 from bench.columnar import check_vehicles
 from bench.e2e.listings import Dataset, ListingStream
-from services.processor import transform
 from services.processor.processing import CHUNK_SIZE
 from services.processor.quality.generator import ListingGenerator
-from services.processor.sources import Normalizer
+from services.processor.stages import check
+from services.processor.stages.normalize import Normalizer
 from shared import lifecycle
 from shared.events import RecordType
 from shared.records import Vehicle
@@ -54,7 +54,7 @@ def by_model(chunk: list[Any]) -> int:
     """Make the rows of the chunk's valid records, each validated by the model; count them."""
     rows = []
     for record in chunk:
-        outcome = transform.validate(record, Vehicle)
+        outcome = check.validate(record, Vehicle)
         if isinstance(outcome, Vehicle):
             rows.append(outcome.to_row())
     return len(rows)
@@ -64,7 +64,7 @@ def by_columns(chunk: list[Any]) -> int:
     """Make the same rows: the columnar check first, the model for what it leaves; count them."""
     rows = []
     for record, quick in zip(chunk, check_vehicles(chunk), strict=True):
-        outcome = quick if quick is not None else transform.validate(record, Vehicle)
+        outcome = quick if quick is not None else check.validate(record, Vehicle)
         if isinstance(outcome, Vehicle):
             rows.append(outcome.to_row())
     return len(rows)
@@ -72,7 +72,7 @@ def by_columns(chunk: list[Any]) -> int:
 
 def validated(chunk: list[Any]) -> int:
     """Return how many of the chunk's records the model accepts (no rows made)."""
-    return sum(isinstance(transform.validate(record, Vehicle), Vehicle) for record in chunk)
+    return sum(isinstance(check.validate(record, Vehicle), Vehicle) for record in chunk)
 
 
 def taken(chunk: list[Any]) -> int:

@@ -29,7 +29,7 @@ from bench.columnar.fields import (
     URL_PATTERN,
 )
 from bench.e2e.listings import vehicle
-from services.processor.sources import Normalizer
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import Vehicle, VehicleCategory, VehicleCondition, VehicleRegion
 

@@ -26,9 +26,9 @@ from bench.columnar.fields import (
     WHITESPACE,
 )
 from bench.e2e.listings import Dataset, ListingStream, vehicle
-from services.processor import transform
 from services.processor.quality.generator import ListingGenerator
-from services.processor.sources import Normalizer
+from services.processor.stages import check
+from services.processor.stages.normalize import Normalizer
 from shared.events import RecordType
 from shared.records import Vehicle, latest_year, url_problem
 from tests.conformance.cases import CASES
@@ -52,7 +52,7 @@ def agree(records: list[Any], chunk: int = CHUNK) -> tuple[int, int]:
         fast = check_vehicles(part)
         assert len(fast) == len(part)
         for record, quick in zip(part, fast, strict=True):
-            outcome = transform.validate(record, Vehicle)
+            outcome = check.validate(record, Vehicle)
             accepted = isinstance(outcome, Vehicle)
             valid += accepted
             if quick is None:
