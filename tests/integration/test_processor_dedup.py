@@ -210,8 +210,11 @@ def _distinct_rows(n: int, seed: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.usefixtures("clean_index")
-async def test_links_do_not_depend_on_the_known_row_cache(settings: PipelineSettings) -> None:
-    """A linker whose cache holds one row links a chunk exactly as one that holds them all."""
+async def test_links_do_not_depend_on_the_known_row_cache(
+    settings: PipelineSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A linker whose cache holds one row, reading rows 7 at a time, links a chunk exactly as
+    one that holds them all."""
     distinct = _distinct_rows(400, seed=5)
     first, second = distinct[:180], distinct[180:]
     hashes = [row["data_hash"] for row in second]
@@ -223,6 +226,7 @@ async def test_links_do_not_depend_on_the_known_row_cache(settings: PipelineSett
         await Linker(pool).link(RecordType.VEHICLES, [{**row, "enrichment": {}} for row in first])
         for cache_size in (1, 10_000):
             chunk = [{**row, "enrichment": {}} for row in second]
+            monkeypatch.setattr(store, "READ_BATCH", 7 if cache_size == 1 else 2_000)
             await Linker(pool, known_cache=cache_size).link(RecordType.VEHICLES, chunk)
             links[cache_size] = [row["canonical_hash"] for row in chunk]
             async with pool.acquire() as conn:  # forget the second chunk before the next run

@@ -97,11 +97,17 @@ async def exact(conn: asyncpg.Connection, hashes: Sequence[str]) -> dict[str, Kn
 LINK_COLUMNS = ("canonical_hash", "match_score", "match_fields", "word_weights", "words")
 """The known index's columns after ``KNOWN_COLUMNS``: the link and the words' weights."""
 
-MAX_CANDIDATES = 16
+READ_BATCH = 2_000
+"""Known rows read per query: a chunk can need ~20,000 against a large index, and asyncpg's
+records of one query are all held until it returns (~1.5 KB each beside the listing built from
+each)."""
+
+MAX_CANDIDATES = 8
 """Known vehicles read per range of a probe: bounds the work and the memory per record whatever a
-block's size (a chunk holds at most chunk size x 7 probes x 2 ranges x this many candidates). 32
-per probe took the processor to 365 MiB in a 1,000,000-listing end-to-end run whose canned
-descriptions fill the blocks; 16 gives the same links on the quality generator."""
+block's size (a chunk holds at most chunk size x 5 probes x 4 ranges x this many candidates). The
+candidates of a chunk are in memory at once: against the index a 1 GB file of templated listings
+builds, 16 took the processor (with its reader process) over 300 MiB. 8 gives the same links on
+the quality generator (``pipeline dedup-quality --n 30000``, chunks of 1,000 and of 10)."""
 
 
 class KnownCache(dict[int, Known]):
@@ -192,13 +198,14 @@ async def candidates(
     # This chunk's rows are held here: filling the cache may evict some of them from it.
     rows_of: dict[int, Known | None] = {vehicle: cache.get(vehicle) for vehicle, _ in hits}
     missing = [vehicle for vehicle, known in rows_of.items() if known is None]
-    if missing:
+    for start in range(0, len(missing), READ_BATCH):  # a batch's records freed before the next
         rows = await conn.fetch(
             f"SELECT {_SELECT}, {_LINK} FROM processor_known_vehicles k "
             "WHERE k.vehicle_id = ANY($1::bigint[])",
-            missing,
+            missing[start : start + READ_BATCH],
         )
         read = [_known(row) for row in rows]
+        del rows
         rows_of.update((vehicle_id(known.key.data_hash), known) for known in read)
         cache.keep(read)
     found: list[list[Known]] = [[] for _ in probes.keys]
