@@ -210,6 +210,23 @@ def _distinct_rows(n: int, seed: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.usefixtures("clean_index")
+async def _link_then_forget(linker: Linker, rows: list[dict[str, Any]]) -> list[str | None]:
+    """Link a copy of ``rows``, return their canonical hashes, then remove them from the index."""
+    chunk = [{**row, "enrichment": {}} for row in rows]
+    await linker.link(RecordType.VEHICLES, chunk)
+    hashes = [row["data_hash"] for row in rows]
+    async with linker.pool.acquire() as conn:
+        await conn.execute(
+            "DELETE FROM processor_vehicle_evidence WHERE vehicle_id = ANY($1::bigint[])",
+            [vehicle_id(data_hash) for data_hash in hashes],
+        )
+        await conn.execute(
+            "DELETE FROM processor_known_vehicles WHERE data_hash = ANY($1::text[])", hashes
+        )
+    return [row["canonical_hash"] for row in chunk]
+
+
+@pytest.mark.usefixtures("clean_index")
 async def test_links_do_not_depend_on_the_known_row_cache(
     settings: PipelineSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -217,7 +234,6 @@ async def test_links_do_not_depend_on_the_known_row_cache(
     one that holds them all."""
     distinct = _distinct_rows(400, seed=5)
     first, second = distinct[:180], distinct[180:]
-    hashes = [row["data_hash"] for row in second]
     links: dict[int, list[str | None]] = {}
     pool = await asyncpg.create_pool(
         settings.database_url.get_secret_value(), min_size=1, max_size=2
@@ -225,19 +241,10 @@ async def test_links_do_not_depend_on_the_known_row_cache(
     try:
         await Linker(pool).link(RecordType.VEHICLES, [{**row, "enrichment": {}} for row in first])
         for cache_size in (1, 10_000):
-            chunk = [{**row, "enrichment": {}} for row in second]
             monkeypatch.setattr(store, "READ_BATCH", 7 if cache_size == 1 else 2_000)
-            await Linker(pool, known_cache=cache_size).link(RecordType.VEHICLES, chunk)
-            links[cache_size] = [row["canonical_hash"] for row in chunk]
-            async with pool.acquire() as conn:  # forget the second chunk before the next run
-                await conn.execute(
-                    "DELETE FROM processor_vehicle_evidence WHERE vehicle_id = ANY($1::bigint[])",
-                    [vehicle_id(data_hash) for data_hash in hashes],
-                )
-                await conn.execute(
-                    "DELETE FROM processor_known_vehicles WHERE data_hash = ANY($1::text[])",
-                    hashes,
-                )
+            links[cache_size] = await _link_then_forget(
+                Linker(pool, known_cache=cache_size), second
+            )
     finally:
         await pool.close()
     assert sum(link is not None for link in links[1]) >= 10
@@ -251,7 +258,6 @@ async def test_a_known_row_stored_without_its_words_links_alike(
     """Rows stored before the words column (NULL) derive their words: the same links."""
     distinct = _distinct_rows(400, seed=6)
     first, second = distinct[:180], distinct[180:]
-    hashes = [row["data_hash"] for row in second]
     links: dict[bool, list[str | None]] = {}
     pool = await asyncpg.create_pool(
         settings.database_url.get_secret_value(), min_size=1, max_size=2
@@ -266,18 +272,7 @@ async def test_a_known_row_stored_without_its_words_links_alike(
             if not words:
                 async with pool.acquire() as conn:
                     await conn.execute("UPDATE processor_known_vehicles SET words = NULL")
-            chunk = [{**row, "enrichment": {}} for row in second]
-            await Linker(pool, known_cache=1).link(RecordType.VEHICLES, chunk)
-            links[words] = [row["canonical_hash"] for row in chunk]
-            async with pool.acquire() as conn:  # forget the second chunk before the next run
-                await conn.execute(
-                    "DELETE FROM processor_vehicle_evidence WHERE vehicle_id = ANY($1::bigint[])",
-                    [vehicle_id(data_hash) for data_hash in hashes],
-                )
-                await conn.execute(
-                    "DELETE FROM processor_known_vehicles WHERE data_hash = ANY($1::text[])",
-                    hashes,
-                )
+            links[words] = await _link_then_forget(Linker(pool, known_cache=1), second)
     finally:
         await pool.close()
     assert stored == len({row["data_hash"] for row in first})
