@@ -165,10 +165,6 @@ class Weights(dict[str, float]):
             self._total: float = sum(self.values())
             return self._total
 
-    def stored(self) -> list[float]:
-        """Return the weights in the order of the sorted words (the known index's column)."""
-        return [self[word] for word in sorted(self)]
-
     def columns(self) -> tuple[list[float], list[str]]:
         """Return the known index's ``word_weights`` and ``words``: sorted words, in one order."""
         ordered = sorted(self)
