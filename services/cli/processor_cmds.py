@@ -11,11 +11,12 @@ from typing import Any
 import click
 import orjson
 
+from services.processor.chunks import CHUNK_SIZE
 from services.processor.dedup.scoring import LINK_THRESHOLD
 from services.processor.handlers import original_name_of
 from services.processor.processing import Options, process_file
 from services.processor.quality.generator import PHOTO_MODES
-from services.processor.quality.report import CHUNK, measure
+from services.processor.quality.report import measure
 from services.processor.stages.enrich import Enricher
 from services.processor.summary import Summary
 from shared.events import RecordType, utcnow
@@ -33,7 +34,7 @@ TARGET_RECALL = 0.95
 )
 @click.option(
     "--chunk-size",
-    default=CHUNK,
+    default=CHUNK_SIZE,
     show_default=True,
     help="Listings linked together, as in a file of this many (small: files dropped one by one).",
 )

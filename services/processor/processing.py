@@ -28,7 +28,7 @@ from shared import PIPELINE_VERSION
 from shared.events import RecordType, utcnow
 from shared.storage import DataDir, day_of, write_json_atomic
 
-from .chunks import Chunk, Prepare, ReadJob
+from .chunks import CHUNK_SIZE, Chunk, Prepare, ReadJob
 from .grading import DEFAULT_GRADE_RULES, GradeRule
 from .reader_process import InThread, Reading
 from .sources import tool_of
@@ -43,9 +43,6 @@ if TYPE_CHECKING:  # the service's side only: the stages that need PostgreSQL an
 
 PROCESSING_VERSION = 3
 """Bump when the processed output of a file changes; it is part of every batch id."""
-CHUNK_SIZE = (
-    1000  # records per linking transaction: the candidates of a chunk are in memory at once
-)
 
 
 class ChunkCounts(NamedTuple):

@@ -20,6 +20,7 @@ from typing import Any
 from shared.events import RecordType
 from shared.records import Vehicle
 
+from ..chunks import CHUNK_SIZE
 from ..dedup import store
 from ..dedup.keys import UNKNOWN_PRICE, description_words, evidence, from_row, vehicle_id
 from ..dedup.linker import Linker
@@ -66,9 +67,6 @@ class Quality:
             f"  correct {self.correct_pairs}",
             f"precision {self.precision:.4f}  recall {self.recall:.4f}  f1 {f1:.4f}",
         ]
-
-
-CHUNK = 1000  # rows linked (and weighed) together, as a service chunk of a large file
 
 
 class MemoryIndex:
@@ -125,7 +123,7 @@ def _first(entries: Iterable[tuple[float, int, Known]], bounds: Any, limit: int)
 
 
 def cluster(
-    rows: Iterable[dict[str, Any]], threshold: float = LINK_THRESHOLD, chunk_size: int = CHUNK
+    rows: Iterable[dict[str, Any]], threshold: float = LINK_THRESHOLD, chunk_size: int = CHUNK_SIZE
 ) -> dict[str, str]:
     """Return data_hash -> canonical hash for rows, linked in order against an in-memory index.
 
@@ -163,7 +161,7 @@ def measure(
     seed: int = 7,
     threshold: float = LINK_THRESHOLD,
     photos: str = "shared",
-    chunk_size: int = CHUNK,
+    chunk_size: int = CHUNK_SIZE,
 ) -> Quality:
     """Generate ``n`` listings, link them, and return precision and recall of the links.
 
