@@ -30,16 +30,6 @@ COMMON_SHARE = 0.2  # a word in more than this share of a chunk's listings is a 
 COMMON_MIN = 20  # ... once it is in at least this many (a small chunk has no template words)
 KEY_WORDS = 4  # blocking keys per description: its rarest words
 WEAK_EVIDENCE = 100  # a chunk of fewer listings tells template words from facts badly on its own
-NEIGHBOUR_PRIOR = 10
-"""The prior of a small chunk weighed among its known neighbours (``among_neighbours``).
-
-Its listings and neighbours are a few dozen: with ``PRIOR`` (100 listings holding none of their
-words) a template word in all 30 would weigh ln(130 / 30) = 1.5 against a fact's ln(130) = 4.9,
-and two cars filled into one template still passed the description gate. With 10: 0.29 against
-3.7. ``pipeline dedup-quality --n 30000 --chunk-size 10``, photos shared / rehosted: precision
-0.948 / 0.951 -> 0.976 / 0.976, recall 0.983 / 0.935 -> 0.980 / 0.926 (seed 11: precision 0.948 /
-0.949 -> 0.972 / 0.976, recall 0.980 / 0.944 -> 0.978 / 0.936); chunks of 100 and more are
-unaffected."""
 
 
 TYPO_MATCH = 75.0  # two words this alike (rapidfuzz ratio) are one word mistyped
@@ -83,20 +73,20 @@ class Rarity:
 
     __slots__ = ("counts", "listings", "top", "weights")
 
-    def __init__(self, counts: Counter[str], listings: int, prior: int = PRIOR) -> None:
+    def __init__(self, counts: Counter[str], listings: int) -> None:
         """Weigh words by ``counts``: in how many of ``listings`` listings each appears."""
         self.counts = counts
         self.listings = listings
-        self.top = math.log(listings + prior)
+        self.top = math.log(listings + PRIOR)
         self.weights = {word: self.top - math.log(count) for word, count in counts.items()}
 
     @classmethod
-    def of(cls, described: Sequence[frozenset[str]], prior: int = PRIOR) -> Rarity:
+    def of(cls, described: Sequence[frozenset[str]]) -> Rarity:
         """Return the weights measured on a chunk's listings (each one's ``words``)."""
         counts: Counter[str] = Counter()
         for found in described:
             counts.update(found)
-        return cls(counts, len(described), prior)
+        return cls(counts, len(described))
 
     def weight(self, word: str) -> float:
         """Return a word's weight (the highest for a word the chunk does not hold)."""
@@ -139,14 +129,13 @@ def among_neighbours(
     about alike, and two cars filled into one dealer template look like one. The known listings
     its probes found share its make, place and words: a template word is in most of them, a
     fact in few. So the chunk's listings (``described``: each one's words, once) are weighed
-    among those neighbours (their words) as well, with a prior of ``NEIGHBOUR_PRIOR`` (they are
-    evidence: the prior of a chunk alone would flatten it); a large chunk keeps its own weights. The
+    among those neighbours (their words) as well; a large chunk keeps its own weights. The
     neighbours are what the index holds when the chunk is linked, as its candidates are.
     """
     if rarity.listings >= WEAK_EVIDENCE:
         return rarity
     found = [frozenset(words) for words in neighbours]
-    return Rarity.of([*described, *found], NEIGHBOUR_PRIOR) if found else rarity
+    return Rarity.of([*described, *found]) if found else rarity
 
 
 class Weights(dict[str, float]):

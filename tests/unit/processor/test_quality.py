@@ -80,13 +80,12 @@ def test_small_files_are_weighed_among_their_known_neighbours() -> None:
     """Listings dropped ten at a time: template words weigh little once the index knows them.
 
     A chunk of ten alone weighs its words about alike, so two cars filled into one dealer
-    template look like one (precision 0.933 on this set; 0.945 weighed among its neighbours
-    with the chunk's prior, 0.970 with ``NEIGHBOUR_PRIOR``); weighed among the known listings
+    template look like one (precision 0.933 on this set); weighed among the known listings
     their probes find, the facts tell them apart.
     """
     quality = measure(4000, 7, chunk_size=10)
     assert quality.true_pairs > 500
-    assert quality.precision >= 0.965
+    assert quality.precision >= 0.945
     assert quality.recall >= 0.98
 
 
@@ -102,17 +101,3 @@ def test_among_neighbours_leaves_a_large_chunk_alone() -> None:
     large = Rarity.of(facts * (WEAK_EVIDENCE // len(facts)))
     assert among_neighbours(large, facts, neighbours) is large
     assert among_neighbours(small, facts, []) is small
-
-
-def test_a_template_word_weighs_little_among_a_few_dozen_neighbours() -> None:
-    """Thirty listings sharing a template: its words weigh under a tenth of a fact's.
-
-    With the chunk's prior (100 listings holding none of the words) they would weigh a third.
-    """
-    template = frozenset({"clean", "title", "call", "today"})
-    facts = [frozenset({f"{n}k"}) | template for n in range(5)]
-    neighbours = [frozenset({f"{n}k"}) | template for n in range(100, 125)]
-    weighed = among_neighbours(Rarity.of(facts), facts, neighbours)
-    assert weighed.weight("clean") < 0.1 * weighed.weight("3k")
-    flat = Rarity.of([*facts, *neighbours])  # the same listings with the chunk's prior
-    assert flat.weight("clean") > 0.3 * flat.weight("3k")
