@@ -209,7 +209,6 @@ def _distinct_rows(n: int, seed: int) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-@pytest.mark.usefixtures("clean_index")
 async def _link_then_forget(linker: Linker, rows: list[dict[str, Any]]) -> list[str | None]:
     """Link a copy of ``rows``, return their canonical hashes, then remove them from the index."""
     chunk = [{**row, "enrichment": {}} for row in rows]
