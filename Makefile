@@ -7,27 +7,25 @@ BIN := $(VENV)/bin
 export NATS_URL ?= nats://127.0.0.1:4222
 export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/pipeline
 export DATA_DIR ?= $(CURDIR)/data
+# Where nothing answers at those URLs, `pipeline` starts PostgreSQL and NATS from their wheels here.
+export EMBEDDED_SERVERS_DIR ?= $(CURDIR)/.servers
 
-.PHONY: install servers up test lint format typecheck compose-check all
+.PHONY: install up test lint format typecheck compose-check all
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e '.[dev,bench,local]'
 	touch $@
 
-servers:
-	scripts/ensure-servers
+up: install
+	exec $(BIN)/pipeline up --create-database
 
-up: install servers
-	$(BIN)/pipeline migrate --create-database
-	exec $(BIN)/pipeline up
-
-test: install servers
+test: install
 	scripts/ensure-browser
-	$(BIN)/pytest
+	$(BIN)/pipeline servers run -- $(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff format --check .

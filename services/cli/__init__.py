@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from services.cli import collector_cmds, core, importer_cmds, monitor_cmds, processor_cmds
+from services.cli import (
+    collector_cmds,
+    core,
+    importer_cmds,
+    monitor_cmds,
+    processor_cmds,
+    servers_cmds,
+)
 
 
 @click.group()
@@ -24,6 +31,6 @@ def main() -> None:
     """
 
 
-for _module in (core, collector_cmds, processor_cmds, importer_cmds, monitor_cmds):
+for _module in (core, servers_cmds, collector_cmds, processor_cmds, importer_cmds, monitor_cmds):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 import click
 import orjson
 
-from services import runner
+from services import localservers, runner
 from services.cli.common import run_async, settings_or_exit
+from services.cli.servers_cmds import or_exit
 from shared.db import connect_once, ensure_database, migrate_as_owner
 from shared.lifecycle import load_settings
 from shared.logs import configure_logging
@@ -19,19 +20,29 @@ from shared.storage import DataDir
 
 @click.command()
 @click.option("--only", multiple=True, type=click.Choice(runner.SERVICES), help="Run only these.")
-def up(only: tuple[str, ...]) -> None:
+@click.option(
+    "--create-database", is_flag=True, help="Create the database if missing and migrate it first."
+)
+def up(only: tuple[str, ...], create_database: bool) -> None:
     """Start the four services until Ctrl-C.
 
-    They run as local processes until Ctrl-C or SIGTERM.
+    They run as local processes until Ctrl-C or SIGTERM. Where PostgreSQL or NATS does not
+    answer at its URL on this machine, a local one is started first from the project's wheels
+    and stopped with the services (see `pipeline servers --help`).
 
     \b
     Example:
-      pipeline up
+      pipeline up --create-database
       pipeline up --only collector --only processor
     """
     settings = settings_or_exit()  # fail fast, with one line, before starting anything
     DataDir(settings.data_dir).ensure_layout()  # the inboxes exist before anyone copies into them
-    sys.exit(runner.run_all(only or runner.SERVICES))
+    owner = settings.owner_database_url
+    with or_exit(), localservers.running(owner.get_secret_value(), settings.nats_url):
+        if create_database:
+            _migrate(create_database=True)
+        code = runner.run_all(only or runner.SERVICES)
+    sys.exit(code)
 
 
 @click.command()
@@ -45,6 +56,10 @@ def migrate(create_database: bool) -> None:
     Example:
       pipeline migrate --create-database
     """
+    _migrate(create_database)
+
+
+def _migrate(create_database: bool) -> None:
     from services.importer.config import ImporterSettings
     from services.importer.schema import migrate_all
 

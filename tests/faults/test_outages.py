@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from tests.conftest import dsn_for
+from services.localservers import nats_server_program
+from tests.conftest import ADMIN_DSN, dsn_for
 from tests.faults.data import valid_keys, vehicle_files
 from tests.faults.stack import Stack, TcpProxy
 from tests.polling import eventually
@@ -31,7 +31,7 @@ pytestmark = [
 ]
 
 PG_OUTAGE_S = float(os.environ.get("FAULT_PG_OUTAGE_S", "30"))
-NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+NATS_SERVER = str(nats_server_program())
 
 
 async def _row_count(stack: Stack) -> int:
@@ -72,7 +72,8 @@ async def test_postgres_cut_off_for_a_while_then_everything_loads(tmp_path: Path
     """With PostgreSQL unreachable mid-run, services stay up and load everything once it is back."""
     files = vehicle_files(5, 2, 300)
     stack = await Stack.create(tmp_path)
-    proxy = TcpProxy("127.0.0.1", 5432)
+    admin = urlsplit(ADMIN_DSN)
+    proxy = TcpProxy(admin.hostname or "127.0.0.1", admin.port or 5432)
     await proxy.start()
     stack.env["DATABASE_URL"] = _with_port(dsn_for(stack.database), proxy.port)
     try:

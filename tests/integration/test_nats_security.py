@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from services.localservers import nats_server_program
 from shared.bus import connect
 from shared.errors import ConfigError
 from shared.settings import PipelineSettings
@@ -18,7 +18,7 @@ from tests.polling import eventually
 
 pytestmark = pytest.mark.nats
 
-NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+NATS_SERVER = str(nats_server_program())
 
 
 def _free_port() -> int:
