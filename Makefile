@@ -10,15 +10,21 @@ export DATA_DIR ?= $(CURDIR)/data
 # Where nothing answers at those URLs, `pipeline` starts PostgreSQL and NATS from their wheels here.
 export EMBEDDED_SERVERS_DIR ?= $(CURDIR)/.servers
 
-.PHONY: install up test lint format typecheck compose-check all
+.PHONY: install lock up test lint format typecheck compose-check all
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every package at the version and hashes of the lock (requirements.lock is the image's).
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench,local]'
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
+
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes -q
+lock: install
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra dev --extra bench --extra local -o requirements-dev.lock
 
 up: install
 	exec $(BIN)/pipeline up --create-database
