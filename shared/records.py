@@ -28,6 +28,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 from pydantic_core import (
     CoreSchema,
+    InitErrorDetails,
     PydanticCustomError,
     SchemaValidator,
     ValidationError,
@@ -41,6 +42,7 @@ MAX_PRICE = Decimal(10_000_000)
 MIN_YEAR = 1920  # the seed's business rule: "too old for database" below it
 SCHEMA_MIN_YEAR = 1900  # the seed's schema: below it a year is not a year of the database at all
 YEARS_AHEAD = 2  # the seed's schema: up to the current year + 2 (next year's models, announced)
+PLACE_MISSING = "an event needs a place: a city or a venue"
 
 
 def _text_items(value: Any) -> Any:
@@ -425,16 +427,22 @@ class Vehicle(Record):
 
 
 class CarEvent(Record):
-    """A car show, auction, concours or other event."""
+    """A car show, auction, concours or other event.
+
+    What identifies an event and makes it usable is required: its name, its start date and a
+    place to go to, a city or a venue (a state or a country alone is a region, not a place).
+    Its type only classifies it: without one it is ``other`` (the processor infers it from the
+    name first, and records the repair).
+    """
 
     record_type: ClassVar[RecordType] = RecordType.EVENTS
 
     name: Annotated[Text, Field(min_length=3, max_length=200)]
-    event_type: Annotated[EventType, _spelled_as(EventType)]
+    event_type: Annotated[EventType, _spelled_as(EventType)] = EventType.OTHER
     start_date: date
     end_date: date | None = None
     venue: Annotated[Text, Field(max_length=200)] | None = None
-    city: Annotated[Text, Field(min_length=1, max_length=100)]
+    city: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
     state: Annotated[Text, Field(max_length=50)] | None = None
     region: Annotated[Text, Field(max_length=50)] | None = None
     country: Annotated[Text, Field(max_length=56)] = "US"
@@ -444,14 +452,20 @@ class CarEvent(Record):
     organizer: Annotated[Text, Field(max_length=200)] | None = None
 
     @model_validator(mode="after")
-    def _dates_in_order(self) -> CarEvent:
+    def _place_and_dates(self) -> CarEvent:
+        """Refuse an event with no city and no venue, or one that ends before it starts."""
+        if self.city is None and self.venue is None:
+            place = PydanticCustomError("missing", PLACE_MISSING)
+            error = InitErrorDetails(type=place, loc=("city",), input=None)
+            raise ValidationError.from_exception_data(type(self).__name__, [error])
         if self.end_date is not None and self.end_date < self.start_date:
             raise PydanticCustomError("business_rule", "endDate must not be before startDate")
         return self
 
     def data_hash(self) -> str:
-        """Return SHA-256 of name|start date|city|source."""
-        return record_hash(self.name, self.start_date.isoformat(), self.city, self.source_name)
+        """Return SHA-256 of name|start date|place|source; the place is the city, else the venue."""
+        place = self.city if self.city is not None else self.venue
+        return record_hash(self.name, self.start_date.isoformat(), place, self.source_name)
 
 
 class Article(Record):
