@@ -94,7 +94,7 @@ def test_a_known_type_is_kept_as_given() -> None:
     [
         ({"name": None}, "schema:name:missing"),
         ({"start_date": None}, "schema:startDate:missing"),
-        ({"start_date": "sometime soon"}, "schema:start_date:date_from_datetime_parsing"),
+        ({"start_date": "sometime soon"}, "schema:startDate:date_from_datetime_parsing"),
         ({"city": None, "venue": None}, "schema:city:missing"),
     ],
 )
@@ -131,3 +131,13 @@ def test_a_perplexity_listing_is_read_with_its_url_and_currency() -> None:
     for currency in ("EUR", "SEK", "RUB"):
         _, errors, _ = _normalized("perplexity", V, {**item, "currency": currency})
         assert [check.reason_key(e) for e in errors] == ["source:price:currency"]
+
+
+def test_perplexity_fields_in_snake_case_are_repaired_like_the_others() -> None:
+    """Perplexity's ``start_date`` range and ``event_type`` synonym are repaired as camelCase."""
+    item = _event(start_date="May 16-17, 2026", end_date=None, event_type="Car Show")
+    mapped, errors, event = _normalized("perplexity", E, item)
+    assert errors == []
+    assert (str(event.start_date), str(event.end_date)) == ("2026-05-16", "2026-05-17")
+    assert event.event_type is EventType.SHOW
+    assert {r["rule"] for r in mapped.repairs} == {"date_range", "choice_alias"}
