@@ -22,12 +22,14 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    ValidatorFunctionWrapHandler,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 from pydantic_core import (
     CoreSchema,
+    ErrorDetails,
     InitErrorDetails,
     PydanticCustomError,
     SchemaValidator,
@@ -426,6 +428,33 @@ class Vehicle(Record):
         return record_hash(self.make, self.model, self.year, self.stock_number, self.source_name)
 
 
+_PLACE_FIELDS = ("city", "venue")
+_PLACE_ERROR = ErrorDetails(type="missing", loc=("city",), msg=PLACE_MISSING, input=None)
+
+
+def _has_place(data: dict[str, Any]) -> bool:
+    """Return whether an event's input names a place (a city or a venue that is not blank)."""
+    for name in _PLACE_FIELDS:
+        for key in (name, to_camel(name)):
+            value = data.get(key)
+            if value is not None and not (isinstance(value, str) and not value.strip()):
+                return True
+    return False
+
+
+def _failures(model: type[BaseModel], errors: list[ErrorDetails]) -> ValidationError:
+    """Return one ``ValidationError`` holding ``errors`` as they were reported."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError(error["type"], error["msg"]),
+            loc=error["loc"],
+            input=error["input"],
+        )
+        for error in errors
+    ]
+    return ValidationError.from_exception_data(model.__name__, details)
+
+
 class CarEvent(Record):
     """A car show, auction, concours or other event.
 
@@ -452,15 +481,25 @@ class CarEvent(Record):
     organizer: Annotated[Text, Field(max_length=200)] | None = None
 
     @model_validator(mode="after")
-    def _place_and_dates(self) -> CarEvent:
-        """Refuse an event with no city and no venue, or one that ends before it starts."""
-        if self.city is None and self.venue is None:
-            place = PydanticCustomError("missing", PLACE_MISSING)
-            error = InitErrorDetails(type=place, loc=("city",), input=None)
-            raise ValidationError.from_exception_data(type(self).__name__, [error])
+    def _dates_in_order(self) -> CarEvent:
+        # Defined before ``_with_place``, which wraps it: a place missing is reported with it.
         if self.end_date is not None and self.end_date < self.start_date:
             raise PydanticCustomError("business_rule", "endDate must not be before startDate")
         return self
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_place(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Refuse an event with no city and no venue, beside any other failure it has."""
+        try:
+            event = handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, dict) or _has_place(data):
+                raise
+            raise _failures(cls, [*exc.errors(), _PLACE_ERROR]) from None
+        if event.city is None and event.venue is None:
+            raise _failures(cls, [_PLACE_ERROR])
+        return event
 
     def data_hash(self) -> str:
         """Return SHA-256 of name|start date|place|source; the place is the city, else the venue."""

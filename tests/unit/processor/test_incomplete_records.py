@@ -141,3 +141,13 @@ def test_perplexity_fields_in_snake_case_are_repaired_like_the_others() -> None:
     assert (str(event.start_date), str(event.end_date)) == ("2026-05-16", "2026-05-17")
     assert event.event_type is EventType.SHOW
     assert {r["rule"] for r in mapped.repairs} == {"date_range", "choice_alias"}
+
+
+def test_every_failure_of_an_event_is_reported_with_its_missing_place() -> None:
+    """An event with no date, an end before its start and no place has each reason listed."""
+    for changes, reasons in [
+        ({"start_date": None}, ["schema:startDate:missing", "schema:city:missing"]),
+        ({"end_date": "2026-04-01"}, ["business_rule:record", "schema:city:missing"]),
+    ]:
+        _, errors, _ = _normalized("perplexity", E, _event(city=None, venue=" ", **changes))
+        assert [check.reason_key(e) for e in errors] == reasons
