@@ -22,12 +22,15 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    ValidatorFunctionWrapHandler,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 from pydantic_core import (
     CoreSchema,
+    ErrorDetails,
+    InitErrorDetails,
     PydanticCustomError,
     SchemaValidator,
     ValidationError,
@@ -41,6 +44,7 @@ MAX_PRICE = Decimal(10_000_000)
 MIN_YEAR = 1920  # the seed's business rule: "too old for database" below it
 SCHEMA_MIN_YEAR = 1900  # the seed's schema: below it a year is not a year of the database at all
 YEARS_AHEAD = 2  # the seed's schema: up to the current year + 2 (next year's models, announced)
+PLACE_MISSING = "an event needs a place: a city or a venue"
 
 
 def _text_items(value: Any) -> Any:
@@ -424,17 +428,50 @@ class Vehicle(Record):
         return record_hash(self.make, self.model, self.year, self.stock_number, self.source_name)
 
 
+_PLACE_FIELDS = ("city", "venue")
+_PLACE_ERROR = ErrorDetails(type="missing", loc=("city",), msg=PLACE_MISSING, input=None)
+
+
+def _has_place(data: dict[str, Any]) -> bool:
+    """Return whether an event's input names a place (a city or a venue that is not blank)."""
+    for name in _PLACE_FIELDS:
+        for key in (name, to_camel(name)):
+            value = data.get(key)
+            if value is not None and not (isinstance(value, str) and not value.strip()):
+                return True
+    return False
+
+
+def _failures(model: type[BaseModel], errors: list[ErrorDetails]) -> ValidationError:
+    """Return one ``ValidationError`` holding ``errors`` as they were reported."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError(error["type"], error["msg"]),
+            loc=error["loc"],
+            input=error["input"],
+        )
+        for error in errors
+    ]
+    return ValidationError.from_exception_data(model.__name__, details)
+
+
 class CarEvent(Record):
-    """A car show, auction, concours or other event."""
+    """A car show, auction, concours or other event.
+
+    What identifies an event and makes it usable is required: its name, its start date and a
+    place to go to, a city or a venue (a state or a country alone is a region, not a place).
+    Its type only classifies it: without one it is ``other`` (the processor infers it from the
+    name first, and records the repair).
+    """
 
     record_type: ClassVar[RecordType] = RecordType.EVENTS
 
     name: Annotated[Text, Field(min_length=3, max_length=200)]
-    event_type: Annotated[EventType, _spelled_as(EventType)]
+    event_type: Annotated[EventType, _spelled_as(EventType)] = EventType.OTHER
     start_date: date
     end_date: date | None = None
     venue: Annotated[Text, Field(max_length=200)] | None = None
-    city: Annotated[Text, Field(min_length=1, max_length=100)]
+    city: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
     state: Annotated[Text, Field(max_length=50)] | None = None
     region: Annotated[Text, Field(max_length=50)] | None = None
     country: Annotated[Text, Field(max_length=56)] = "US"
@@ -445,13 +482,29 @@ class CarEvent(Record):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> CarEvent:
+        # Defined before ``_with_place``, which wraps it: a place missing is reported with it.
         if self.end_date is not None and self.end_date < self.start_date:
             raise PydanticCustomError("business_rule", "endDate must not be before startDate")
         return self
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_place(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Refuse an event with no city and no venue, beside any other failure it has."""
+        try:
+            event = handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, dict) or _has_place(data):
+                raise
+            raise _failures(cls, [*exc.errors(), _PLACE_ERROR]) from None
+        if event.city is None and event.venue is None:
+            raise _failures(cls, [_PLACE_ERROR])
+        return event
+
     def data_hash(self) -> str:
-        """Return SHA-256 of name|start date|city|source."""
-        return record_hash(self.name, self.start_date.isoformat(), self.city, self.source_name)
+        """Return SHA-256 of name|start date|place|source; the place is the city, else the venue."""
+        place = self.city if self.city is not None else self.venue
+        return record_hash(self.name, self.start_date.isoformat(), place, self.source_name)
 
 
 class Article(Record):

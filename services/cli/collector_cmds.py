@@ -15,8 +15,9 @@ import click
 import nats.errors
 import orjson
 
+from services.cli import outcomes
 from services.cli.common import run_async, settings_or_exit
-from shared.bus import connect
+from shared.bus import Bus, connect
 from shared.events import ProcessFile, RecordType
 from shared.settings import PipelineSettings
 
@@ -24,19 +25,39 @@ TYPES = [t.value for t in RecordType]
 DATE = click.DateTime(["%Y-%m-%d"])
 
 
+async def _ask(bus: Bus, name: str, body: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    subject = bus.names.rpc(name)
+    try:
+        msg = await bus.nc.request(subject, orjson.dumps(body), timeout=timeout_s)
+    except nats.errors.NoRespondersError:
+        return {"ok": False, "error": f"no collector answers on {subject}", "exit": 2}
+    except (nats.errors.TimeoutError, TimeoutError):
+        return {"ok": False, "error": f"no reply on {subject} within {timeout_s}s", "exit": 2}
+    reply = orjson.loads(msg.data)
+    return reply if isinstance(reply, dict) else {"ok": False, "error": "malformed reply"}
+
+
 async def _request(
     settings: PipelineSettings, name: str, body: dict[str, Any], timeout_s: float
 ) -> dict[str, Any]:
     async with connect(settings, "pipeline-cli") as bus:
-        subject = bus.names.rpc(name)
-        try:
-            msg = await bus.nc.request(subject, orjson.dumps(body), timeout=timeout_s)
-        except nats.errors.NoRespondersError:
-            return {"ok": False, "error": f"no collector answers on {subject}", "exit": 2}
-        except (nats.errors.TimeoutError, TimeoutError):
-            return {"ok": False, "error": f"no reply on {subject} within {timeout_s}s", "exit": 2}
-    reply = orjson.loads(msg.data)
-    return reply if isinstance(reply, dict) else {"ok": False, "error": "malformed reply"}
+        return await _ask(bus, name, body, timeout_s)
+
+
+async def _scrape(
+    settings: PipelineSettings, body: dict[str, Any], timeout_s: float, wait_s: float
+) -> dict[str, Any]:
+    """Ask for a scrape, then wait up to ``wait_s`` for the processor's outcome of its files."""
+    async with connect(settings, "pipeline-cli") as bus, outcomes.listening(bus) as seen:
+        reply = await _ask(bus, "scrape", body, timeout_s)
+        if reply.get("ok") and wait_s > 0:
+            files = [path for run in reply["runs"] for path in run["files"]]
+            found = await seen.wait_for(files, wait_s)
+            reply["processing"] = {
+                "waited_s": wait_s,
+                "files": {path: outcome.as_dict() for path, outcome in found.items()},
+            }
+    return reply
 
 
 def request(name: str, body: dict[str, Any], timeout_s: float) -> dict[str, Any]:
@@ -56,32 +77,77 @@ def _finish(reply: dict[str, Any], as_json: bool) -> None:
         sys.exit(1)
 
 
-def _print_runs(runs: list[dict[str, Any]]) -> None:
+def _print_runs(runs: list[dict[str, Any]], processing: dict[str, Any] | None = None) -> None:
     for run in runs:
         state = run.get("skipped") or f"{run['records']} records in {len(run['files'])} file(s)"
+        if processing is not None and not run.get("skipped"):
+            state += _counts(run["files"], processing)
         click.echo(f"  {run['provider']:<11} {run['query'][:50]:<50} {state}")
         for error in run.get("errors", []):
             click.echo(f"    error: {error}")
+        if processing is not None:
+            for path in run["files"]:
+                _print_refusals(processing["files"].get(path))
+
+
+def _counts(files: list[str], processing: dict[str, Any]) -> str:
+    """Return ": N valid, M refused" over ``files``, and how many have no outcome yet."""
+    done = [processing["files"][path] for path in files if path in processing["files"]]
+    pending = len(files) - len(done)
+    valid = sum(outcome["valid"] for outcome in done)
+    refused = sum(outcome["refused"] for outcome in done if not outcome["rejected"])
+    text = f": {valid} valid, {refused} refused"
+    rejected = sum(1 for outcome in done if outcome["rejected"])
+    if rejected:
+        text += f", {rejected} file(s) rejected"
+    if pending:
+        text += f", {pending} file(s) not processed within {processing['waited_s']:g}s"
+    return text
+
+
+def _print_refusals(outcome: dict[str, Any] | None) -> None:
+    if outcome is None:
+        return
+    if outcome["rejected"]:
+        click.echo(f"    file rejected: {outcome['rejected']}")
+    for reason, count in sorted(outcome["reasons"].items(), key=lambda item: -item[1]):
+        click.echo(f"    refused {count}: {reason}")
+    if outcome["failed_path"] and (outcome["refused"] or outcome["rejected"]):
+        click.echo(f"    kept with their reasons in {outcome['failed_path']}")
 
 
 @click.command("scrape")
 @click.argument("record_type", type=click.Choice(TYPES))
 @click.option("--provider", help="Only this provider (apify, brave, tavily, perplexity, ...).")
 @click.option("--timeout", "timeout_s", default=900.0, show_default=True, help="Seconds.")
+@click.option(
+    "--wait",
+    "wait_s",
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for the processor's valid and refused counts (0: do not wait).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the collector's reply as JSON.")
-def scrape(record_type: str, provider: str | None, timeout_s: float, as_json: bool) -> None:
-    """Collect one record type from the web APIs now.
+def scrape(
+    record_type: str, provider: str | None, timeout_s: float, wait_s: float, as_json: bool
+) -> None:
+    """Collect a record type now; count valid and refused records.
 
-    Uses its configured providers; needs the collector running.
+    Uses its configured providers; needs the collector running, and the processor for the
+    valid and refused counts (refused records are listed with their reasons).
 
     \b
     Example:
       pipeline scrape events --provider brave
     """
-    reply = request("scrape", {"type": record_type, "provider": provider}, timeout_s)
+    body = {"type": record_type, "provider": provider}
+    reply = run_async(_scrape(settings_or_exit(), body, timeout_s, wait_s))
     if reply.get("ok") and not as_json:
-        click.echo(f"{record_type}: {reply['records']} records, {reply['files']} file(s)")
-        _print_runs(reply["runs"])
+        processing = reply.get("processing")
+        head = f"{record_type}: {reply['records']} records collected in {reply['files']} file(s)"
+        files = [path for run in reply["runs"] for path in run["files"]]
+        click.echo(head + (_counts(files, processing) if processing else ""))
+        _print_runs(reply["runs"], processing)
     _finish(reply, as_json)
 
 

@@ -187,12 +187,57 @@ FROM monitor_events WHERE subject = ANY($4::text[]) AND {_IN_RANGE}
 GROUP BY 1, 2 ORDER BY 1, 2
 """
 
+
+def _of(alias: str, sql: str) -> str:
+    """Return SQL written for ``payload`` as SQL on the payload of the row ``alias``."""
+    return sql.replace("payload", f"{alias}.payload")
+
+
+# The latest scrape runs, each with what processing kept and refused of its files (each file's
+# latest processing; NULL while none is processed). $1 scrapes, $2 limit, $3 processed.
 RECENT_RUNS = f"""
-SELECT occurred_at, payload->>'run_id' AS run_id, payload->>'provider' AS provider,
-       record_type, {count_sql("records")} AS records,
-       CASE WHEN jsonb_typeof(payload->'files') = 'array' THEN payload->'files' END AS files,
-       {array_len_sql("errors")} AS errors, {number_sql("duration_s")} AS duration_s
-FROM monitor_events WHERE subject = $1 ORDER BY occurred_at DESC LIMIT $2
+SELECT s.occurred_at, s.payload->>'run_id' AS run_id, s.payload->>'provider' AS provider,
+       s.record_type, {_of("s", count_sql("records"))} AS records,
+       CASE WHEN jsonb_typeof(s.payload->'files') = 'array' THEN s.payload->'files' END AS files,
+       {_of("s", array_len_sql("errors"))} AS errors,
+       {_of("s", number_sql("duration_s"))} AS duration_s,
+       o.valid, o.refused
+FROM (SELECT * FROM monitor_events WHERE subject = $1 ORDER BY occurred_at DESC LIMIT $2) AS s
+LEFT JOIN LATERAL (
+    SELECT sum(valid) AS valid, sum(refused) AS refused FROM (
+        SELECT DISTINCT ON (p.payload->>'raw_path')
+               {_of("p", count_sql("records_valid"))} AS valid,
+               {_of("p", count_sql("records_invalid"))} AS refused
+        FROM monitor_events AS p
+        WHERE p.subject = $3 AND jsonb_typeof(s.payload->'files') = 'array'
+          AND s.payload->'files' ? (p.payload->>'raw_path')
+        ORDER BY p.payload->>'raw_path', p.occurred_at DESC
+    ) AS latest
+) AS o ON true
+ORDER BY s.occurred_at DESC
+"""
+
+# The processed files of the range that had records refused, newest first (each file's latest
+# processing), with the scrape run that collected the file (none for a dropped file).
+# $3 processed, $4 scrapes, $5 limit.
+REFUSED_RECORDS = f"""
+SELECT p.occurred_at, p.payload->>'raw_path' AS path, p.payload->>'original_name' AS original_name,
+       p.record_type, p.source, {_of("p", count_sql("records_read"))} AS records_read,
+       {_of("p", count_sql("records_invalid"))} AS refused,
+       CASE WHEN jsonb_typeof(p.payload->'errors_by_reason') = 'object'
+            THEN p.payload->'errors_by_reason' END AS reasons,
+       p.payload->>'failed_path' AS failed_path,
+       r.payload->>'run_id' AS run_id, r.payload->>'provider' AS provider,
+       r.payload->>'query' AS query
+FROM (SELECT DISTINCT ON (payload->>'raw_path') * FROM monitor_events
+      WHERE subject = $3 AND {_IN_RANGE}
+      ORDER BY payload->>'raw_path', occurred_at DESC) AS p
+LEFT JOIN LATERAL (SELECT payload FROM monitor_events
+                   WHERE subject = $4 AND jsonb_typeof(payload->'files') = 'array'
+                     AND payload->'files' ? (p.payload->>'raw_path')
+                   ORDER BY occurred_at DESC LIMIT 1) AS r ON true
+WHERE {_of("p", count_sql("records_invalid"))} > 0
+ORDER BY p.occurred_at DESC LIMIT $5
 """
 
 # The last collected files and what became of them. $1 collected, $2 processed, $3 imported,

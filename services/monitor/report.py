@@ -55,6 +55,7 @@ async def build_report(conn: asyncpg.Connection, start: date, end: date) -> dict
     errors = _errors(tallies)
     errors["by_stage"] = await stats.errors_by_stage(conn, start, end)
     errors["rejected_files"] = await stats.rejected_files(conn, start, end)
+    errors["refused_records"] = await stats.refused_records(conn, start, end)
     return {
         "date_from": start.isoformat(),
         "date_to": end.isoformat(),
@@ -226,6 +227,12 @@ def render_text(report: dict[str, Any]) -> str:
     for rejected in errors.get("rejected_files", []):  # absent from reports of older versions
         kept = rejected.get("error_file") or rejected["path"]
         lines.append(f"  rejected {rejected['name']}: {rejected['reason']}  ({kept})")
+    for refused in errors.get("refused_records", []):  # absent from reports of older versions
+        run = f" ({refused['provider']} run {refused['run_id']})" if refused["run_id"] else ""
+        lines.append(
+            f"  refused {refused['refused']} of {refused['records_read']} in {refused['name']}"
+            f"{run}: {_pairs(refused['reasons'])}  ({refused['failed_path'] or refused['path']})"
+        )
     lines.extend(_extra_lines(report))
     return "\n".join(lines)
 

@@ -174,6 +174,42 @@ async def rejected_files(
     ]
 
 
+async def refused_records(
+    conn: asyncpg.Connection, start: date, end: date, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Return the files of the range with refused records, newest first: reasons and run.
+
+    ``name`` is the file as dropped, else the raw file's name; ``provider``, ``run_id`` and
+    ``query`` name the scrape run that collected it (None for a dropped file).
+    """
+    rows = await conn.fetch(
+        queries.REFUSED_RECORDS,
+        start,
+        end,
+        subjects.RECORDS_PROCESSED,
+        subjects.SCRAPE_COMPLETED,
+        limit,
+    )
+    return [
+        {
+            **dict(row),
+            "occurred_at": row["occurred_at"].isoformat(),
+            "name": row["original_name"] or (row["path"] or "").rsplit("/", 1)[-1],
+            "records_read": int(row["records_read"]),
+            "refused": int(row["refused"]),
+            "reasons": _reasons(row["reasons"]),
+        }
+        for row in rows
+    ]
+
+
+def _reasons(value: str | None) -> dict[str, int]:
+    """Return a batch's count of failures by reason, most frequent first; odd values left out."""
+    counts = orjson.loads(value) if value else {}
+    kept = {str(k): v for k, v in counts.items() if isinstance(v, int) and v > 0}
+    return dict(sorted(kept.items(), key=lambda item: (-item[1], item[0])))
+
+
 async def stage_times(conn: asyncpg.Connection, start: date, end: date) -> dict[str, Any]:
     """Return ``duration_s`` p50/p95 per stage, and the collection-to-import lag."""
     rows = await conn.fetch(queries.STAGE_TIMES, start, end, list(STAGE_SUBJECTS.values()))
@@ -245,7 +281,9 @@ async def throughput(conn: asyncpg.Connection, start: date, end: date) -> dict[s
 
 async def recent(conn: asyncpg.Connection, limit: int = 20) -> dict[str, Any]:
     """Return the latest scrape runs (with their files) and the latest collected files' fate."""
-    runs = await conn.fetch(queries.RECENT_RUNS, subjects.SCRAPE_COMPLETED, limit)
+    runs = await conn.fetch(
+        queries.RECENT_RUNS, subjects.SCRAPE_COMPLETED, limit, subjects.RECORDS_PROCESSED
+    )
     files = await conn.fetch(
         queries.RECENT_FILES,
         subjects.FILES_COLLECTED,
@@ -261,6 +299,8 @@ async def recent(conn: asyncpg.Connection, limit: int = 20) -> dict[str, Any]:
                 "occurred_at": r["occurred_at"].isoformat(),
                 "records": int(r["records"]),
                 "files": orjson.loads(r["files"]) if r["files"] else [],
+                "valid": None if r["valid"] is None else int(r["valid"]),
+                "refused": None if r["refused"] is None else int(r["refused"]),
             }
             for r in runs
         ],

@@ -93,6 +93,16 @@ async def test_dashboard_shows_database_numbers_updates_and_escapes(
         assert await page.text_content("#stat-lag") == "60.0 s"
         assert await page.text_content("#failed-link") == f"0 file(s) on {DAY.isoformat()}"
         assert await page.evaluate("typeof Chart") == "function"
+        refused = page.locator("#refused tbody tr")
+        assert await refused.count() == 1
+        cells = await refused.first.locator("td").all_text_contents()
+        assert cells[1:5] == ["apify_0001.json", "apify run-1", "vehicles", "10 of 50"]
+        assert await refused.first.locator("li").all_text_contents() == [
+            "6 missing:year",
+            "4 business_rule:price",
+        ]
+        run = await page.locator("#runs tbody tr").first.locator("td").all_text_contents()
+        assert run[3:6] == ["50", "40", "10"]
         # The services table fills from heartbeats, which may arrive after the first render.
         await page.locator("#services tbody tr").first.wait_for(timeout=15_000)
 

@@ -18,6 +18,8 @@ if any, and answers with it instead of the normal answer:
 | ``reset``     | closes the connection without an answer                        |
 
 ``FakeState.empty = True`` makes successful answers carry no items. Every request is recorded.
+Perplexity answers ``FakeState.answers`` (records by record type) with
+``FakeState.search_results`` as its citations and search results, when set, else the fixtures.
 ``FakeState.datasets`` holds Apify datasets by id (any other id reads the fixture items); like
 Apify, a dataset read without ``limit`` returns every item (``X-Apify-Pagination-Limit:
 999999999999``), and ``clean=true`` skips empty items while ``Count`` still counts them.
@@ -83,6 +85,8 @@ class FakeState:
     truncated: bool = False
     brave_per_second: int = 1000
     datasets: dict[str, list[Any]] = field(default_factory=dict)
+    answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    search_results: list[dict[str, Any]] | None = None
     requests: list[Seen] = field(default_factory=list)
     _second: tuple[int, int] = (0, 0)
 
@@ -345,7 +349,11 @@ def perplexity_app(state: FakeState) -> web.Application:
         fmt = body.get("response_format") or {}
         schema = (fmt.get("json_schema") or {}).get("schema") or {}
         key = next(iter(schema.get("properties") or {"events": None}))
-        records = [] if state.empty else fixtures.PERPLEXITY_RECORDS.get(key, [])
+        answers = state.answers or fixtures.PERPLEXITY_RECORDS
+        records = [] if state.empty else answers.get(key, [])
+        results = fixtures.PERPLEXITY_SEARCH_RESULTS
+        if state.search_results is not None:
+            results = state.search_results
         content = orjson.dumps({key: records}).decode()
         if state.think:
             content = "<think>Looking for sources first.</think>\n" + content
@@ -366,8 +374,8 @@ def perplexity_app(state: FakeState) -> web.Application:
                         "delta": {"role": "assistant", "content": ""},
                     }
                 ],
-                "citations": [r["url"] for r in fixtures.PERPLEXITY_SEARCH_RESULTS],
-                "search_results": fixtures.PERPLEXITY_SEARCH_RESULTS,
+                "citations": [r["url"] for r in results],
+                "search_results": results,
                 "usage": {
                     "prompt_tokens": 18,
                     "completion_tokens": 41,

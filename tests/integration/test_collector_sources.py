@@ -224,10 +224,10 @@ async def test_cli_backfill_and_scrape(
     assert result.exit_code == 0, result.output
     assert "3 day(s)" in result.output
     result = await asyncio.to_thread(
-        runner.invoke, cli, ["scrape", "vehicles", "--provider", "feed"]
+        runner.invoke, cli, ["scrape", "vehicles", "--provider", "feed", "--wait", "0"]
     )
     assert result.exit_code == 0, result.output
-    assert "2 records" in result.output
+    assert "vehicles: 2 records collected in 1 file(s)\n" in result.output
 
 
 async def test_cli_without_collector_exits_2(settings: Any) -> None:

@@ -215,8 +215,18 @@ async def test_report_has_providers_timings_lag_quality_and_errors_by_stage(
         "importer": {"dead_letter": 1},
         "processor": {"file_rejected": 1},
     }
+    [refused] = report["errors"]["refused_records"]
+    assert {key: refused[key] for key in ("path", "provider", "run_id", "refused", "reasons")} == {
+        "path": RAW,
+        "provider": "apify",
+        "run_id": "run-1",
+        "refused": 10,
+        "reasons": {"missing:year": 6, "business_rule:price": 4},
+    }
     text = render_text(report)
     assert "provider apify: 1 runs, 50 records, 10 requests (90.0% ok), p50 200 ms" in text
+    name = RAW.rsplit("/", 1)[-1]
+    assert f"refused 10 of 50 in {name} (apify run run-1): missing:year 6, business_rule" in text
     assert "end-to-end p50 60s" in text
 
 
@@ -271,6 +281,7 @@ async def test_dashboard_endpoints_serve_runs_services_queues_failed_and_search(
          "duplicates": 2, "imported": 40},
     ]  # fmt: skip
     assert recent["runs"][0]["files"] == [RAW]
+    assert (recent["runs"][0]["valid"], recent["runs"][0]["refused"]) == (40, 10)
     assert recent["files"][0] == {
         "occurred_at": (AT + timedelta(seconds=6)).isoformat(), "path": RAW,
         "record_type": "vehicles", "source": "apify", "batch_id": "b-1",

@@ -30,7 +30,7 @@ _FIELDS: dict[RecordType, tuple[list[str], list[str]]] = {
         ["make", "model", "url"],
     ),
     RecordType.EVENTS: (
-        ["name", "start_date", "end_date", "venue", "city", "state", "url"],
+        ["name", "event_type", "start_date", "end_date", "venue", "city", "state", "url"],
         ["name", "start_date", "city", "url"],
     ),
     RecordType.ARTICLES: (

@@ -156,7 +156,8 @@
       for (const f of r.files || []) list.appendChild(el("li", f));
       const cell = el("td");
       cell.appendChild(list);
-      return [r.occurred_at, r.provider, r.record_type, num(r.records), num(r.errors), cell];
+      const refused = r.refused ? el("td", String(r.refused), "num error") : num(r.refused);
+      return [r.occurred_at, r.provider, r.record_type, num(r.records), num(r.valid), refused, num(r.errors), cell];
     });
     fillTable("files", recent.files, (f) => [
       f.occurred_at, f.original_name || "", f.path, f.record_type, f.source,
@@ -165,6 +166,14 @@
     fillTable("rejected", report.errors.rejected_files || [], (r) => [
       r.occurred_at, r.name, r.record_type, r.reason, r.error_file || r.path,
     ]);
+    fillTable("refused", report.errors.refused_records || [], (r) => {
+      const reasons = el("ul", null, "files");
+      for (const [reason, n] of Object.entries(r.reasons || {})) reasons.appendChild(el("li", n + " " + reason));
+      const cell = el("td");
+      cell.appendChild(reasons);
+      const run = r.run_id ? r.provider + " " + r.run_id : "dropped";
+      return [r.occurred_at, r.name, run, r.record_type, r.refused + " of " + r.records_read, cell, r.failed_path || r.path];
+    });
   }
 
   async function refresh() {

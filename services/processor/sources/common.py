@@ -16,6 +16,7 @@ from shared.records import (
 )
 
 from .dates import repair_date, repair_event_dates
+from .event_types import fill_event_type
 from .repairs import (
     Repairs,
     foreign_currency,
@@ -143,7 +144,10 @@ def _finish_event(record: dict[str, Any], repairs: Repairs, errors: list[dict[st
     split_location(record, "city", "state", record.get("city"), repairs)
     repair_state(record, "state", repairs)
     repair_whitespace(record, ("name", "venue", "city"), repairs)
+    if "eventType" not in record and "event_type" in record:  # synonyms apply to either key
+        record["eventType"] = record.pop("event_type")
     repair_choice(record, "eventType", EVENT_TYPE_ALIASES, repairs, EventType)
+    fill_event_type(record, repairs)
     repair_choice(record, "country", COUNTRY_ALIASES, repairs)
     complete_url(record, "url", repairs)
     complete_url(record, "sourceUrl", repairs)
