@@ -50,10 +50,12 @@ class ImageChecks:
         tasks = [asyncio.create_task(one(entry)) for entry in entries]
         if not tasks:
             return 0
-        _done, pending = await asyncio.wait(tasks, timeout=self.budget_s)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            await asyncio.wait(tasks, timeout=self.budget_s)
+        finally:  # the budget is spent, or the chunk itself is cancelled: stop what still runs
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         unchecked = [entry for entry in entries if not entry.get("checked")]
         for entry in unchecked:
             entry["skipped"] = "time_budget"
