@@ -105,6 +105,7 @@ async def redirector(local_server: TestServer) -> TestServer:
     answers = {
         "/relative": {"Location": f"//{inside}/"},
         "/uri": {"URI": f"//{inside}/"},
+        "/uri-literal": {"URI": f"http://{inside}/"},
         "/literal": {"Location": f"http://{inside}/"},
         "/fine": {"Location": "/landing"},
     }
@@ -122,7 +123,7 @@ async def redirector(local_server: TestServer) -> TestServer:
     await server.close()
 
 
-@pytest.mark.parametrize("path", ["/relative", "/uri", "/literal"])
+@pytest.mark.parametrize("path", ["/relative", "/uri", "/uri-literal", "/literal"])
 async def test_redirects_to_internal_addresses_are_refused(
     redirector: TestServer, path: str
 ) -> None:
