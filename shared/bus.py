@@ -411,7 +411,7 @@ async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
         try:
             await bus.ensure_stream()
         except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError) as exc:
-            msg = f"NATS at {settings.nats_url} has no JetStream; start nats-server with -js"
+            msg = f"NATS at {redact_url(settings.nats_url)} has no JetStream; start it with -js"
             raise ConfigError(msg) from exc
         yield bus
     finally:

@@ -80,7 +80,7 @@ def run_service(serve: Callable[[asyncio.Event], Awaitable[None]], name: str) ->
     try:
         asyncio.run(runner())
     except ConfigError as exc:
-        sys.stderr.write(f"{name}: {exc}\n")
+        sys.stderr.write(f"{name}: {redact_text(str(exc))}\n")
         log.error("service.unusable", service=name, error=str(exc))
         return 2
     except Exception:

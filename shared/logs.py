@@ -132,9 +132,21 @@ def early_logger() -> Any:
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """Return ``url`` with any password replaced by ``***``; each URL of a comma list too.
+
+    ``NATS_URL`` may list a cluster (``nats://u:p@a:4222,nats://u:p@b:4222``): every URL in it
+    is masked, not only the first.
+    """
+    return ",".join(_redact_one_url(part) for part in url.split(","))
+
+
+def _redact_one_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return redact_text(url)
+    if password is None:
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    netloc = parts.netloc.replace(f":{password}@", f":{MASK}@")
     return urlunsplit(parts._replace(netloc=netloc))

@@ -134,6 +134,22 @@ def url_problem(value: str) -> str | None:
     return None
 
 
+WEB_SCHEMES = frozenset({"http", "https"})
+
+
+def is_web_url(value: str) -> bool:
+    """Return whether ``value`` is an http(s) URL as a browser parses it (safe to link or fetch).
+
+    Records keep any URL the WHATWG parser accepts, as given (the seed's ``z.string().url()``):
+    ``ftp:``, ``mailto:``, ``javascript:`` included. What is served as a link or fetched must pass
+    this check first.
+    """
+    try:
+        return _URL_PARSER.validate_python(" ".join(value.split())).scheme in WEB_SCHEMES
+    except ValidationError:
+        return False
+
+
 def normalized_url(value: str) -> str:
     """Return a valid URL as the WHATWG parser writes it (lower-case host, "/" for an empty path).
 

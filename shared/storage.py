@@ -170,21 +170,40 @@ def write_json_atomic(path: Path, data: Any) -> None:
         handle.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
 
-def move_no_clobber(src: Path, folder: Path, name_for: Callable[[int], str]) -> Path:
+class FileChangedError(OSError):
+    """The file at a path is no longer the one that was checked (swapped for another or a link)."""
+
+
+def move_no_clobber(
+    src: Path,
+    folder: Path,
+    name_for: Callable[[int], str],
+    identity: tuple[int, int] | None = None,
+) -> Path:
     """Move ``src`` into ``folder`` under the first free name ``name_for(n)``, n = 1, 2, ...
 
     A hard link claims the name atomically (it fails if the name exists, even when another
     replica races for it), then the source is unlinked: the file is never in neither place.
+    The link is made to ``src`` itself, never through it if it is a symbolic link. With
+    ``identity`` (the ``(st_dev, st_ino)`` of the file that was checked and hashed), the new
+    name must be that very file, or it is removed again and ``FileChangedError`` raised: a
+    file swapped after its check is not moved.
     """
     folder.mkdir(parents=True, exist_ok=True)
     number = _next_number(folder, name_for)
     while True:
         target = folder / name_for(number)
         try:
-            os.link(src, target)
+            os.link(src, target, follow_symlinks=False)
         except FileExistsError:
             number += 1
             continue
+        if identity is not None:
+            linked = target.lstat()
+            if (linked.st_dev, linked.st_ino) != identity:
+                target.unlink()
+                msg = f"{src.name} changed after it was checked; not moved"
+                raise FileChangedError(msg)
         crash_point("storage.move_linked")
         src.unlink()
         fsync_dir(folder)

@@ -15,6 +15,8 @@ from pydantic import Field, SecretStr, field_validator
 from shared import setting_checks
 from shared.settings import PipelineSettings
 
+from .sources.http import MAX_BODY_BYTES
+
 PROVIDERS = ("apify", "brave", "tavily", "perplexity", "jina", "feed")
 
 PROXY_SCHEMES = ("http", "https")
@@ -81,6 +83,10 @@ class CollectorSettings(PipelineSettings):
     max_concurrency: int = Field(default=4, gt=0, validation_alias=_alias("max_concurrency"))
     http_timeout_s: float = Field(default=60.0, gt=0, validation_alias=_alias("http_timeout_s"))
     apify_timeout_s: float = Field(default=360.0, gt=0, validation_alias=_alias("apify_timeout_s"))
+    max_response_bytes: int = Field(
+        default=MAX_BODY_BYTES, ge=1024, validation_alias=_alias("max_response_bytes")
+    )
+    """The largest provider or feed answer read; a larger one fails its run with a clear error."""
     retry_attempts: int = Field(default=5, gt=0, validation_alias=_alias("retry_attempts"))
     retry_max_wait_s: float = Field(default=60.0, gt=0, validation_alias=_alias("retry_max_wait_s"))
     retry_base_s: float = Field(default=0.5, ge=0, validation_alias=_alias("retry_base_s"))

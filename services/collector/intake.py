@@ -1,5 +1,11 @@
 """Collect one ready inbox file: dedupe by content, move it to ``raw/``, record it, announce it.
 
+Anyone who can write the inbox is untrusted: the file is opened without following a symbolic
+link, checked on the open descriptor (a regular file with no other hard link), hashed from that
+descriptor, and moved only if the name still is that file (device and inode), so a swap after
+the check cannot bring another file into ``raw/``. A refused file stays in the inbox
+(``file.ignored`` with its reason, logged once).
+
 The steps run in an order that a crash at any point can resume from (see ``recovery``):
 move -> ``meta.json`` entry (``event_published: false``) -> publish ``FileCollected``
 (deterministic ``event_id``, so JetStream drops a repeat) -> ledger put -> mark published.
@@ -8,10 +14,15 @@ move -> ``meta.json`` entry (``event_published: false``) -> publish ``FileCollec
 from __future__ import annotations
 
 import asyncio
+import errno
+import hashlib
+import os
+import stat
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 import structlog
 
@@ -20,7 +31,7 @@ from services.collector.ledger import Ledger
 from shared.errors import BadInputError
 from shared.events import Event, FileCollected, RecordType, derived_id, utcnow
 from shared.faults import crash_point
-from shared.storage import DataDir, move_no_clobber, sha256_file
+from shared.storage import DataDir, move_no_clobber
 
 log = structlog.get_logger(__name__)
 
@@ -48,9 +59,65 @@ def record_type_of(path: Path, data: DataDir) -> RecordType:
     raise BadInputError(msg)
 
 
-def _digest(path: Path) -> tuple[str, int]:
-    sha256 = sha256_file(path)
-    return sha256, path.stat().st_size
+class RefusedFile(BadInputError):
+    """An inbox entry that is not collected: ``reason`` is ``symlink``, ``not_regular``..."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        """Keep the reason (the ``file.ignored`` log line's)."""
+        super().__init__(f"{path.name}: {reason}")
+        self.reason = reason
+
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """An inbox file opened without following links, checked and hashed from that descriptor.
+
+    The descriptor stays open until the move, so its inode cannot be freed and handed to
+    another file that would then pass the identity check.
+    """
+
+    handle: IO[bytes]
+    sha256: str
+    size: int
+    st: os.stat_result
+
+
+def _open_checked(path: Path) -> _Checked:
+    """Open the regular file at ``path`` and hash it from the open descriptor (left open).
+
+    Raises:
+        RefusedFile: ``path`` is a symbolic link or not a regular file.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RefusedFile(path, "symlink") from None
+        raise
+    handle = os.fdopen(fd, "rb")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise RefusedFile(path, "not_regular")
+        digest, size = hashlib.sha256(), 0
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    except BaseException:
+        handle.close()
+        raise
+    return _Checked(handle, digest.hexdigest(), size, st)
+
+
+def _same_file(path: Path, st: os.stat_result) -> bool:
+    try:
+        other = path.lstat()
+    except FileNotFoundError:
+        return False
+    return (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino)
 
 
 def _is_file(path: Path) -> bool:
@@ -67,13 +134,27 @@ async def handle_inbox_file(path: Path, deps: IntakeDeps) -> Path | None:
         OSError: the file cannot be read or moved (it stays in the inbox).
         nats.errors.Error: publishing failed; the entry stays unpublished for the recovery.
     """
-    data = deps.data
-    record_type = record_type_of(path, data)
-    now = deps.clock()
+    record_type = record_type_of(path, deps.data)
+    checked = await asyncio.to_thread(_open_checked, path)
+    try:
+        return await _collect(path, record_type, checked, deps)
+    finally:
+        checked.handle.close()
+
+
+async def _collect(
+    path: Path, record_type: RecordType, checked: _Checked, deps: IntakeDeps
+) -> Path | None:
+    data, now, sha256, size, st = deps.data, deps.clock(), checked.sha256, checked.size, checked.st
     folder = data.raw(now.date(), record_type)
-    sha256, size = await asyncio.to_thread(_digest, path)
     known = await deps.ledger.get(sha256)
-    if known is not None and await asyncio.to_thread(_is_file, data.root / known):
+    kept = known is not None and await asyncio.to_thread(_is_file, data.root / known)
+    if st.st_nlink > 1 and not (
+        # a move that a crash cut short leaves the inbox name linked to its raw file: allowed
+        kept and await asyncio.to_thread(_same_file, data.root / str(known), st)
+    ):
+        raise RefusedFile(path, "hard_link")
+    if kept:
         duplicate: meta.Entry = {
             "file": None,
             "original_name": path.name,
@@ -85,7 +166,8 @@ async def handle_inbox_file(path: Path, deps: IntakeDeps) -> Path | None:
         await asyncio.to_thread(path.unlink)
         log.info("file.duplicate", original_name=path.name, sha256=sha256, duplicate_of=known)
         return None
-    target = await asyncio.to_thread(move_no_clobber, path, folder, meta.drop_name)
+    identity = (st.st_dev, st.st_ino)
+    target = await asyncio.to_thread(move_no_clobber, path, folder, meta.drop_name, identity)
     crash_point("collector.before_meta")
     entry: meta.Entry = {
         "file": target.name,

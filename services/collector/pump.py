@@ -17,6 +17,7 @@ from pathlib import Path
 import nats.errors
 import structlog
 
+from services.collector.intake import RefusedFile
 from services.collector.readiness import skip_reason, wait_until_stable
 from services.collector.watcher import Change, Notice, list_folders
 from shared.errors import ServiceError
@@ -124,6 +125,10 @@ class Pump:
                 await self.handle(path)
         except FileNotFoundError:
             log.debug("file.gone", path=str(path))
+        except RefusedFile as exc:
+            if path not in self.warned:
+                self.warned.add(path)
+                log.warning("file.ignored", path=str(path), reason=exc.reason)
         except FILE_ERRORS as exc:
             log.warning("file.failed", path=str(path), error=repr(exc))
         except Exception:  # top of one file's task: a bug on one file must not stop the service

@@ -29,7 +29,7 @@ from services.collector.sources.errors import (
     ProviderError,
     TransientHttpError,
 )
-from services.collector.sources.http import Caller, Politeness
+from services.collector.sources.http import MAX_BODY_BYTES, Caller, Politeness
 from services.collector.sources.usage import Usage
 from shared.events import AlertRaised, RecordType, ScrapeCompleted
 
@@ -50,6 +50,7 @@ class CollectDeps:
     politeness: dict[str, Politeness]
     max_records_per_file: int = 500
     timeout_s: float = 60.0
+    max_body_bytes: int = MAX_BODY_BYTES
     monotonic: Callable[[], float] = time.monotonic
 
 
@@ -119,9 +120,8 @@ async def run_job(deps: CollectDeps, record_type: RecordType, job: SourceJob) ->
         return result
     started, started_at = deps.monotonic(), deps.intake.clock()
     usage = Usage(job.provider)
-    caller = Caller(
-        job.provider, deps.session, deps.politeness[job.provider], usage, deps.timeout_s
-    )
+    polite = deps.politeness[job.provider]
+    caller = Caller(job.provider, deps.session, polite, usage, deps.timeout_s, deps.max_body_bytes)
     outcome = await _fetch(deps, caller, job, record_type, result)
     result.errors.extend(outcome.warnings)
     run_fields = {"run_id": result.run_id, "query": result.query}

@@ -67,4 +67,5 @@ def collect_deps(
         politeness=politeness(settings, limiter),
         max_records_per_file=settings.max_records_per_file,
         timeout_s=settings.http_timeout_s,
+        max_body_bytes=settings.max_response_bytes,
     )

@@ -18,6 +18,7 @@ from services.monitor.alerts.engine import firing
 from services.monitor.deps import DEPS
 from services.monitor.ranges import range_or_400
 from shared.events import RecordType
+from shared.records import is_web_url
 
 MAX_SEARCH_LIMIT = 100
 MAX_FAILED_FILES = 500
@@ -118,9 +119,25 @@ async def search(request: web.Request) -> web.Response:
     async with request.app[DEPS].pool.acquire() as conn:
         rows = await search_records(conn, query, record_type, limit)
     return web.json_response(
-        {"query": query, "type": record_type.value, "results": rows},
+        {"query": query, "type": record_type.value, "results": [_safe_links(r) for r in rows]},
         dumps=_dumps,
     )
+
+
+URL_COLUMNS = ("source_url", "url")
+
+
+def _safe_links(row: dict[str, Any]) -> dict[str, Any]:
+    """Serve a URL column only when it is http(s); any other scheme (``javascript:``) as null.
+
+    Records keep URLs as given (the seed's contract accepts any URL); what leaves here may be
+    put in a link by whoever reads it.
+    """
+    for column in URL_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str) and not is_web_url(value):
+            row[column] = None
+    return row
 
 
 def _dumps(value: Any) -> str:

@@ -22,6 +22,7 @@ from .config import ProcessorSettings
 from .dedup.linker import Linker
 from .enrich.gazetteer import OfflineGazetteer
 from .enrich.geocode import CachedGeocoder
+from .enrich.image_head import ImageChecks
 from .grading import DEFAULT_GRADE_RULES, load_rules_file
 from .processing import ChunkStages, Options
 from .reader_process import ReaderProcesses
@@ -67,12 +68,15 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
         pool = await stack.enter_async_context(
             db.create_pool(settings.database_url, application_name=SERVICE)
         )
-        http = None
+        images = None
         if settings.check_images:
             http = await stack.enter_async_context(guarded_session(settings.url_policy()))
+            images = ImageChecks(
+                http, settings.image_check_concurrency, settings.image_check_budget_s
+            )
         linker = Linker(pool, settings.link_threshold)
         stack.push_async_callback(linker.upkeep.close)  # before the pool closes
-        online = OnlineEnrichment(pool, online_geocoder(settings), http)
+        online = OnlineEnrichment(pool, online_geocoder(settings), images)
         stages = ChunkStages(ChunkLinker(linker), online)
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))
         # One limit over both subjects: at most max_in_flight files are parsed at a time.

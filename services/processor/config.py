@@ -45,6 +45,14 @@ class ProcessorSettings(PipelineSettings):
     """Where Nominatim answers: the public server by default, or one of your own (its usage
     policy allows one request a second and no bulk geocoding)."""
     check_images: bool = Field(default=False, validation_alias="PROCESSOR_CHECK_IMAGES")
+    image_check_concurrency: int = Field(
+        default=16, ge=1, le=256, validation_alias="PROCESSOR_IMAGE_CHECK_CONCURRENCY"
+    )
+    """How many image HEAD checks of a chunk run at once."""
+    image_check_budget_s: float = Field(
+        default=30.0, gt=0, validation_alias="PROCESSOR_IMAGE_CHECK_BUDGET_S"
+    )
+    """The time a chunk's image checks may take in all; those still running are left unchecked."""
     reader_process: bool = Field(default=True, validation_alias="PROCESSOR_READER_PROCESS")
     """Read files (parse, validate, enrich, matching keys) in a child process per file in flight,
     beside the linking, instead of in a thread that shares the interpreter lock with it."""

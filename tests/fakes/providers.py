@@ -16,6 +16,7 @@ if any, and answers with it instead of the normal answer:
 | ``slow``      | waits ``slow_s`` before answering normally (client timeout)    |
 | ``malformed`` | 200 ``application/json`` whose body is not JSON                |
 | ``reset``     | closes the connection without an answer                        |
+| ``huge``      | 200 JSON streamed without a length, ``huge_bytes`` long        |
 
 ``FakeState.empty = True`` makes successful answers carry no items. Every request is recorded.
 Perplexity answers ``FakeState.answers`` (records by record type) with
@@ -40,6 +41,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import orjson
 from aiohttp import web
 
@@ -81,6 +83,8 @@ class FakeState:
     empty: bool = False
     retry_after: int = 1
     slow_s: float = 5.0
+    huge_bytes: int = 3 << 20
+    huge_sent: int = 0
     think: bool = False
     truncated: bool = False
     brave_per_second: int = 1000
@@ -113,6 +117,22 @@ def _error_body(provider: str, status: int, message: str) -> Any:
     return {"error": {"message": message, "type": "error", "code": status}}
 
 
+async def _huge(state: FakeState, request: web.Request) -> web.StreamResponse:
+    """Stream ``huge_bytes`` of a JSON list (chunked: no length to refuse it by); count them."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    chunk = b'{"id": "x"},' * 5_000
+    try:
+        await response.write(b"[")
+        while state.huge_sent < state.huge_bytes:
+            await response.write(chunk)
+            state.huge_sent += len(chunk)
+        await response.write(b"{}]")
+    except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+        pass  # the client stopped reading
+    return response
+
+
 async def _switch(
     provider: str, state: FakeState, request: web.Request
 ) -> web.StreamResponse | None:
@@ -128,6 +148,8 @@ async def _switch(
         return web.Response(status=500)
     if switch == "malformed":
         return web.Response(body=b'{"results": [', content_type="application/json")
+    if switch == "huge":
+        return await _huge(state, request)
     if switch in ("401-html", "524"):
         status = 401 if switch == "401-html" else 524
         return web.Response(

@@ -30,6 +30,7 @@ BROKEN_FILES: dict[str, bytes] = {
     "binary.json": bytes(range(256)) * 4,
     "latin1.json": '[{"make": "Citro\xebn", "model": "DS"}]'.encode("latin-1"),
     "deep.json": b"[" * 200_000 + b"]" * 200_000,
+    "deep_values.json": b"[" + b"[0," * 2_000 + b"0" + b"]" * 2_000 + b"]",  # 8 KB
     "scalar.json": b"42",
 }
 

@@ -297,6 +297,23 @@ async def test_dashboard_endpoints_serve_runs_services_queues_failed_and_search(
     ]
 
 
+async def test_search_never_serves_a_non_web_url(
+    api_settings: MonitorSettings, database_url: str
+) -> None:
+    """A stored ``javascript:`` URL (kept as the seed's contract says) is served as null."""
+    await insert_article(database_url, "Camaro history", "https://example.org/camaro", "a1" * 32)
+    for number, url in enumerate(("javascript:alert(document.cookie)", " JaVa\tScRiPt:x()")):
+        await insert_article(database_url, f"Camaro trap {number}", url, f"b{number}" * 32)
+    async with running(api_settings) as base, aiohttp.ClientSession() as http:
+        found = await get_json(http, f"{base}/search", q="camaro", type="articles")
+    urls = {row["title"]: row["url"] for row in found["results"]}
+    assert urls == {
+        "Camaro history": "https://example.org/camaro",
+        "Camaro trap 0": None,
+        "Camaro trap 1": None,
+    }
+
+
 async def _services_with(http: aiohttp.ClientSession, base: str, name: str) -> Any:
     body = await get_json(http, f"{base}/api/services")
     return body["services"] if name in body["services"] else None
@@ -307,7 +324,9 @@ async def _queues_with_dead_letter(http: aiohttp.ClientSession, base: str) -> An
     return body if body["dead_letter_depth"] else None
 
 
-async def insert_article(database_url: str, title: str) -> None:
+async def insert_article(
+    database_url: str, title: str, url: str = "https://example.org/a", data_hash: str = "cd" * 32
+) -> None:
     """Insert one article row with the given title (what the importer would have loaded)."""
     conn = await asyncpg.connect(database_url)
     try:
@@ -315,8 +334,8 @@ async def insert_article(database_url: str, title: str) -> None:
             "INSERT INTO articles (source_name, title, url, data_hash) VALUES ($1, $2, $3, $4)",
             "test",
             title,
-            "https://example.org/a",
-            "cd" * 32,
+            url,
+            data_hash,
         )
     finally:
         await conn.close()

@@ -143,6 +143,35 @@ async def test_unreadable_file_is_rejected_not_dead_lettered(
     assert not (data_dir.root / f"processed/{DAY}/vehicles/drop_003.jsonl").exists()
 
 
+async def test_a_deeply_nested_file_is_rejected_and_the_next_file_is_processed(
+    processor: asyncio.Task[None],
+    bus: Bus,
+    nats_client: Client,
+    namespace: str,
+    data_dir: DataDir,
+    outcomes: list[BatchProcessed],
+) -> None:
+    """``[0,[0,[0,...`` 2,000 deep (8 KB) is refused with its reason; processing goes on."""
+    deep = b"[" + b"[0," * 2_000 + b"0" + b"]" * 2_000 + b"]"
+    assert len(deep) < 8_200
+    async with recorded(bus, subjects.FILES_REJECTED, FileRejected) as rejected:
+        raw_path = f"raw/{DAY}/vehicles/drop_004.json"
+        _place(data_dir, raw_path, deep)
+        await nats_client.publish(
+            f"{namespace}.{subjects.COMMAND_PROCESS_FILE}", orjson.dumps({"path": raw_path})
+        )
+
+        async def announced() -> list[FileRejected]:
+            return rejected
+
+        (event,) = await eventually(announced)
+        await _collect(bus, data_dir)
+        (processed,) = await _announced(outcomes)
+    assert event.reason.startswith("JSON nested deeper than 64 levels"), event.reason
+    assert processed.records_valid == 2
+    assert not processor.done()
+
+
 def _reader_processes() -> set[int]:
     """Return the pids of this process's reader children (``services.processor.reader_process``)."""
     return {

@@ -149,3 +149,32 @@ async def test_image_head_checks_flag_a_broken_image(
     assert (image["I-2"]["checked"], image["I-2"]["status"]) == (True, 404)
     assert "broken_image" in image["I-2"]["flags"]
     assert len(rows) == 2  # both records are rows: a broken image is a flag, never a failure
+
+
+async def test_a_blocked_image_flags_its_listing_and_the_file_loads(
+    bus: Bus,
+    data_dir: DataDir,
+    outcomes: list[BatchProcessed],
+    monkeypatch: pytest.MonkeyPatch,
+    clean_geocache: None,
+) -> None:
+    """An image at an internal address is a ``blocked_url`` flag; its neighbours are untouched."""
+    async with start_hosts() as hosts:
+        monkeypatch.setenv("PROCESSOR_CHECK_IMAGES", "true")
+        records = [
+            {**CAR, "stockNumber": "B-1", "imageUrl": f"{hosts.images_url}/ok.jpg"},
+            {**CAR, "stockNumber": "B-2", "imageUrl": "http://169.254.169.254/latest/x.jpg"},
+            {**CAR, "stockNumber": "B-3", "imageUrl": "http://10.0.0.1/x.jpg"},
+            {**CAR, "stockNumber": "B-4", "imageUrl": f"{hosts.images_url}/ok.jpg?v=2"},
+        ]
+        tasks, stop = await _processors(1)
+        try:
+            rows = await _process(bus, data_dir, {"drop_001.json": records}, outcomes)
+        finally:
+            await _stop(tasks, stop)
+    image = {row["stock_number"]: row["enrichment"]["image"] for row in rows}
+    assert sorted(image) == ["B-1", "B-2", "B-3", "B-4"]
+    for good in ("B-1", "B-4"):
+        assert (image[good]["status"], "blocked_url" in image[good]["flags"]) == (200, False)
+    for blocked in ("B-2", "B-3"):
+        assert "blocked_url" in image[blocked]["flags"], image[blocked]

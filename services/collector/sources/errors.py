@@ -50,6 +50,20 @@ class MalformedResponse(ProviderError):
     kind = "provider_malformed_response"
 
 
+class ResponseTooLarge(ProviderError):
+    """An answer larger than ``COLLECTOR_MAX_RESPONSE_BYTES``; it was not read further."""
+
+    kind = "provider_response_too_large"
+
+    def __init__(self, provider: str, status: int | None, limit: int) -> None:
+        """Say which limit the answer passed and which setting raises it."""
+        message = (
+            f"answer larger than {limit:,} bytes, not read further "
+            "(raise COLLECTOR_MAX_RESPONSE_BYTES if this provider's answers are that big)"
+        )
+        super().__init__(provider, status, message)
+
+
 class ExtractionFailed(ProviderError):
     """An LLM answer that cannot be used (cut off by ``finish_reason: length``, not JSON)."""
 

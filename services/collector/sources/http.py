@@ -3,12 +3,15 @@
 Retries (tenacity, exponential backoff with jitter) only for connection errors, timeouts, 408,
 429, 5xx and 524; the provider's ``Retry-After`` (or Brave's ``X-RateLimit-Reset``) is honoured
 and shared with every replica through the rate limiter. Bodies are read as text first and parsed
-as JSON only when asked, so an HTML error page never crashes the client.
+as JSON only when asked, so an HTML error page never crashes the client. A body larger than
+``max_body_bytes`` (``COLLECTOR_MAX_RESPONSE_BYTES``) is not read further: the call fails with
+``ResponseTooLarge``, a permanent error (a retry would fetch the same body).
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,10 +31,18 @@ from tenacity import (
 
 from services.collector.proxies import ProxyPool
 from services.collector.ratelimit import Aimd, RateLimiter
-from services.collector.sources.errors import MalformedResponse, TransientHttpError, classify
+from services.collector.sources.errors import (
+    MalformedResponse,
+    ResponseTooLarge,
+    TransientHttpError,
+    classify,
+)
 from services.collector.sources.usage import Usage
 
 log = structlog.get_logger(__name__)
+
+MAX_BODY_BYTES = 64 << 20
+"""The largest provider or feed answer read (64 MiB): an Apify page of 1,000 listings is ~2 MB."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class Caller:
     polite: Politeness
     usage: Usage
     timeout_s: float = 60.0
+    max_body_bytes: int = MAX_BODY_BYTES
 
     async def request(self, method: str, url: str | Any, **kwargs: Any) -> Response:
         """Send a request with retries; return the 2xx answer.
@@ -166,8 +178,29 @@ class Caller:
         async with self.session.request(
             method, url, timeout=timeout, proxy=proxy, **kwargs
         ) as response:
-            text = await response.text(errors="replace")
+            body = await self._read_capped(response)
+            text = body.decode(_encoding(response), errors="replace")
             return response.status, CIMultiDict(response.headers), text
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        """Return the body, or raise ``ResponseTooLarge`` once it passes ``max_body_bytes``."""
+        limit = self.max_body_bytes
+        if response.content_length is not None and response.content_length > limit:
+            raise ResponseTooLarge(self.provider, response.status, limit)
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(1 << 16):
+            body += chunk
+            if len(body) > limit:
+                raise ResponseTooLarge(self.provider, response.status, limit)
+        return bytes(body)
+
+
+def _encoding(response: aiohttp.ClientResponse) -> str:
+    """Return the answer's declared charset if Python knows it, else UTF-8 (JSON's own)."""
+    try:
+        return codecs.lookup(response.charset or "utf-8").name
+    except LookupError:
+        return "utf-8"
 
 
 def _ms(started: float) -> float:

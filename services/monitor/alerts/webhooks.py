@@ -123,7 +123,7 @@ def sign(body: bytes, secret: SecretStr) -> str:
 
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
-    log.warning("monitor.webhook_retrying", attempt=state.attempt_number, error=repr(exc))
+    log.warning("monitor.webhook_retrying", attempt=state.attempt_number, error=_describe(exc))
 
 
 @dataclass
@@ -175,7 +175,7 @@ class WebhookSender:
                     "monitor.webhook_failed",
                     url=_safe(target.url),
                     rule=note.rule,
-                    error=repr(exc),
+                    error=_describe(exc),
                 )
                 continue
             delivered += 1
@@ -204,6 +204,23 @@ class WebhookSender:
                         raise RetryableStatusError(f"HTTP {response.status}")
                     response.raise_for_status()  # other 4xx: a configuration error, no retry
         log.info("monitor.webhook_delivered", url=_safe(target.url))
+
+
+def _describe(exc: BaseException | None) -> str:
+    """Return what went wrong without any URL: a Slack webhook's path is its secret.
+
+    The exceptions' own text is not used: aiohttp's response errors carry the request URL.
+    """
+    if exc is None:
+        return ""
+    name = exc.__class__.__name__
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{name}: HTTP {exc.status}"
+    if isinstance(exc, RetryableStatusError):
+        return f"{name}: {exc}"  # "HTTP 503", written by _deliver
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"{name}: cannot connect to {exc.host}:{exc.port}"
+    return name
 
 
 def _safe(url: str) -> str:

@@ -21,10 +21,10 @@ from ..enrich.images import check_form, dropped_image
 from ..grading import DEFAULT_GRADE_RULES, GradeRule, grade
 
 if TYPE_CHECKING:
-    import aiohttp
     import asyncpg
 
     from ..enrich.geocode import CachedGeocoder
+    from ..enrich.image_head import ImageChecks
 
 
 @dataclass(frozen=True)
@@ -68,24 +68,20 @@ def _query_of(record: Record) -> str | None:
 
 @dataclass(frozen=True)
 class OnlineEnrichment:
-    """Geocodes a chunk's places (when a geocoder is set) and checks its images (with ``http``)."""
+    """Geocodes a chunk's places (when a geocoder is set) and checks its images (``images``)."""
 
     pool: asyncpg.Pool
     geocoder: CachedGeocoder | None = None
-    http: aiohttp.ClientSession | None = None  # set when image HEAD checks are on
+    images: ImageChecks | None = None  # set when image HEAD checks are on
 
     async def __call__(self, rows: Sequence[dict[str, Any]]) -> int:
         """Enrich the rows in place; return how many geocoder lookups failed."""
         failures = 0
         if self.geocoder is not None:
             failures = await self._geocode(rows)
-        if self.http is not None:
-            from ..enrich.image_head import check_head  # aiohttp: see the module's docstring
-
-            for row in rows:
-                image = row["enrichment"].get("image")
-                if image is not None:
-                    await check_head(self.http, image)
+        if self.images is not None:
+            entries = (row["enrichment"].get("image") for row in rows)
+            await self.images.check_all(entry for entry in entries if entry is not None)
         return failures
 
     async def _geocode(self, rows: Sequence[dict[str, Any]]) -> int:

@@ -15,8 +15,10 @@ reject a whole file, a file of up to ``SANITIZE_MAX_BYTES`` that holds them is r
 bare tokens turned into strings (strings are left untouched); the record that carries one then
 fails validation with its own reason, and its neighbours load.
 
-Deeply nested JSON makes the C parser's work grow with the square of the depth, so a file that
-opens more than ``MAX_DEPTH`` containers in a row is rejected up front with that reason.
+Deeply nested JSON makes the C parser's work grow with the square of the depth and crashes
+whatever walks a record recursively, so a file nested deeper than ``MAX_DEPTH`` is rejected up
+front with that reason (``nesting``: the depth is counted from the file's structure, values
+between the brackets or not).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import ijson
 from shared.errors import BadInputError
 from shared.events import RecordType
 
+from .nesting import NestingCounter
+
 ENVELOPE_KEYS = frozenset(
     {"items", "data", "records", "results", "listings", "cars", "inventory", "lots", "hits", "rows",
      "entries", "posts"}
@@ -48,9 +52,6 @@ SANITIZE_MAX_BYTES = 64 << 20
 _SUSPECT_RE = re.compile(rb"[:,\[]\s*-?(?:NaN|Infinity)\b")
 _TOKEN_RE = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 MAX_DEPTH = 64
-_OPEN = rb'[\[{]\s*(?:"(?:[^"\\]|\\.){0,200}"\s*:\s*)?'  # a container opens, maybe under a key
-_DEEP_RE = re.compile(rb"(?:%s){%d}" % (_OPEN, MAX_DEPTH))
-_NESTED_RE = re.compile(rb"%s[\[{]" % _OPEN)  # two in a row: where a deep run could start
 _NAN_WORDS = (b"NaN", b"Infinity")
 
 
@@ -167,24 +168,15 @@ def _scan(handle: IO[bytes], start: int, *, check_nan: bool) -> bool:
     """Read the file once in chunks: refuse deep nesting, and say whether bare NaN occurs."""
     handle.seek(start)
     tail, has_nan = b"", False
+    nesting = NestingCounter()
     while chunk := handle.read(_PEEK_BYTES):
-        window = tail + chunk
-        if _too_deep(window):
+        if nesting.feed(chunk) > MAX_DEPTH:
             reason = f"JSON nested deeper than {MAX_DEPTH} levels"
             raise UnreadableFileError(reason, records_read=0, bytes_read=handle.tell())
+        window = tail + chunk
         has_nan = has_nan or (check_nan and _has_bare_nan(window))
-        tail = window[-(MAX_DEPTH * 8) :]
+        tail = window[-512:]
     return has_nan
-
-
-def _too_deep(window: bytes) -> bool:
-    """Say whether ``window`` opens more than ``MAX_DEPTH`` containers in a row.
-
-    The full pattern is tried only from the first place where two containers open in a row:
-    flat records (most files) never get there, and the search is ~4x cheaper than the full one.
-    """
-    nested = _NESTED_RE.search(window)
-    return nested is not None and _DEEP_RE.search(window, nested.start()) is not None
 
 
 def _has_bare_nan(window: bytes) -> bool:

@@ -11,6 +11,7 @@ from services.collector.sources.errors import (
     MalformedResponse,
     ProviderAuthError,
     ProviderBadRequest,
+    ResponseTooLarge,
     TransientHttpError,
 )
 from shared.events import RecordType
@@ -355,3 +356,31 @@ async def test_feed_reads_listings_under_a_key(fakes: Fakes, make_caller: MakeCa
         "model": "190SL",
         "price": 135000,
     }
+
+
+async def test_an_oversized_answer_is_refused_with_the_setting_to_raise(
+    fakes: Fakes, make_caller: MakeCaller
+) -> None:
+    """A feed answer past the body cap fails at once, naming the setting; not all of it is read."""
+    state = fakes.state("feed")
+    state.failures = ["huge"]
+    state.huge_bytes = 50 << 20
+    caller = make_caller("feed")
+    caller.max_body_bytes = 1 << 20
+    job = SourceJob(provider="feed", url=fakes.url("feed") + "/feed.json")
+    with pytest.raises(ResponseTooLarge, match="COLLECTOR_MAX_RESPONSE_BYTES"):
+        await feed.collect(caller, endpoint(fakes, "feed"), job, VEHICLES)
+    assert len(state.requests) == 1  # permanent: not retried
+    assert state.huge_sent < 20 << 20  # the client stopped reading
+
+
+async def test_an_answer_within_the_cap_is_read(fakes: Fakes, make_caller: MakeCaller) -> None:
+    """The same streamed answer below the cap is read whole."""
+    state = fakes.state("feed")
+    state.failures = ["huge"]
+    state.huge_bytes = 1 << 20
+    caller = make_caller("feed")
+    caller.max_body_bytes = 2 << 20
+    job = SourceJob(provider="feed", url=fakes.url("feed") + "/feed.json")
+    response = await caller.request("GET", job.url)
+    assert len(response.json()) > 10_000

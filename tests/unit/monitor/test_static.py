@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from services.monitor.http import STATIC
 
 
@@ -18,6 +20,15 @@ def test_dashboard_script_never_parses_data_as_html() -> None:
     script = (STATIC / "dashboard.js").read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script
+
+
+def test_dashboard_links_only_to_its_own_paths() -> None:
+    """No link target comes from data: every href or src set in the script is a local path."""
+    script = (STATIC / "dashboard.js").read_text()
+    targets = re.findall(r"\.(?:href|src)\s*=\s*(\S+)", script)
+    assert targets, "the failed-files link is expected"
+    assert all(target.startswith('"/') for target in targets), targets
+    assert "setAttribute(" not in script
 
 
 def test_page_loads_only_local_scripts() -> None:

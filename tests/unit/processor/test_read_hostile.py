@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from services.processor.stages import read
@@ -41,6 +42,11 @@ def test_large_files_with_nan_are_rejected_with_a_reason(
         b'[{"a":' * 5_000 + b"1" + b"}]" * 5_000,
         # flat and shallow records first, in the same read window: the deep run comes later
         b'[{"a": 1}, {"b": [1]}, {"c": {"d": 2}}, ' + b'{"e":' * 200 + b"1" + b"}" * 200 + b"]",
+        # values between the brackets: 2,000 deep in 8 KB
+        b"[" + b"[0," * 2_000 + b"0" + b"]" * 2_000 + b"]",
+        b'[{"a": "x", "b": ' * 100 + b"1" + b"}]" * 100,
+        # a string full of closing brackets cannot hide the depth
+        b'["]]]]]]]]", ' + rb'[{"k": "}}}}\\", "v": ' * 40 + b"0" + b"}]" * 40 + b"]",
     ],
 )
 def test_deeply_nested_json_is_rejected_quickly(tmp_path: Path, content: bytes) -> None:
@@ -49,6 +55,17 @@ def test_deeply_nested_json_is_rejected_quickly(tmp_path: Path, content: bytes) 
     path.write_bytes(content)
     with pytest.raises(UnreadableFileError, match="nested deeper than"):
         list(iter_values(path, RecordType.VEHICLES))
+
+
+def test_brackets_inside_strings_do_not_count(tmp_path: Path) -> None:
+    """Brackets in strings, escaped quotes and backslashes among them, are text, not nesting."""
+    records = [
+        {"d": "[{" * 500 + '\\" [[', "e": "\\"},
+        {"f": "[[[", "g": ['"]"', "\\\\"]},
+    ]
+    path = tmp_path / "text.json"
+    path.write_bytes(orjson.dumps(records))
+    assert list(iter_values(path, RecordType.VEHICLES)) == records
 
 
 def test_ordinary_nesting_is_accepted(tmp_path: Path) -> None:

@@ -40,3 +40,22 @@ def test_an_unusable_configuration_exits_2() -> None:
         raise ConfigError("DATABASE_URL is not set")
 
     assert lifecycle.run_service(serve, "probe") == 2
+
+
+@pytest.mark.usefixtures("default_gc")
+def test_a_configuration_error_reaches_stderr_with_its_secrets_masked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The one line on stderr masks passwords in URLs and key=value pairs, like the log does."""
+
+    async def serve(stop: asyncio.Event) -> None:
+        raise ConfigError(
+            "cannot use NATS at nats://u:pw1@a:4222,nats://u:pw2@b:4222 "
+            "(last error: connect postgresql://app:pw3@db/x failed, token=pw4)"
+        )
+
+    assert lifecycle.run_service(serve, "probe") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("probe: cannot use NATS at nats://u:***@a:4222")
+    for secret in ("pw1", "pw2", "pw3", "pw4"):
+        assert secret not in err

@@ -43,6 +43,14 @@ def test_credentials_inside_text_are_masked() -> None:
     assert redact_url("nats://u:p@h:4222") == "nats://u:***@h:4222"
 
 
+def test_every_url_of_a_cluster_list_is_masked() -> None:
+    """``NATS_URL`` may list a cluster: each server's password is masked, not only the first."""
+    cluster = "nats://u:pw1@a:4222, nats://u:pw2@b:4222,nats://c:4222,tls://v:pw3@d:4222"
+    assert redact_url(cluster) == (
+        "nats://u:***@a:4222,nats://u:***@b:4222,nats://c:4222,tls://v:***@d:4222"
+    )
+
+
 def test_configured_logger_writes_json_without_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     """A configured service logger emits one JSON line with the password masked."""
     buffer = io.StringIO()
