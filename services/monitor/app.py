@@ -80,7 +80,7 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
         stack.push_async_callback(subscription.unsubscribe)
         deps = HttpDeps(bus, pool, metrics, heartbeats, settings.data_dir)
         await stack.enter_async_context(
-            serve_http(deps, settings.monitor_host, settings.monitor_port, settings.api_token)
+            serve_http(deps, settings.monitor_host, settings.monitor_port, settings.access())
         )
         poller = Poller(
             bus, pool, engine, settings.poll_s, settings.queue_sample_keep_days, started_at
