@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -18,6 +20,7 @@ from services.monitor.access import TOKEN_COOKIE, Access, allowed_hosts
 from services.monitor.config import MonitorSettings
 from services.monitor.http import make_app
 from services.monitor.metrics import PipelineMetrics
+from tests.pgtls import make_ca, make_server_cert
 
 TOKEN = secrets.token_urlsafe(24)  # made up per run
 
@@ -119,6 +122,30 @@ async def test_a_foreign_host_header_is_refused(client: TestClient) -> None:
         assert refused.status == 421
     finally:
         await proxied.close()
+
+
+async def test_cookie_is_secure_over_https(tmp_path: Path) -> None:
+    """Signed in over https, the cookie is Secure without any setting."""
+    ca = make_ca(tmp_path, "ca")
+    cert, key = make_server_cert(tmp_path, ca, "127.0.0.1")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=str(ca[0]))
+    app = make_app(_Deps(), Access(SecretStr(TOKEN), allowed_hosts("127.0.0.1", "")))  # type: ignore[arg-type]
+    server = TestServer(app)
+    await server.start_server(ssl=server_ctx)
+    try:
+        async with aiohttp.ClientSession() as http:
+            response = await http.post(
+                server.make_url("/login"),
+                data={"token": TOKEN},
+                allow_redirects=False,
+                ssl=client_ctx,
+            )
+            assert (response.status, str(response.url).startswith("https://")) == (303, True)
+            assert response.cookies[TOKEN_COOKIE]["secure"]
+    finally:
+        await server.close()
 
 
 def test_allowed_hosts_add_the_bound_address_and_the_setting() -> None:
