@@ -24,17 +24,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping
 
 import asyncpg
 import structlog
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = structlog.get_logger(__name__)
 
 SCRAM_ITERATIONS = 4096
+MIN_PASSWORD_LENGTH = 16
+PASSWORD_RE = re.compile(rf"^[A-Za-z0-9._~-]{{{MIN_PASSWORD_LENGTH},}}$")
 DATA = "importer"  # tables without a service prefix belong to the importer
 SERVICES = ("importer", "processor", "monitor")
 ROLE_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT"
@@ -55,6 +58,19 @@ class RolePasswords(BaseSettings):
     importer: SecretStr | None = Field(default=None, validation_alias="IMPORTER_DB_PASSWORD")
     processor: SecretStr | None = Field(default=None, validation_alias="PROCESSOR_DB_PASSWORD")
     monitor: SecretStr | None = Field(default=None, validation_alias="MONITOR_DB_PASSWORD")
+
+    @field_validator("importer", "processor", "monitor")
+    @classmethod
+    def _check_password(cls, value: SecretStr | None) -> SecretStr | None:
+        text = value.get_secret_value() if value is not None else ""
+        if text and not PASSWORD_RE.match(text):
+            msg = (
+                f"must be at least {MIN_PASSWORD_LENGTH} characters of letters, digits, "
+                "'.', '_', '~' or '-' (it goes into the services' connection URLs; "
+                "e.g. openssl rand -hex 32)"
+            )
+            raise ValueError(msg)
+        return value
 
     def given(self) -> dict[str, SecretStr]:
         """Return service -> password for every non-empty password."""

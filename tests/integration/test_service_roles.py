@@ -27,6 +27,7 @@ from shared.errors import ConfigError
 from shared.schema_ready import prepare_schema
 from shared.settings import PipelineSettings
 from tests.conftest import ADMIN_DSN, dsn_for, unique
+from tests.pgtls import TlsPostgres
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.postgres]
@@ -279,3 +280,76 @@ async def test_the_owner_still_migrates_at_start() -> None:
         admin = await asyncpg.connect(ADMIN_DSN)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_compose_dsns_authenticate_with_the_passwords_migrate_set(tmp_path: Path) -> None:
+    """On a server that asks for passwords (SCRAM), each service role signs in with the password
+    `pipeline migrate` set, as compose's DSNs do; a wrong or missing password is refused."""
+    server = await asyncio.to_thread(TlsPostgres.start)
+    namespace = unique("a")
+    passwords = {service: secrets.token_hex(16) for service in roles.SERVICES}
+    try:
+        owner = server.dsn("postgres")
+        run_migrate(migrate_env(owner, namespace, passwords))
+        base = f"{server.host}:{server.port}/postgres"
+        for service, password in passwords.items():
+            role = roles.role_name(namespace, service)
+            conn = await asyncpg.connect(f"postgresql://{role}:{password}@{base}")
+            try:
+                assert await conn.fetchval("SELECT current_user") == role
+            finally:
+                await conn.close()
+            with pytest.raises(asyncpg.InvalidPasswordError):
+                await asyncpg.connect(f"postgresql://{role}:{'0' * 32}@{base}")
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_a_service_that_may_not_migrate_stops_with_one_line(tmp_path: Path) -> None:
+    """`python -m services.importer` as its role on a database nobody migrated waits
+    SCHEMA_WAIT_S, then exits 2 with one line naming the missing migration and the remedy."""
+    database, namespace = unique("service_unmigrated_"), unique("u")
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    owner = dsn_for(database)
+    try:
+        conn = await asyncpg.connect(owner)
+        try:
+            passwords = roles.RolePasswords(IMPORTER_DB_PASSWORD=secrets.token_hex(16))
+            await roles.apply(conn, namespace, passwords)  # the role, but no migration
+        finally:
+            await conn.close()
+        role = roles.role_name(namespace, "importer")
+        env = {
+            **os.environ,
+            "DATABASE_URL": owner.replace("//postgres@", f"//{role}@", 1),
+            "SCHEMA_WAIT_S": "1",
+            "DATA_DIR": str(tmp_path),
+            "PIPELINE_NAMESPACE": namespace,
+        }
+        env.pop("MIGRATION_DATABASE_URL", None)
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "services.importer"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert "importer/001_initial" in line
+        assert role in line
+        assert "pipeline migrate" in line
+        conn = await asyncpg.connect(owner)
+        try:
+            assert await conn.fetchval("SELECT to_regclass('vehicles')") is None  # never tried
+        finally:
+            await conn.close()
+    finally:
+        admin = await asyncpg.connect(ADMIN_DSN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+        await drop_roles(namespace)
