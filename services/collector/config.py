@@ -31,6 +31,11 @@ def _alias(name: str) -> str:
 class CollectorSettings(PipelineSettings):
     """What the collector reads from the environment on top of the shared settings."""
 
+    # The collector uses no database: under compose it gets no DATABASE_URL and no role.
+    database_url: SecretStr | None = Field(  # type: ignore[assignment]
+        default=None, validation_alias="DATABASE_URL"
+    )
+
     collector_stable_s: float = Field(default=1.0, gt=0, validation_alias="COLLECTOR_STABLE_S")
     collector_rescan_s: float = Field(default=30.0, gt=0, validation_alias="COLLECTOR_RESCAN_S")
 

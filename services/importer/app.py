@@ -18,7 +18,7 @@ import structlog
 from services.importer import handlers, schema
 from services.importer.config import ImporterSettings
 from shared import bus as bus_mod
-from shared import db, lifecycle, logs, subjects
+from shared import db, lifecycle, logs, schema_ready, subjects
 from shared.events import BatchProcessed, ImportFile
 from shared.storage import DataDir
 
@@ -30,9 +30,12 @@ DEAD_LETTERS = f"{subjects.DLQ_PREFIX}.{subjects.RECORDS_PROCESSED}"
 
 
 async def migrate(settings: ImporterSettings) -> list[str]:
-    """Apply pending migrations with the owner role and grant the application role."""
-    return await db.migrate_as_owner(
-        settings.owner_database_url, functools.partial(schema.migrate, app_role=settings.app_role)
+    """Apply pending migrations as the owner and grant the application role, or, connected as
+    a role that may not migrate, wait until the owner has (``shared.schema_ready``)."""
+    return await schema_ready.prepare_schema(
+        settings,
+        functools.partial(schema.migrate, app_role=settings.app_role),
+        {schema.COMPONENT: schema.MIGRATIONS},
     )
 
 

@@ -9,11 +9,10 @@ the schema.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import asyncpg
 import structlog
 
+from services.importer import MIGRATIONS as IMPORTER_MIGRATIONS
 from services.monitor.schema import migrate as migrate_monitor
 from services.processor.schema import migrate as migrate_processor
 from shared.db import apply_migrations
@@ -21,7 +20,7 @@ from shared.db import apply_migrations
 log = structlog.get_logger(__name__)
 
 COMPONENT = "importer"
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = IMPORTER_MIGRATIONS
 
 
 async def migrate(conn: asyncpg.Connection, app_role: str | None = None) -> list[str]:

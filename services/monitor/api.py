@@ -5,6 +5,8 @@ files and search. Day ranges use ``?date=D`` or ``?from=D&to=D`` like ``/report`
 from __future__ import annotations
 
 import asyncio
+import os
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,9 @@ from shared.events import RecordType
 from shared.records import is_web_url
 
 MAX_SEARCH_LIMIT = 100
-MAX_FAILED_FILES = 500
+MAX_FAILED_FILES = 200  # the most recent files of the day, per request
+MAX_FAILED_SCAN = 10_000  # directory entries looked at, per request
+MAX_FAILED_READ_BYTES = 4 * 1024 * 1024  # read to count records, per request
 
 
 async def throughput(request: web.Request) -> web.Response:
@@ -59,47 +63,89 @@ async def failed(request: web.Request) -> web.Response:
     """Return the failed-record files of ``?date=D`` (default today): kind, name, records.
 
     A rejected file's entry also names the file as dropped (``original_name``), its raw file
-    and the reason.
+    and the reason. One request is bounded (the dashboard asks every few seconds): it looks at
+    most at ``MAX_FAILED_SCAN`` entries, lists the ``MAX_FAILED_FILES`` most recent files and
+    reads at most ``MAX_FAILED_READ_BYTES`` to count records; a file past that budget has
+    ``records: null``, and ``truncated`` says the answer is not the whole day.
     """
     start, _ = range_or_400({"date": request.query.get("date", "")})
     root = request.app[DEPS].data_dir
-    files = await asyncio.to_thread(_failed_files, root, start) if root else []
+    listing = await asyncio.to_thread(_failed_files, root, start) if root else FailedListing()
     return web.json_response(
         {
             "date": start.isoformat(),
-            "files": files,
-            "records": sum(f["records"] for f in files),
+            "files": listing.files,
+            "files_total": listing.total,
+            "records": sum(f["records"] or 0 for f in listing.files),
+            "truncated": listing.truncated,
         }
     )
 
 
-def _failed_files(root: Path, day: date) -> list[dict[str, Any]]:
+@dataclass
+class FailedListing:
+    """The failed files of a day as one request may read them."""
+
+    files: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+    truncated: bool = False
+
+
+def _scan(folder: Path, limit: int) -> tuple[list[os.DirEntry[str]], bool]:
+    """Return up to ``limit`` files under ``folder`` (no dot files) and whether more were left."""
+    found: list[os.DirEntry[str]] = []
+    pending, seen = [folder], 0
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                seen += 1
+                if seen > limit:
+                    return found, True
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
+                    found.append(entry)  # dot files are temporary files of atomic writes
+    return found, False
+
+
+def _failed_files(root: Path, day: date) -> FailedListing:
     folder = root / "failed" / day.isoformat()
-    out: list[dict[str, Any]] = []
     if not folder.is_dir():
-        return out
-    for path in sorted(p for p in folder.rglob("*") if p.is_file())[:MAX_FAILED_FILES]:
-        if path.name.startswith("."):
-            continue  # temporary files of atomic writes
-        with path.open("rb") as handle:
-            records = sum(1 for line in handle if line.strip())
-        entry: dict[str, Any] = {
+        return FailedListing()
+    found, cut = _scan(folder, MAX_FAILED_SCAN)
+    stats = [(entry, entry.stat(follow_symlinks=False)) for entry in found]
+    stats.sort(key=lambda pair: (pair[1].st_mtime_ns, pair[0].path), reverse=True)
+    listing = FailedListing(total=len(stats), truncated=cut or len(stats) > MAX_FAILED_FILES)
+    budget = MAX_FAILED_READ_BYTES
+    for entry, stat in stats[:MAX_FAILED_FILES]:
+        path = Path(entry.path)
+        entry_out: dict[str, Any] = {
             "kind": path.parent.name,
             "path": str(path.relative_to(root)),
-            "records": records,
-            "size_bytes": path.stat().st_size,
+            "records": None,
+            "size_bytes": stat.st_size,
         }
-        if path.parent.parent.name == "file_errors":
-            entry.update(_rejection(path))
-        out.append(entry)
-    return out
+        if stat.st_size <= budget:
+            budget -= stat.st_size
+            try:
+                with path.open("rb") as handle:  # read once, up to the size listed
+                    data = handle.read(stat.st_size)
+            except OSError:  # archived or moved since the scan
+                continue
+            entry_out["records"] = sum(1 for line in data.splitlines() if line.strip())
+            if path.parent.parent.name == "file_errors":
+                entry_out.update(_rejection(data))
+        else:
+            listing.truncated = True
+        listing.files.append(entry_out)
+    return listing
 
 
-def _rejection(path: Path) -> dict[str, Any]:
+def _rejection(data: bytes) -> dict[str, Any]:
     """Return the name a rejected file was dropped as, its raw file and the reason."""
     try:
-        record = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+        record = orjson.loads(data)
+    except orjson.JSONDecodeError:
         return {}
     if not isinstance(record, dict):
         return {}

@@ -11,6 +11,7 @@ import functools
 import structlog
 from pydantic import BaseModel
 
+from services.importer import MIGRATIONS as IMPORTER_MIGRATIONS
 from services.monitor import schema, store
 from services.monitor.alerts.engine import AlertEngine
 from services.monitor.alerts.rules import load_rules
@@ -22,7 +23,7 @@ from services.monitor.health import Heartbeats
 from services.monitor.http import serve_http
 from services.monitor.metrics import PipelineMetrics
 from services.monitor.poller import Poller, log_only
-from shared import db, lifecycle, logs
+from shared import db, lifecycle, logs, schema_ready
 from shared.bus import Bus, Consumer, connect
 from shared.events import utcnow
 from shared.netguard import guarded_session
@@ -68,7 +69,12 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
             db.create_pool(settings.database_url, application_name=SERVICE)
         )
         metrics = PipelineMetrics()
-        applied = await db.migrate_as_owner(settings.owner_database_url, schema.migrate)
+        # The monitor reads the importer's tables too: as a read-only role it waits for both.
+        applied = await schema_ready.prepare_schema(
+            settings,
+            schema.migrate,
+            {schema.COMPONENT: schema.MIGRATIONS, "importer": IMPORTER_MIGRATIONS},
+        )
         async with pool.acquire() as conn:
             # Seed before consuming, so a restart shows the totals it showed before.
             for tally in await store.fetch_totals(conn):
@@ -80,7 +86,7 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
         stack.push_async_callback(subscription.unsubscribe)
         deps = HttpDeps(bus, pool, metrics, heartbeats, settings.data_dir)
         await stack.enter_async_context(
-            serve_http(deps, settings.monitor_host, settings.monitor_port, settings.api_token)
+            serve_http(deps, settings.monitor_host, settings.monitor_port, settings.access())
         )
         poller = Poller(
             bus, pool, engine, settings.poll_s, settings.queue_sample_keep_days, started_at

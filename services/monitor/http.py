@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import contextlib
-import hmac
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,9 +13,10 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import SecretStr
 
 from services.monitor import api
+from services.monitor.access import Access
+from services.monitor.access import add_routes as add_login_routes
 from services.monitor.deps import DEPS, HttpDeps
 from services.monitor.ranges import parse_range, range_or_400
 from services.monitor.report import build_report
@@ -31,7 +31,7 @@ CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
-__all__ = ["DEPS", "HttpDeps", "make_app", "parse_range", "serve_http"]
+__all__ = ["DEPS", "Access", "HttpDeps", "make_app", "parse_range", "serve_http"]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -98,47 +98,13 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-TOKEN_COOKIE = "pipeline_token"  # noqa: S105 - the cookie's name, not a secret
-OPEN_PATHS = frozenset({"/healthz", "/readyz"})
-
-
-def require_token(token: SecretStr) -> Middleware:
-    """Return a middleware that asks every request but the health checks for the token.
-
-    The token is accepted as ``Authorization: Bearer <token>`` (scripts, Prometheus) or as an
-    HttpOnly, SameSite=Strict cookie that a browser gets by opening ``/?token=<token>`` once,
-    so the dashboard's own requests carry it without the token ever being in page code.
-    """
-    secret = token.get_secret_value().encode()
-
-    def matches(candidate: str | None) -> bool:
-        return candidate is not None and hmac.compare_digest(candidate.encode(), secret)
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in OPEN_PATHS:
-            return await handler(request)
-        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if matches(bearer or None) or matches(request.cookies.get(TOKEN_COOKIE)):
-            return await handler(request)
-        if request.path == "/" and matches(request.query.get("token")):
-            response = web.Response(status=302, headers={"Location": "/"})
-            response.set_cookie(
-                TOKEN_COOKIE, token.get_secret_value(), httponly=True, samesite="Strict"
-            )
-            return response
-        return web.json_response({"error": "a valid token is required"}, status=401)
-
-    return middleware
-
-
-def make_app(deps: HttpDeps, token: SecretStr | None = None) -> web.Application:
-    """Return the aiohttp application; with ``token`` every request but health checks needs it."""
-    middlewares: list[Middleware] = [security_headers]
-    if token is not None:
-        middlewares.insert(0, require_token(token))
+def make_app(deps: HttpDeps, access: Access | None = None) -> web.Application:
+    """Return the aiohttp application under ``access`` (default: loopback hosts, no token)."""
+    access = access or Access()
+    middlewares: list[Middleware] = [security_headers, *access.middlewares()]
     app = web.Application(middlewares=middlewares)
     app[DEPS] = deps
+    add_login_routes(app, access)
     app.router.add_get("/", dashboard)
     app.router.add_static("/static/", STATIC, follow_symlinks=False)
     app.router.add_get("/healthz", healthz)
@@ -151,10 +117,10 @@ def make_app(deps: HttpDeps, token: SecretStr | None = None) -> web.Application:
 
 @contextlib.asynccontextmanager
 async def serve_http(
-    deps: HttpDeps, host: str, port: int, token: SecretStr | None = None
+    deps: HttpDeps, host: str, port: int, access: Access | None = None
 ) -> AsyncIterator[web.AppRunner]:
     """Serve the app on ``host:port`` until exit, then close the site and its connections."""
-    runner = web.AppRunner(make_app(deps, token), access_log=None)
+    runner = web.AppRunner(make_app(deps, access), access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

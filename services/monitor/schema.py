@@ -8,9 +8,10 @@ import asyncpg
 
 from shared.db import apply_migrations
 
+COMPONENT = "monitor"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:
     """Apply the monitor's pending migrations; return the versions applied (idempotent)."""
-    return await apply_migrations(conn, "monitor", MIGRATIONS)
+    return await apply_migrations(conn, COMPONENT, MIGRATIONS)

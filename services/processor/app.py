@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from shared import bus as bus_mod
-from shared import db, subjects
+from shared import db, schema_ready, subjects
 from shared.events import FileCollected, ProcessFile
 from shared.lifecycle import load_settings, run_service
 from shared.logs import configure_logging
@@ -64,7 +64,9 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
     data_dir.ensure_layout()
     options = build_options(settings)
     async with contextlib.AsyncExitStack() as stack:
-        await db.migrate_as_owner(settings.owner_database_url, schema.migrate)
+        await schema_ready.prepare_schema(
+            settings, schema.migrate, {schema.COMPONENT: schema.MIGRATIONS}
+        )
         pool = await stack.enter_async_context(
             db.create_pool(settings.database_url, application_name=SERVICE)
         )

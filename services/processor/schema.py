@@ -25,6 +25,7 @@ from .dedup.keys import (
 from .dedup.rarity import Rarity, Weights
 from .dedup.store import columns
 
+COMPONENT = "processor"
 MIGRATIONS = Path(__file__).parent / "migrations"
 BACKFILL_LOCK_KEY = 0x5049_5046  # one processor backfills; the others wait, then find it done
 BACKFILL_BATCH = 5_000
@@ -45,7 +46,7 @@ def _literals(weights: Weights) -> tuple[str, str]:
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:
     """Apply the processor's pending migrations and backfills; return the versions applied."""
-    applied = await apply_migrations(conn, "processor", MIGRATIONS)
+    applied = await apply_migrations(conn, COMPONENT, MIGRATIONS)
     await backfill_evidence(conn)
     return applied
 

@@ -5,13 +5,16 @@ itself, shows user data as text, and logs no console errors.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from pydantic import SecretStr
 
+from services.monitor.access import TOKEN_COOKIE
 from services.monitor.config import MonitorSettings
 from shared.bus import Bus
 from shared.events import FileCollected, RecordType
@@ -125,3 +128,35 @@ async def test_dashboard_shows_database_numbers_updates_and_escapes(
         assert await page.evaluate("window.pwned === undefined")
         await page.close()
     assert problems == []
+
+
+async def _updated(page: Page) -> bool:
+    return (await page.text_content("#updated") or "").startswith("updated ")
+
+
+async def test_signing_in_with_the_token_opens_the_dashboard(
+    browser: Browser, api_settings: MonitorSettings
+) -> None:
+    """With a token, the page sends the browser to /login; the form sets an HttpOnly,
+    SameSite=Strict cookie page code cannot read, the dashboard then loads all its data, and the
+    token is never part of a URL the browser requested."""
+    token = secrets.token_urlsafe(24)  # made up per run
+    settings = api_settings.model_copy(update={"api_token": SecretStr(token)})
+    urls: list[str] = []
+    async with running(settings) as base:
+        context = await browser.new_context()
+        page = await context.new_page()
+        page.on("request", lambda request: urls.append(request.url))
+        await page.goto(f"{base}/")
+        assert page.url == f"{base}/login"
+        await page.fill("input[name=token]", token)
+        await page.click("#login button")
+        await page.wait_for_url(f"{base}/")
+        await eventually(lambda: _updated(page))
+        assert await page.text_content("#error") == ""
+        [cookie] = [c for c in await context.cookies() if c["name"] == TOKEN_COOKIE]
+        assert (cookie["httpOnly"], cookie["sameSite"], cookie["secure"]) == (True, "Strict", False)
+        assert await page.evaluate("document.cookie") == ""
+        await context.close()
+    assert any(url.endswith("/api/failed") or "/api/failed?" in url for url in urls)
+    assert not [url for url in urls if token in url]

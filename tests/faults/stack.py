@@ -67,11 +67,12 @@ class Stack:
         """Return the data folder."""
         return Path(self.env["DATA_DIR"])
 
-    def start(self, name: str, **extra_env: str) -> None:
-        """Start one service process (appending to its log), with ``extra_env`` on top."""
+    def start(self, name: str, without: tuple[str, ...] = (), **extra_env: str) -> None:
+        """Start one service process (appending to its log), with ``extra_env`` on top and the
+        variables named in ``without`` removed."""
         command = [sys.executable, *service_command(name)[1:]]
         log = (self.root / "logs" / f"{name}.log").open("ab")
-        env = {**self.env, **extra_env}
+        env = {k: v for k, v in {**self.env, **extra_env}.items() if k not in without}
         self.procs[name] = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         log.close()
 

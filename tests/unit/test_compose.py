@@ -67,3 +67,50 @@ def test_no_credential_has_a_default(compose: dict[str, Any]) -> None:
         "${POSTGRES_PASSWORD:?"
         in compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
     )
+
+
+def _environment(compose: dict[str, Any], name: str) -> dict[str, str]:
+    return dict(compose["services"][name].get("environment") or {})
+
+
+def test_only_the_migrate_service_holds_the_owners_password(compose: dict[str, Any]) -> None:
+    """The one-shot migrate service runs `pipeline migrate` as the owner; every pipeline service
+    waits for it to finish and connects as its own role, never with POSTGRES_PASSWORD."""
+    migrate = compose["services"]["migrate"]
+    assert migrate["command"] == ["pipeline", "migrate"]
+    assert migrate["restart"] == "no"
+    assert "//pipeline:${POSTGRES_PASSWORD:?" in _environment(compose, "migrate")["DATABASE_URL"]
+    for name in SERVICES:
+        depends = compose["services"][name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        env = _environment(compose, name)
+        assert "POSTGRES_PASSWORD" not in str(env), name
+        if name == "collector":
+            assert "DATABASE_URL" not in env  # it uses no database
+            continue
+        url = env["DATABASE_URL"]
+        assert url.startswith(f"postgresql://${{PIPELINE_NAMESPACE:-pipeline}}_{name}:"), url
+        assert f"${{{name.upper()}_DB_PASSWORD:?" in url
+
+
+def test_monitor_needs_its_token(compose: dict[str, Any]) -> None:
+    """The monitor binds 0.0.0.0 in its container, so compose requires MONITOR_API_TOKEN; only
+    the monitor gets it, and the port is published on the host's loopback only."""
+    env = _environment(compose, "monitor")
+    assert env["MONITOR_API_TOKEN"].startswith("${MONITOR_API_TOKEN:?")
+    assert env["MONITOR_HOST"] == "0.0.0.0"  # noqa: S104
+    assert all(port.startswith("127.0.0.1:") for port in compose["services"]["monitor"]["ports"])
+    for name in set(SERVICES) - {"monitor"}:
+        assert "MONITOR_API_TOKEN" not in _environment(compose, name), name
+
+
+def test_env_example_names_every_secret_without_a_value() -> None:
+    """.env.example lists each password and the monitor token, all empty."""
+    lines = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    secrets = ("POSTGRES_PASSWORD", "IMPORTER_DB_PASSWORD", "PROCESSOR_DB_PASSWORD")
+    for name in (*secrets, "MONITOR_DB_PASSWORD", "MONITOR_API_TOKEN"):
+        assert lines[name] == "", name

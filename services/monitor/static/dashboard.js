@@ -96,7 +96,7 @@
     setText("stat-failed-records", fmt(failed.records));
     const link = document.getElementById("failed-link");
     link.href = "/api/failed?date=" + encodeURIComponent(failed.date);
-    link.textContent = failed.files.length + " file(s) on " + failed.date;
+    link.textContent = (failed.files_total ?? failed.files.length) + " file(s) on " + failed.date;
   }
 
   function showCharts(report, throughput) {
