@@ -32,7 +32,9 @@ DEAD_LETTERS = f"{subjects.DLQ_PREFIX}.{subjects.RECORDS_PROCESSED}"
 async def migrate(settings: ImporterSettings) -> list[str]:
     """Apply pending migrations with the owner role and grant the application role."""
     return await db.migrate_as_owner(
-        settings.owner_database_url, functools.partial(schema.migrate, app_role=settings.app_role)
+        settings.owner_database_url,
+        functools.partial(schema.migrate, app_role=settings.app_role),
+        wait_s=settings.startup_wait_s,
     )
 
 
@@ -46,6 +48,7 @@ async def serve(settings: ImporterSettings, stop: asyncio.Event) -> None:
                 settings.database_url,
                 max_size=settings.max_in_flight * 2 + 1,
                 application_name=SERVICE,
+                wait_s=settings.startup_wait_s,
             )
         )
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))

@@ -64,11 +64,14 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
     started_at = utcnow()
     async with contextlib.AsyncExitStack() as stack:
         engine = await _alert_engine(settings, stack)
+        wait_s = settings.startup_wait_s
         pool = await stack.enter_async_context(
-            db.create_pool(settings.database_url, application_name=SERVICE)
+            db.create_pool(settings.database_url, application_name=SERVICE, wait_s=wait_s)
         )
         metrics = PipelineMetrics()
-        applied = await db.migrate_as_owner(settings.owner_database_url, schema.migrate)
+        applied = await db.migrate_as_owner(
+            settings.owner_database_url, schema.migrate, wait_s=wait_s
+        )
         async with pool.acquire() as conn:
             # Seed before consuming, so a restart shows the totals it showed before.
             for tally in await store.fetch_totals(conn):

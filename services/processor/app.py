@@ -63,9 +63,10 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
     data_dir.ensure_layout()
     options = build_options(settings)
     async with contextlib.AsyncExitStack() as stack:
-        await db.migrate_as_owner(settings.owner_database_url, schema.migrate)
+        wait_s = settings.startup_wait_s
+        await db.migrate_as_owner(settings.owner_database_url, schema.migrate, wait_s=wait_s)
         pool = await stack.enter_async_context(
-            db.create_pool(settings.database_url, application_name=SERVICE)
+            db.create_pool(settings.database_url, application_name=SERVICE, wait_s=wait_s)
         )
         http = None
         if settings.check_images:
