@@ -8,7 +8,7 @@ export NATS_URL ?= nats://127.0.0.1:4222
 export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/pipeline
 export DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install servers up test lint format typecheck compose-check all
+.PHONY: install servers up test lint format typecheck compose-check compose-test all
 
 install: $(VENV)/.installed
 
@@ -42,5 +42,9 @@ typecheck: install
 
 compose-check: install
 	$(BIN)/check-jsonschema --schemafile ../shared/schemas/compose-spec.json compose.yaml
+
+# The README's Docker Compose steps from a fresh clone of HEAD (docker compose, else podman).
+compose-test:
+	scripts/compose-test
 
 all: lint typecheck test
