@@ -33,4 +33,9 @@ if [ "$(stat -c %u:%g "$data")" != "$PUID:$PGID" ]; then
   chown -R "$PUID:$PGID" "$data"
 fi
 
+# HOME for the service user: libraries look there for their files (libpq's ~/.postgresql), and
+# root's home is closed to it.
+export HOME=/home/pipeline
+[ "$(stat -c %u:%g "$HOME")" = "$PUID:$PGID" ] || chown "$PUID:$PGID" "$HOME"
+
 exec setpriv --reuid="$PUID" --regid="$PGID" --clear-groups -- "$@"

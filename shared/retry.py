@@ -63,10 +63,10 @@ def server_not_ready(exc: BaseException) -> bool:
     Not up yet: the port is closed or the name does not resolve yet (compose starts every
     container at once), the connection was dropped or timed out, PostgreSQL is still starting,
     JetStream has no responder or no meta leader yet (a fresh cluster). Wrong credentials, TLS
-    failures, a missing database and every other error are final: waiting does not fix them.
+    failures, unreadable local files, a missing database and every other error are final.
     """
-    if isinstance(exc, ssl.SSLError):
-        return False
+    if isinstance(exc, (ssl.SSLError, PermissionError, FileNotFoundError, IsADirectoryError)):
+        return False  # TLS set-up, or a local file (a client certificate): waiting won't help
     return isinstance(
         exc,
         (
