@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
 
 import asyncpg
@@ -17,8 +19,10 @@ from tenacity import (
     stop_after_delay,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 from shared.errors import ServerNotReadyError
+from shared.lifecycle import SERVICE_STOP
 from shared.logs import redact_text
 
 log = structlog.get_logger(__name__)
@@ -83,9 +87,20 @@ def server_not_ready(exc: BaseException) -> bool:
     )
 
 
+class _StopRequested(stop_base):
+    """Stop retrying once the service's stop event is set."""
+
+    def __init__(self, stopping: asyncio.Event | None) -> None:
+        self.stopping = stopping
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.stopping is not None and self.stopping.is_set()
+
+
 def for_startup(server: str, max_wait_s: float) -> AsyncRetrying:
     """Retry a start-up step (first connection, stream and bucket setup, migrations) while
-    ``server`` is not up yet, for up to ``max_wait_s`` (0: one attempt); log every wait."""
+    ``server`` is not up yet, for up to ``max_wait_s`` (0: one attempt), or until the service is
+    asked to stop (``lifecycle.SERVICE_STOP``); log every wait."""
 
     def log_wait(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -98,10 +113,20 @@ def for_startup(server: str, max_wait_s: float) -> AsyncRetrying:
             error=redact_text(repr(exc)),
         )
 
+    stopping = SERVICE_STOP.get()
+
+    async def sleep(seconds: float) -> None:  # ends early when the service is asked to stop
+        if stopping is None:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=seconds)
+
     return AsyncRetrying(
         retry=retry_if_exception(server_not_ready),
-        stop=stop_after_delay(max_wait_s),
+        stop=stop_after_delay(max_wait_s) | _StopRequested(stopping),
         wait=wait_exponential_jitter(multiplier=0.5, max=10.0),
+        sleep=sleep,
         before_sleep=log_wait,
         reraise=True,
     )

@@ -6,6 +6,8 @@ health checks: the four services must not exit while the servers' ports are stil
 
 from __future__ import annotations
 
+import signal
+import time
 from pathlib import Path
 
 import asyncpg
@@ -81,3 +83,24 @@ async def test_services_started_before_their_servers_come_up_when_the_servers_ap
 
 async def _at(stack: Stack, count: int) -> bool:
     return await _rows(stack) >= count
+
+
+async def test_a_service_waiting_for_its_servers_stops_at_once_on_sigterm(tmp_path: Path) -> None:
+    """SIGTERM while the importer waits for a closed PostgreSQL port: it exits 0 within seconds
+    (compose's `down` then does not wait out the stop grace and kill it)."""
+    stack = await Stack.create(tmp_path, STARTUP_WAIT_S="300")
+    stack.env["DATABASE_URL"] = with_port(dsn_for(stack.database), free_port())
+    try:
+        stack.start("importer")
+
+        async def waiting() -> bool:
+            return "startup.waiting" in stack.log_text("importer")
+
+        await eventually(waiting, timeout_s=30, interval_s=0.2)
+        started = time.monotonic()
+        stack.procs["importer"].send_signal(signal.SIGTERM)
+        assert stack.procs["importer"].wait(timeout=15) == 0
+        assert time.monotonic() - started < 5
+        assert "service.stopped" in stack.log_text("importer")
+    finally:
+        await stack.destroy()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
+import time
 
 import asyncpg
 import nats.errors
@@ -12,6 +14,7 @@ import pytest
 
 from shared import retry
 from shared.errors import ConfigError, ServerNotReadyError
+from shared.lifecycle import SERVICE_STOP
 
 
 @pytest.mark.parametrize(
@@ -72,3 +75,26 @@ async def test_the_policy_retries_until_the_server_answers() -> None:
             if attempts < 3:
                 raise ConnectionRefusedError(111, "refused")
     assert attempts == 3
+
+
+async def test_a_stop_request_ends_the_wait_at_once() -> None:
+    """SIGTERM while a service waits for a server (its stop event set) ends the wait within
+    moments, not after STARTUP_WAIT_S: the last error is re-raised."""
+    stop = asyncio.Event()
+    token = SERVICE_STOP.set(stop)
+    try:
+        policy = retry.for_startup("postgresql", 300)
+    finally:
+        SERVICE_STOP.reset(token)
+
+    async def refused() -> None:
+        raise ConnectionRefusedError(111, "refused")
+
+    waiting = asyncio.create_task(policy(refused))
+    await asyncio.sleep(1.5)  # let it reach its backoff sleeps; the test is about what stop does
+    assert not waiting.done()
+    started = time.monotonic()
+    stop.set()
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.wait_for(waiting, timeout=5)
+    assert time.monotonic() - started < 1.0
