@@ -10,7 +10,7 @@ export DATA_DIR ?= $(CURDIR)/data
 # Where nothing answers at those URLs, `pipeline` starts PostgreSQL and NATS from their wheels here.
 export EMBEDDED_SERVERS_DIR ?= $(CURDIR)/.servers
 
-.PHONY: install lock up test lint format typecheck compose-check all
+.PHONY: install lock up test lint format typecheck compose-check compose-test all
 
 install: $(VENV)/.installed
 
@@ -46,5 +46,9 @@ typecheck: install
 
 compose-check: install
 	$(BIN)/check-jsonschema --schemafile ../shared/schemas/compose-spec.json compose.yaml
+
+# The README's Docker Compose steps from a fresh clone of HEAD (docker compose, else podman).
+compose-test:
+	scripts/compose-test
 
 all: lint typecheck test

@@ -34,14 +34,14 @@ import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, KeyValueConfig, StreamConfig
+from nats.js.kv import KeyValue
 from pydantic import BaseModel, ValidationError
 
-from shared import PIPELINE_VERSION
-from shared.errors import ConfigError, PermanentError, RetryableError
+from shared import PIPELINE_VERSION, retry
+from shared.errors import ConfigError, PermanentError, RetryableError, ServerNotReadyError
 from shared.events import Event, Heartbeat, derived_id, utcnow
 from shared.logs import redact_url
-from shared.retry import TRANSIENT_DB_ERRORS
 from shared.settings import PipelineSettings
 from shared.subjects import DLQ_PREFIX, Names
 
@@ -54,7 +54,7 @@ STREAM_MAX_AGE_S = 14 * 24 * 3600
 DUPLICATE_WINDOW_S = 120
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     RetryableError,
-    *TRANSIENT_DB_ERRORS,
+    *retry.TRANSIENT_DB_ERRORS,
     nats.errors.Error,
 )
 
@@ -76,12 +76,29 @@ class Envelope:
 class Bus:
     """One NATS connection and its JetStream context, for one namespace."""
 
-    def __init__(self, nc: Client, names: Names, stream_replicas: int = 1) -> None:
+    def __init__(
+        self, nc: Client, names: Names, stream_replicas: int = 1, startup_wait_s: float = 0.0
+    ) -> None:
         """Wrap a connected client; use ``connect()`` instead of calling this."""
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.names = names
         self.stream_replicas = stream_replicas
+        self.startup_wait_s = startup_wait_s
+
+    async def open_bucket(self, name: str, ttl_s: float | None = None) -> KeyValue:
+        """Open the key-value bucket ``name``, or create it (history 1, ``ttl_s``, the stream's
+        replicas); while JetStream is not ready yet, wait up to ``STARTUP_WAIT_S``."""
+        async for attempt in retry.for_startup("nats", self.startup_wait_s):
+            with attempt:
+                try:
+                    return await self.js.key_value(name)
+                except nats.js.errors.BucketNotFoundError:
+                    config = KeyValueConfig(
+                        bucket=name, history=1, ttl=ttl_s, replicas=self.stream_replicas
+                    )
+                    return await self.js.create_key_value(config)
+        raise AssertionError("unreachable: for_startup returns or raises")  # pragma: no cover
 
     async def ensure_stream(self) -> None:
         """Create (or update) the namespace's stream; safe to call from every replica."""
@@ -383,20 +400,19 @@ def _options(
     return options
 
 
-@contextlib.asynccontextmanager
-async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
-    """Connect to NATS, ensure the stream, and drain the connection on exit.
+async def _open(settings: PipelineSettings, name: str, closing: asyncio.Event) -> Client:
+    """Connect to NATS once, waiting up to ``connect_wait_s`` (the client retries meanwhile).
 
     Raises:
-        ConfigError: NATS cannot be reached, refuses the credentials, or has no JetStream
-            (one actionable line, naming the last error the client saw).
+        ServerNotReadyError: NATS refused, timed out or does not resolve yet (worth waiting for).
+        ConfigError: NATS refuses the credentials or the TLS set-up (one actionable line).
     """
     errors: list[Exception] = []
-    closing = asyncio.Event()
     try:
         async with asyncio.timeout(settings.connect_wait_s):
-            options = _options(settings, name, errors, closing)
-            nc = await nats.connect(settings.nats_servers, **options)
+            return await nats.connect(
+                settings.nats_servers, **_options(settings, name, errors, closing)
+            )
     except (nats.errors.Error, OSError, TimeoutError) as exc:
         last = errors[-1] if errors else exc
         msg = (
@@ -404,15 +420,50 @@ async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
             f"{settings.connect_wait_s:g}s (last error: {last!r}); "
             "check NATS_URL, the credentials, and that nats-server runs with -js"
         )
+        if retry.server_not_ready(last):
+            raise ServerNotReadyError(msg) from exc
         raise ConfigError(msg) from exc
-    bus = Bus(nc, Names(settings.namespace), settings.nats_stream_replicas)
+
+
+async def _ensure_stream(bus: Bus, settings: PipelineSettings) -> None:
+    """Create the stream, waiting while JetStream is not ready (a fresh cluster elects a leader)."""
+    try:
+        async for attempt in retry.for_startup("nats", settings.startup_wait_s):
+            with attempt:
+                await bus.ensure_stream()
+    except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError) as exc:
+        msg = (
+            f"NATS at {redact_url(settings.nats_url)} has no JetStream; start nats-server with -js"
+        )
+        raise ConfigError(msg) from exc
+    except nats.errors.TimeoutError as exc:
+        msg = (
+            f"JetStream at {redact_url(settings.nats_url)} did not create the stream within "
+            f"{settings.startup_wait_s:g}s (STARTUP_WAIT_S); check the cluster's health"
+        )
+        raise ConfigError(msg) from exc
+
+
+@contextlib.asynccontextmanager
+async def connect(settings: PipelineSettings, name: str) -> AsyncIterator[Bus]:
+    """Connect to NATS, ensure the stream, and drain the connection on exit.
+
+    A server that is not up yet is waited for, up to ``STARTUP_WAIT_S`` (``shared.retry``).
+
+    Raises:
+        ConfigError: NATS cannot be reached in time, refuses the credentials, or has no JetStream
+            (one actionable line, naming the last error the client saw).
+    """
+    closing = asyncio.Event()
+    nc: Client | None = None
+    async for attempt in retry.for_startup("nats", settings.startup_wait_s):
+        with attempt:
+            nc = await _open(settings, name, closing)
+    assert nc is not None  # noqa: S101 - the loop above returns a client or raises
+    bus = Bus(nc, Names(settings.namespace), settings.nats_stream_replicas, settings.startup_wait_s)
     beat = asyncio.create_task(_heartbeat(bus, name, settings.heartbeat_s))
     try:
-        try:
-            await bus.ensure_stream()
-        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError) as exc:
-            msg = f"NATS at {redact_url(settings.nats_url)} has no JetStream; start it with -js"
-            raise ConfigError(msg) from exc
+        await _ensure_stream(bus, settings)
         yield bus
     finally:
         beat.cancel()

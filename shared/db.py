@@ -22,6 +22,7 @@ import asyncpg
 import structlog
 from pydantic import SecretStr
 
+from shared import retry
 from shared.errors import ConfigError
 from shared.logs import redact_url
 
@@ -45,17 +46,21 @@ def _unusable(url: str, exc: BaseException) -> ConfigError:
     )
 
 
-async def connect_once(dsn: SecretStr) -> asyncpg.Connection:
-    """Open one connection (for CLI commands).
+async def connect_once(dsn: SecretStr, *, wait_s: float = 0.0) -> asyncpg.Connection:
+    """Open one connection (CLI commands, migrations); wait up to ``wait_s`` for a server that is
+    not up yet (``shared.retry.for_startup``; the services pass ``STARTUP_WAIT_S``).
 
     Raises:
         ConfigError: PostgreSQL cannot be reached or refuses the credentials (one line).
     """
     url = dsn.get_secret_value()
     try:
-        return await asyncpg.connect(url, timeout=10)
+        async for attempt in retry.for_startup("postgresql", wait_s):
+            with attempt:
+                return await asyncpg.connect(url, timeout=10)
     except _CONNECT_ERRORS as exc:
         raise _unusable(url, exc) from exc
+    raise AssertionError("unreachable: for_startup returns or raises")  # pragma: no cover
 
 
 async def ensure_database(dsn: SecretStr) -> bool:
@@ -82,9 +87,15 @@ async def ensure_database(dsn: SecretStr) -> bool:
 
 @contextlib.asynccontextmanager
 async def create_pool(
-    dsn: SecretStr, *, min_size: int = 1, max_size: int = 4, application_name: str = "pipeline"
+    dsn: SecretStr,
+    *,
+    min_size: int = 1,
+    max_size: int = 4,
+    application_name: str = "pipeline",
+    wait_s: float = 0.0,
 ) -> AsyncIterator[asyncpg.Pool]:
-    """Open a connection pool and close it on exit.
+    """Open a connection pool and close it on exit; wait up to ``wait_s`` for a server that is
+    not up yet (``shared.retry.for_startup``).
 
     Its connections carry ``application_name`` (the service's name), so ``pg_stat_activity`` and
     the server's logs say which service a session belongs to.
@@ -93,17 +104,21 @@ async def create_pool(
         ConfigError: PostgreSQL cannot be reached or refuses the credentials (one line).
     """
     url = dsn.get_secret_value()
+    pool: asyncpg.Pool | None = None
     try:
-        pool = await asyncpg.create_pool(
-            url,
-            min_size=min_size,
-            max_size=max_size,
-            command_timeout=300,
-            timeout=10,
-            server_settings={**SESSION_SETTINGS, "application_name": application_name},
-        )
+        async for attempt in retry.for_startup("postgresql", wait_s):
+            with attempt:
+                pool = await asyncpg.create_pool(
+                    url,
+                    min_size=min_size,
+                    max_size=max_size,
+                    command_timeout=300,
+                    timeout=10,
+                    server_settings={**SESSION_SETTINGS, "application_name": application_name},
+                )
     except _CONNECT_ERRORS as exc:
         raise _unusable(url, exc) from exc
+    assert pool is not None  # noqa: S101 - the loop above opens a pool or raises
     try:
         yield pool
     finally:
@@ -114,10 +129,14 @@ T = TypeVar("T")
 
 
 async def migrate_as_owner(
-    dsn: SecretStr, migrate: Callable[[asyncpg.Connection], Awaitable[T]]
+    dsn: SecretStr,
+    migrate: Callable[[asyncpg.Connection], Awaitable[T]],
+    *,
+    wait_s: float = 0.0,
 ) -> T:
-    """Run a component's ``migrate(conn)`` on one connection of the owner role, then close it."""
-    conn = await connect_once(dsn)
+    """Run a component's ``migrate(conn)`` on one connection of the owner role, then close it;
+    wait up to ``wait_s`` for a server that is not up yet."""
+    conn = await connect_once(dsn, wait_s=wait_s)
     try:
         return await migrate(conn)
     finally:

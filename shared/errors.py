@@ -25,3 +25,7 @@ class BadInputError(PermanentError):
 
 class ConfigError(ServiceError):
     """Configuration or infrastructure is unusable at start-up; the service exits with a message."""
+
+
+class ServerNotReadyError(ConfigError):
+    """A server cannot be reached at start-up yet (refused, timed out); waiting may fix it."""

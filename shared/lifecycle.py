@@ -7,6 +7,7 @@ unusable at start-up, 1 on a crash.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ctypes
 import gc
 import os
@@ -27,6 +28,11 @@ if TYPE_CHECKING:  # pydantic-settings (~16 MB) stays out of processes that load
     from pydantic_settings import BaseSettings
 
 log = structlog.get_logger(__name__)
+
+SERVICE_STOP: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar(
+    "SERVICE_STOP", default=None
+)
+"""The running service's stop event (set by SIGTERM/SIGINT): start-up waits end when it is set."""
 
 
 GC_YOUNG_THRESHOLD = 50_000
@@ -70,16 +76,26 @@ def run_service(serve: Callable[[asyncio.Event], Awaitable[None]], name: str) ->
     tune_gc()
     limit_malloc_arenas()
 
+    stopped = False
+
     async def runner() -> None:
+        nonlocal stopped
         stop = asyncio.Event()
+        SERVICE_STOP.set(stop)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(stop)
+        try:
+            await serve(stop)
+        finally:
+            stopped = stop.is_set()
 
     try:
         asyncio.run(runner())
     except ConfigError as exc:
+        if stopped:  # asked to stop while it waited for a server at start-up
+            log.info("service.stopped", service=name, while_waiting=redact_text(str(exc)))
+            return 0
         sys.stderr.write(f"{name}: {redact_text(str(exc))}\n")
         log.error("service.unusable", service=name, error=str(exc))
         return 2

@@ -97,9 +97,10 @@ async def prepare_schema(
     Returns:
         The migrations applied here (none when the service only waited).
     """
+    wait_s = settings.startup_wait_s  # a server not up yet is waited for (shared.retry)
     if settings.migration_database_url is not None:
-        return await migrate_as_owner(settings.migration_database_url, migrate)
-    conn = await connect_once(settings.database_url)
+        return await migrate_as_owner(settings.migration_database_url, migrate, wait_s=wait_s)
+    conn = await connect_once(settings.database_url, wait_s=wait_s)
     try:
         if await can_migrate(conn):
             return await migrate(conn)

@@ -43,6 +43,9 @@ class PipelineSettings(BaseSettings):
     namespace: str = Field(default="pipeline", validation_alias="PIPELINE_NAMESPACE")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     connect_wait_s: float = Field(default=15.0, gt=0, validation_alias="CONNECT_WAIT_S")
+    startup_wait_s: float = Field(default=300.0, ge=0, validation_alias="STARTUP_WAIT_S")
+    """How long a service waits at start for NATS and PostgreSQL that are not up yet, then exits 2
+    (the container's restart policy starts it again); 0 tries once."""
     allow_private_urls: bool = Field(default=False, validation_alias="ALLOW_PRIVATE_URLS")
     allowed_url_hosts: str = Field(default="", validation_alias="ALLOWED_URL_HOSTS")
     heartbeat_s: float = Field(default=5.0, gt=0, validation_alias="HEARTBEAT_S")

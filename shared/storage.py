@@ -34,6 +34,18 @@ TEMP_PREFIX = ".tmp-"
 _SAFE_PART = re.compile(r"[^A-Za-z0-9_-]+")
 
 
+def _process_umask() -> int:
+    """Return the process's umask (set before start, e.g. UMASK=002 by the image's entrypoint)."""
+    mask = os.umask(0o022)  # read once at import, before any thread runs
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_process_umask()
+"""Mode of files written atomically: what ``open`` would give under the umask (a temporary file
+alone would be 0600, unreadable to the group that shares the data folder)."""
+
+
 @dataclass(frozen=True)
 class DataDir:
     """Paths inside ``DATA_DIR``; every folder is created on first use."""
@@ -153,6 +165,7 @@ def atomic_writer(path: Path, mode: str = "wb", buffering: int = -1) -> Iterator
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     tmp = Path(tmp_name)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, mode, buffering) as handle:
             yield handle
             handle.flush()

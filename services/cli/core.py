@@ -78,7 +78,9 @@ def _migrate(create_database: bool) -> None:
     async def apply() -> None:
         if create_database and await ensure_database(owner):
             click.echo("created the database")
-        applied, granted = await migrate_as_owner(owner, migrate_and_grant)
+        # The compose migrate service may start before PostgreSQL answers: wait for it.
+        wait_s = settings.startup_wait_s
+        applied, granted = await migrate_as_owner(owner, migrate_and_grant, wait_s=wait_s)
         click.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
         if granted:
             click.echo(f"roles ready: {', '.join(granted)}")

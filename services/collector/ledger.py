@@ -36,12 +36,7 @@ class KvLedger:
     @classmethod
     async def open(cls, bus: Bus) -> KvLedger:
         """Open the namespace's files bucket, creating it when it does not exist yet."""
-        bucket = bus.names.files_bucket
-        try:
-            kv = await bus.js.key_value(bucket)
-        except nats.js.errors.BucketNotFoundError:
-            kv = await bus.js.create_key_value(bucket=bucket, replicas=bus.stream_replicas)
-        return cls(kv)
+        return cls(await bus.open_bucket(bus.names.files_bucket))
 
     async def get(self, sha256: str) -> str | None:
         """Return the raw path of content, or ``None`` when unknown (or deleted)."""

@@ -127,11 +127,7 @@ class KvRateLimiter:
     @classmethod
     async def open(cls, bus: Bus, rates: dict[str, float], burst: float) -> KvRateLimiter:
         """Open (or create) the namespace's rate-limit bucket."""
-        name = cls.bucket_name(bus)
-        try:
-            kv = await bus.js.key_value(name)
-        except nats.js.errors.BucketNotFoundError:
-            kv = await bus.js.create_key_value(bucket=name, history=1, replicas=bus.stream_replicas)
+        kv = await bus.open_bucket(cls.bucket_name(bus))
         return cls(kv=kv, rates=rates, burst=burst)
 
     async def _change(

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 import nats.js.errors
 import structlog
 from croniter import croniter
-from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
 from shared.bus import Bus
@@ -91,8 +90,8 @@ class KvSlotStore:
 
         A claims bucket that exists is used as it is (its TTL was set when it was created).
         """
-        marks = await _bucket(bus, bus.names.schedule_bucket, None)
-        claims = await _bucket(bus, bus.names.schedule_claims_bucket, claim_ttl_s)
+        marks = await bus.open_bucket(bus.names.schedule_bucket)
+        claims = await bus.open_bucket(bus.names.schedule_claims_bucket, claim_ttl_s)
         store = cls(marks, claims)
         await store.move_old_claims(bus, claim_ttl_s)
         return store
@@ -141,15 +140,6 @@ class KvSlotStore:
     async def set_last(self, job: str, slot: datetime) -> None:
         """Store the last slot run of a job."""
         await self.marks.put(f"last.{job}", slot.isoformat().encode())
-
-
-async def _bucket(bus: Bus, name: str, ttl_s: float | None) -> KeyValue:
-    """Open the bucket ``name``, or create it with history 1 and the TTL ``ttl_s``."""
-    try:
-        return await bus.js.key_value(name)
-    except nats.js.errors.BucketNotFoundError:
-        config = KeyValueConfig(bucket=name, history=1, ttl=ttl_s, replicas=bus.stream_replicas)
-        return await bus.js.create_key_value(config)
 
 
 def _claimed_slot(key: str) -> datetime | None:

@@ -49,6 +49,7 @@ async def serve(settings: ImporterSettings, stop: asyncio.Event) -> None:
                 settings.database_url,
                 max_size=settings.max_in_flight * 2 + 1,
                 application_name=SERVICE,
+                wait_s=settings.startup_wait_s,
             )
         )
         bus = await stack.enter_async_context(bus_mod.connect(settings, SERVICE))

@@ -66,7 +66,9 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
     async with contextlib.AsyncExitStack() as stack:
         engine = await _alert_engine(settings, stack)
         pool = await stack.enter_async_context(
-            db.create_pool(settings.database_url, application_name=SERVICE)
+            db.create_pool(
+                settings.database_url, application_name=SERVICE, wait_s=settings.startup_wait_s
+            )
         )
         metrics = PipelineMetrics()
         # The monitor reads the importer's tables too: as a read-only role it waits for both.

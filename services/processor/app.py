@@ -68,7 +68,9 @@ async def serve(settings: ProcessorSettings, stop: asyncio.Event) -> None:
             settings, schema.migrate, {schema.COMPONENT: schema.MIGRATIONS}
         )
         pool = await stack.enter_async_context(
-            db.create_pool(settings.database_url, application_name=SERVICE)
+            db.create_pool(
+                settings.database_url, application_name=SERVICE, wait_s=settings.startup_wait_s
+            )
         )
         images = None
         if settings.check_images:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -19,7 +18,7 @@ import pytest
 from services.localservers import nats_server_program
 from tests.conftest import ADMIN_DSN, dsn_for
 from tests.faults.data import valid_keys, vehicle_files
-from tests.faults.stack import Stack, TcpProxy
+from tests.faults.stack import Stack, TcpProxy, free_port, with_port
 from tests.polling import eventually
 
 pytestmark = [
@@ -61,13 +60,6 @@ def _visible_partial_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and p.suffix in (".tmp", ".part")]
 
 
-def _with_port(dsn: str, port: int) -> str:
-    parts = urlsplit(dsn)
-    host = parts.hostname or "127.0.0.1"
-    user = f"{parts.username}@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=f"{user}{host}:{port}"))
-
-
 async def test_postgres_cut_off_for_a_while_then_everything_loads(tmp_path: Path) -> None:
     """With PostgreSQL unreachable mid-run, services stay up and load everything once it is back."""
     files = vehicle_files(5, 2, 300)
@@ -75,7 +67,7 @@ async def test_postgres_cut_off_for_a_while_then_everything_loads(tmp_path: Path
     admin = urlsplit(ADMIN_DSN)
     proxy = TcpProxy(admin.hostname or "127.0.0.1", admin.port or 5432)
     await proxy.start()
-    stack.env["DATABASE_URL"] = _with_port(dsn_for(stack.database), proxy.port)
+    stack.env["DATABASE_URL"] = with_port(dsn_for(stack.database), proxy.port)
     try:
         stack.start_all()
         await stack.drop("vehicles", "first.json", files[0])
@@ -94,16 +86,10 @@ async def test_postgres_cut_off_for_a_while_then_everything_loads(tmp_path: Path
         await proxy.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def private_nats(tmp_path: Path) -> Iterator[dict[str, object]]:
     """Run a nats-server of the test's own, which the test may kill and restart."""
-    port = _free_port()
+    port = free_port()
     command = [NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp_path / "js")]
     state: dict[str, object] = {"port": port, "command": command}
     state["proc"] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

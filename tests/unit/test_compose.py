@@ -114,3 +114,60 @@ def test_env_example_names_every_secret_without_a_value() -> None:
     secrets = ("POSTGRES_PASSWORD", "IMPORTER_DB_PASSWORD", "PROCESSOR_DB_PASSWORD")
     for name in (*secrets, "MONITOR_DB_PASSWORD", "MONITOR_API_TOKEN"):
         assert lines[name] == "", name
+
+
+def test_pipeline_services_drop_every_capability_but_the_entrypoints(
+    compose: dict[str, Any],
+) -> None:
+    """The services run without new privileges, with only the capabilities the entrypoint uses
+    to give the data folder to PUID:PGID and switch to that user, and with memory/pid limits."""
+    services = compose["services"]
+    for name in SERVICES:
+        service = services[name]
+        assert service["security_opt"] == ["no-new-privileges:true"]
+        assert service["cap_drop"] == ["ALL"]
+        assert set(service["cap_add"]) == {"CHOWN", "SETUID", "SETGID"}
+        assert service["mem_limit"]
+        assert int(service["pids_limit"]) > 0
+        assert service["environment"]["PUID"] == "${PUID:-1000}"
+        assert service["environment"]["PGID"] == "${PGID:-1000}"
+
+
+def test_env_example_names_the_data_folders_owner() -> None:
+    """.env.example sets PUID and PGID (the host user the services run as)."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    assert "PUID=1000" in lines
+    assert "PGID=1000" in lines
+
+
+def test_image_starts_through_the_entrypoint_that_drops_root() -> None:
+    """The Dockerfile runs docker/entrypoint.sh, which switches to PUID:PGID with setpriv, and
+    the image has no USER line that would skip the data folder's preparation."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["pipeline-entrypoint"]' in dockerfile
+    assert "COPY docker/entrypoint.sh /usr/local/bin/pipeline-entrypoint" in dockerfile
+    assert not re.search(r"(?m)^USER ", dockerfile)
+    entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
+    assert 'exec setpriv --reuid="$PUID" --regid="$PGID" --clear-groups' in entrypoint
+
+
+def test_entrypoint_runs_the_command_as_is_when_not_root(tmp_path: Path) -> None:
+    """Started as a non-root user (compose `user:`, Kubernetes), the entrypoint only sets the
+    umask and runs the command; it touches no folder."""
+    if subprocess.run(["id", "-u"], capture_output=True, text=True, check=True).stdout == "0\n":
+        command = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+    else:
+        command = []
+    data = tmp_path / "absent"
+    result = subprocess.run(
+        [*command, "sh", str(ROOT / "docker" / "entrypoint.sh"), "sh", "-c", "umask; id -u"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(data)},
+    )
+    assert result.returncode == 0, result.stderr
+    mask, uid = result.stdout.split()
+    assert mask == "0002"
+    assert uid != "0"
+    assert not data.exists()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -144,3 +148,20 @@ def test_file_errors_of_finds_a_raw_file_s_records_and_no_other(tmp_path: Path) 
         path.write_text("{}")
     assert data.file_errors_of(day, RecordType.VEHICLES, "drop_004") == [named]
     assert data.file_errors_of(day, RecordType.VEHICLES, "drop_005") == []
+
+
+def test_atomic_writer_gives_files_the_mode_of_the_umask(tmp_path: Path) -> None:
+    """Under umask 002 (the image's default) an atomically written file is 0664, not mkstemp's
+    0600: the group that shares the data folder can read it."""
+    target = tmp_path / "out.json"
+    script = (
+        "import sys; from pathlib import Path; from shared.storage import write_json_atomic; "
+        "write_json_atomic(Path(sys.argv[1]), {'a': 1})"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(target)],
+        check=True,
+        preexec_fn=lambda: os.umask(0o002),
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    assert stat.S_IMODE(target.stat().st_mode) == 0o664
