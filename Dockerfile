@@ -4,11 +4,14 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PUID=1000 PGID=1000 UMASK=002 DATA_DIR=/data
 WORKDIR /app
+# The dependencies at the versions and hashes of the lock (make lock), then the project alone.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY docker/entrypoint.sh /usr/local/bin/pipeline-entrypoint
-RUN pip install --no-cache-dir . && useradd --create-home --uid 1000 pipeline \
+RUN pip install --no-cache-dir --no-deps . && useradd --create-home --uid 1000 pipeline \
     && mkdir -p /data && chown pipeline:pipeline /data \
     && chmod 0755 /usr/local/bin/pipeline-entrypoint
 ENTRYPOINT ["pipeline-entrypoint"]
