@@ -46,16 +46,20 @@ def _unusable(url: str, exc: BaseException) -> ConfigError:
     )
 
 
-async def connect_once(dsn: SecretStr, *, wait_s: float = 0.0) -> asyncpg.Connection:
+async def connect_once(
+    dsn: SecretStr, *, wait_s: float = 0.0, await_role: bool = False
+) -> asyncpg.Connection:
     """Open one connection (CLI commands, migrations); wait up to ``wait_s`` for a server that is
-    not up yet (``shared.retry.for_startup``; the services pass ``STARTUP_WAIT_S``).
+    not up yet (``shared.retry.for_startup``; the services pass ``STARTUP_WAIT_S``), and with
+    ``await_role`` for a login role the owner has not created yet (``retry.role_not_created_yet``).
 
     Raises:
         ConfigError: PostgreSQL cannot be reached or refuses the credentials (one line).
     """
     url = dsn.get_secret_value()
     try:
-        async for attempt in retry.for_startup("postgresql", wait_s):
+        also = retry.role_not_created_yet if await_role else None
+        async for attempt in retry.for_startup("postgresql", wait_s, also=also):
             with attempt:
                 return await asyncpg.connect(url, timeout=10)
     except _CONNECT_ERRORS as exc:

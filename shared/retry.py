@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Callable
 
 import asyncpg
 import nats.errors
@@ -87,6 +88,19 @@ def server_not_ready(exc: BaseException) -> bool:
     )
 
 
+def role_not_created_yet(exc: BaseException) -> bool:
+    """Return True when PostgreSQL refuses a login that the owner may not have created yet.
+
+    Under compose the one-shot migrate service creates each service's role while the services
+    start: until then PostgreSQL answers "password authentication failed" (it does not say
+    whether the role exists). Only a service's first connection as its own role waits for this;
+    a wrong password is then reported after the same bound as a server that never came up.
+    """
+    return isinstance(
+        exc, (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError)
+    )
+
+
 class _StopRequested(stop_base):
     """Stop retrying once the service's stop event is set."""
 
@@ -97,10 +111,13 @@ class _StopRequested(stop_base):
         return self.stopping is not None and self.stopping.is_set()
 
 
-def for_startup(server: str, max_wait_s: float) -> AsyncRetrying:
+def for_startup(
+    server: str, max_wait_s: float, *, also: Callable[[BaseException], bool] | None = None
+) -> AsyncRetrying:
     """Retry a start-up step (first connection, stream and bucket setup, migrations) while
-    ``server`` is not up yet, for up to ``max_wait_s`` (0: one attempt), or until the service is
-    asked to stop (``lifecycle.SERVICE_STOP``); log every wait."""
+    ``server`` is not up yet (or ``also`` holds for the error), for up to ``max_wait_s``
+    (0: one attempt), or until the service is asked to stop (``lifecycle.SERVICE_STOP``); log
+    every wait."""
 
     def log_wait(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -123,7 +140,7 @@ def for_startup(server: str, max_wait_s: float) -> AsyncRetrying:
             await asyncio.wait_for(stopping.wait(), timeout=seconds)
 
     return AsyncRetrying(
-        retry=retry_if_exception(server_not_ready),
+        retry=retry_if_exception(lambda exc: server_not_ready(exc) or bool(also and also(exc))),
         stop=stop_after_delay(max_wait_s) | _StopRequested(stopping),
         wait=wait_exponential_jitter(multiplier=0.5, max=10.0),
         sleep=sleep,

@@ -100,7 +100,8 @@ async def prepare_schema(
     wait_s = settings.startup_wait_s  # a server not up yet is waited for (shared.retry)
     if settings.migration_database_url is not None:
         return await migrate_as_owner(settings.migration_database_url, migrate, wait_s=wait_s)
-    conn = await connect_once(settings.database_url, wait_s=wait_s)
+    # Its own role may not exist yet: the owner's migrate step creates it (compose).
+    conn = await connect_once(settings.database_url, wait_s=wait_s, await_role=True)
     try:
         if await can_migrate(conn):
             return await migrate(conn)

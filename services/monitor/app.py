@@ -65,18 +65,18 @@ async def serve(settings: MonitorSettings, stop: asyncio.Event) -> None:
     started_at = utcnow()
     async with contextlib.AsyncExitStack() as stack:
         engine = await _alert_engine(settings, stack)
-        pool = await stack.enter_async_context(
-            db.create_pool(
-                settings.database_url, application_name=SERVICE, wait_s=settings.startup_wait_s
-            )
-        )
-        metrics = PipelineMetrics()
         # The monitor reads the importer's tables too: as a read-only role it waits for both.
         applied = await schema_ready.prepare_schema(
             settings,
             schema.migrate,
             {schema.COMPONENT: schema.MIGRATIONS, "importer": IMPORTER_MIGRATIONS},
         )
+        pool = await stack.enter_async_context(
+            db.create_pool(
+                settings.database_url, application_name=SERVICE, wait_s=settings.startup_wait_s
+            )
+        )
+        metrics = PipelineMetrics()
         async with pool.acquire() as conn:
             # Seed before consuming, so a restart shows the totals it showed before.
             for tally in await store.fetch_totals(conn):

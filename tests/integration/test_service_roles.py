@@ -18,6 +18,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import structlog.testing
 from pydantic import SecretStr
 
 from services.importer import MIGRATIONS as IMPORTER_MIGRATIONS
@@ -257,6 +258,48 @@ async def test_a_service_role_waits_for_the_owners_migration(tmp_path: Path) -> 
         finally:
             await conn.close()
         assert await asyncio.wait_for(waiting, timeout=30) == []
+    finally:
+        admin = await asyncpg.connect(ADMIN_DSN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+        await drop_roles(namespace)
+
+
+async def test_a_service_waits_for_its_role_to_be_created() -> None:
+    """Compose starts the services beside the one-shot migrate service: a service whose role
+    does not exist yet keeps trying (a start-up wait is logged), and starts once the owner has
+    created the role and applied the migrations."""
+    database, namespace = unique("service_role_wait_"), unique("r")
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    owner = dsn_for(database)
+    passwords = roles.RolePasswords(MONITOR_DB_PASSWORD=secrets.token_hex(16))
+    role = roles.role_name(namespace, "monitor")
+    role_dsn = owner.replace("//postgres@", f"//{role}@", 1)
+    components = {"importer": IMPORTER_MIGRATIONS}
+
+    async def forbidden(_conn: asyncpg.Connection) -> list[str]:
+        raise AssertionError("a service role must not migrate")
+
+    try:
+        with structlog.testing.capture_logs() as logs:
+            waiting = asyncio.create_task(
+                prepare_schema(_settings(role_dsn, 60), forbidden, components)
+            )
+            async def waited() -> bool:
+                return any(e["event"] == "startup.waiting" for e in logs)
+
+            await eventually(waited)
+            assert not waiting.done()
+            conn = await asyncpg.connect(owner)
+            try:
+                await migrate_all(conn)
+                await roles.apply(conn, namespace, passwords)
+            finally:
+                await conn.close()
+            assert await asyncio.wait_for(waiting, timeout=60) == []
+        assert any(role in str(e.get("error")) for e in logs if e["event"] == "startup.waiting")
     finally:
         admin = await asyncpg.connect(ADMIN_DSN)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -52,6 +52,26 @@ def test_final_errors_are_not_waited_for(exc: BaseException) -> None:
     assert not retry.server_not_ready(exc)
 
 
+def test_a_refused_login_is_waited_for_only_when_asked() -> None:
+    """A role the owner has not created yet looks like a wrong password: only a service's first
+    connection as its own role waits for it (``also``), nothing else does."""
+    refused = asyncpg.InvalidPasswordError("password authentication failed for user x")
+    assert retry.role_not_created_yet(refused)
+    assert not retry.server_not_ready(refused)
+    assert not retry.role_not_created_yet(ConnectionRefusedError(111, "refused"))
+
+
+async def test_a_login_refused_until_the_role_exists_is_retried() -> None:
+    """Refused twice (the migrate service had not created the role), then accepted."""
+    attempts = 0
+    async for attempt in retry.for_startup("postgresql", 30, also=retry.role_not_created_yet):
+        with attempt:
+            attempts += 1
+            if attempts < 3:
+                raise asyncpg.InvalidPasswordError("password authentication failed")
+    assert attempts == 3
+
+
 async def test_the_policy_stops_at_its_bound_and_reraises() -> None:
     """With a bound of 0 a refused connection is tried once and re-raised as it was."""
     attempts = 0
