@@ -16,7 +16,7 @@ from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import SecretStr
 
-from services.monitor import api
+from services.monitor import api, cars_api
 from services.monitor.deps import DEPS, HttpDeps
 from services.monitor.ranges import parse_range, range_or_400
 from services.monitor.report import build_report
@@ -146,6 +146,7 @@ def make_app(deps: HttpDeps, token: SecretStr | None = None) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/report", report)
     api.add_routes(app)
+    cars_api.add_routes(app)
     return app
 
 

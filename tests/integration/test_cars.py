@@ -75,6 +75,12 @@ def listing(
     return line
 
 
+def market(percentile: float) -> dict[str, Any]:
+    """Return the processor's enrichment with a market context (median 52,000 of 14 listings)."""
+    context = {"comparables": 14, "median": 52_000.0, "percentile": percentile, "sampled": False}
+    return {"market": {**context, "source": "processor_known_vehicles"}}
+
+
 async def drop(deps: Deps, data_dir: DataDir, lines: list[dict[str, Any]]) -> str:
     """Write the lines as the processed file of their batch and import it; return its path."""
     first = lines[0]
@@ -113,11 +119,11 @@ async def car_of(pool: asyncpg.Pool, ref: str) -> dict[str, Any]:
 async def walkthrough(deps: Deps, data_dir: DataDir) -> tuple[dict[str, Any], dict[str, Any]]:
     """Day 1: dealer-a lists the car at 50,000. Day 2: dealer-a still lists it (unchanged) and
     auction-b lists it at 46,000, linked by the processor to dealer-a's listing."""
-    first = listing("dealer-a", "A1", 50_000, DAY_1)
+    first = listing("dealer-a", "A1", 50_000, DAY_1, enrichment=market(48.0))
     await drop(deps, data_dir, [first])
-    await drop(deps, data_dir, [listing("dealer-a", "A1", 50_000, DAY_2)])
+    await drop(deps, data_dir, [listing("dealer-a", "A1", 50_000, DAY_2, enrichment=market(48.0))])
     relist = listing("auction-b", "B7", 46_000, DAY_2, canonical=first["data_hash"])
-    relist["processed_at"] = f"{DAY_2}T11:00:00+00:00"
+    relist.update(processed_at=f"{DAY_2}T11:00:00+00:00", enrichment=market(31.0))
     await drop(deps, data_dir, [relist])
     return first, relist
 
@@ -227,6 +233,10 @@ async def test_a_car_relisted_lower_on_another_site_tells_its_story(
     assert relisted["at"] == datetime(2026, 12, 2, 11, tzinfo=UTC)
     assert relisted["days_after_first_seen"] == 1.0
     assert await pool.fetchval(RELISTED_LOWER_SQL) == car_id
+    assert (signals["market"]["percentile"], signals["market"]["lowest_vs_median_pct"]) == (
+        31.0,
+        -11.5,
+    )
 
 
 async def test_a_price_cut_on_one_site_is_a_price_change(
@@ -278,6 +288,11 @@ async def test_the_view_has_one_row_per_listing_and_observation(
         (car_id, "auction-b"),
     ]
     assert rows[0]["listing_last_seen"] == datetime(2026, 12, 2, 10, tzinfo=UTC)
+    market = await pool.fetchrow(
+        "SELECT market_median, market_percentile, market_comparables FROM car_observations "
+        "WHERE site = 'auction-b'"
+    )
+    assert tuple(market) == (Decimal("52000.00"), 31.0, 14)
 
 
 async def test_search_summaries_count_sites_and_the_lowest_price(
