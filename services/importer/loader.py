@@ -332,17 +332,16 @@ async def _write_once(
                 await conn.copy_records_to_table(
                     sql.table, records=records, columns=list(sql.copy_columns)
                 )
+                await observations.record_new(conn, sql, new)
             crash_point("importer.mid_copy")
-            flags = []
-            if others:
-                await conn.execute(sql.create_stage)
-                await conn.copy_records_to_table(
-                    sql.stage,
-                    records=[row.values for row in others],
-                    columns=list(sql.copy_columns),
-                )
-                flags = await conn.fetch(sql.upsert)
-            await observations.record(conn, sql, rows)
+            if not others:
+                return len(new), 0
+            await conn.execute(sql.create_stage)
+            await conn.copy_records_to_table(
+                sql.stage, records=[row.values for row in others], columns=list(sql.copy_columns)
+            )
+            flags = await conn.fetch(sql.upsert)
+            await observations.record_staged(conn, sql)
     except asyncpg.UniqueViolationError as exc:
         # Only a direct COPY can break the key's uniqueness (the upsert resolves conflicts),
         # and only when a concurrent import inserted the key after the probe.

@@ -328,3 +328,16 @@ async def test_the_migration_observes_the_listings_already_loaded(
         ("b1", Decimal("45000.00")),
         ("b2", Decimal("42000.00")),
     ]
+
+
+async def test_a_refused_row_is_not_observed_and_its_chunk_mates_are(
+    deps: Deps, data_dir: DataDir, pool: asyncpg.Pool, recorder: RecordingBus
+) -> None:
+    """A row the database refuses leaves no observation; the rest of its chunk is observed."""
+    lines = [listing("dealer-a", f"A{i}", 50_000 + i, DAY_1, record_position=i) for i in range(4)]
+    lines[2]["year"] = 1850  # refused by the table's CHECK (year >= 1900)
+    await drop(deps, data_dir, lines)
+    imported = [e for e in recorder.published if isinstance(e, BatchImported)]
+    assert (imported[-1].inserted, imported[-1].failed) == (3, 1)
+    observed = {o["data_hash"] for o in await observations(pool)}
+    assert observed == {line["data_hash"] for i, line in enumerate(lines) if i != 2}
