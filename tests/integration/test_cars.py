@@ -14,7 +14,8 @@ import asyncpg
 import orjson
 import pytest
 
-from services.importer import cars, schema
+from services.importer import app, cars, schema
+from services.importer.config import ImporterSettings
 from services.importer.handlers import Deps, handle_batch_processed, handle_import_file
 from shared.events import BatchImported, ImportFile
 from shared.records import LINK_FIELDS, Vehicle
@@ -28,6 +29,7 @@ from tests.integration.test_importer import (  # noqa: F401 - fixtures
     recorder,
     write_jsonl,
 )
+from tests.integration.test_importer_roles import owner_and_app  # noqa: F401
 from tests.integration.test_importer_seed_migration import old_database  # noqa: F401
 
 pytestmark = [pytest.mark.postgres]
@@ -341,3 +343,21 @@ async def test_a_refused_row_is_not_observed_and_its_chunk_mates_are(
     assert (imported[-1].inserted, imported[-1].failed) == (3, 1)
     observed = {o["data_hash"] for o in await observations(pool)}
     assert observed == {line["data_hash"] for i, line in enumerate(lines) if i != 2}
+
+
+async def test_the_app_role_observes_and_reads_cars(
+    owner_and_app: tuple[str, str, str], data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The services' role writes observations and reads the view, granted like every table."""
+    owner, app_dsn, role = owner_and_app
+    monkeypatch.setenv("DATABASE_URL", app_dsn)
+    monkeypatch.setenv("MIGRATION_DATABASE_URL", owner)
+    monkeypatch.setenv("IMPORTER_APP_ROLE", role)
+    await app.migrate(ImporterSettings())
+    async with asyncpg.create_pool(app_dsn, min_size=1, max_size=2) as app_pool:
+        app_deps = Deps(pool=app_pool, bus=RecordingBus(), data_dir=data_dir, chunk_size=100)
+        await walkthrough(app_deps, data_dir)
+        await drop(app_deps, data_dir, [listing("dealer-a", "A1", 50_000, DAY_2)])  # again
+        assert await app_pool.fetchval("SELECT current_user") == role
+        assert await app_pool.fetchval("SELECT count(*) FROM car_observations") == 3
+        assert await app_pool.fetchval(RELISTED_LOWER_SQL) is not None
