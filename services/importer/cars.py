@@ -52,13 +52,17 @@ WITH hit AS (
     WHERE v.id = ANY($1::bigint[])
 )
 SELECT hit.id, hit.car_id, hit.car_hash, count(*) AS listings,
-       count(DISTINCT m.source_name) AS sites, min(m.price) AS lowest_price
+       count(DISTINCT m.source_name) AS sites, min(coalesce(seen.price, m.price)) AS lowest_price
 FROM hit CROSS JOIN LATERAL (
-    SELECT source_name, price FROM vehicles WHERE data_hash = hit.car_hash
+    SELECT data_hash, source_name, price FROM vehicles WHERE data_hash = hit.car_hash
     UNION ALL
-    SELECT source_name, price FROM vehicles
+    SELECT data_hash, source_name, price FROM vehicles
     WHERE canonical_hash = hit.car_hash AND data_hash <> hit.car_hash
 ) AS m
+LEFT JOIN LATERAL (  -- the listing's price at its latest observation
+    SELECT o.price FROM vehicle_observations AS o WHERE o.data_hash = m.data_hash
+    ORDER BY o.observed_at DESC, o.price LIMIT 1
+) AS seen ON true
 GROUP BY hit.id, hit.car_id, hit.car_hash
 """
 
@@ -215,7 +219,9 @@ def _listings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         if row["observed_at"] is None:
             continue
-        item["last_seen"] = max(item["last_seen"], row["observed_at"])
+        # Rows come in time order: the listing's price now is the one it was last seen at
+        # (its row holds the last one imported, which a late re-drive of an old file sets).
+        item["price"], item["last_seen"] = row["price"], row["observed_at"]
         item["observations"].append(
             {"observed_at": row["observed_at"], "price": row["price"], "batch_id": row["batch_id"]}
         )

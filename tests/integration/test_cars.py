@@ -361,3 +361,22 @@ async def test_the_app_role_observes_and_reads_cars(
         assert await app_pool.fetchval("SELECT current_user") == role
         assert await app_pool.fetchval("SELECT count(*) FROM car_observations") == 3
         assert await app_pool.fetchval(RELISTED_LOWER_SQL) is not None
+
+
+async def test_an_old_file_imported_late_keeps_the_story_in_collection_order(
+    deps: Deps, data_dir: DataDir, pool: asyncpg.Pool
+) -> None:
+    """Day 2 imported before day 1 (a late re-drive): the story and the price now follow the
+    days the listing was seen, not the order of the imports."""
+    await drop(deps, data_dir, [listing("dealer-a", "A1", 47_500, DAY_2)])
+    await drop(deps, data_dir, [listing("dealer-a", "A1", 50_000, DAY_1)])
+    car = await car_of(pool, str(await pool.fetchval("SELECT id FROM vehicles")))
+    assert [(e["kind"], e["price"]) for e in car["timeline"]] == [
+        ("listed", Decimal("50000.00")),
+        ("price_change", Decimal("47500.00")),
+    ]
+    assert car["listings"][0]["price"] == Decimal("47500.00")
+    assert car["signals"]["lowest_price"] == Decimal("47500.00")
+    async with pool.acquire() as conn:
+        [summary] = (await cars.summaries(conn, [car["car_id"]])).values()
+    assert summary["lowest_price"] == Decimal("47500.00")
