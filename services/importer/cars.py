@@ -25,6 +25,7 @@ import asyncpg
 import orjson
 
 DAY_S = 86_400
+MAX_ID = 2**63 - 1  # bigserial
 
 _CAR_OF = (
     "SELECT coalesce(canon.data_hash, v.data_hash) AS car_hash FROM vehicles AS v "
@@ -71,6 +72,8 @@ async def find(conn: asyncpg.Connection, ref: str) -> str | None:
     """Return the car hash of a listing given by its id or its URL; None if there is none."""
     ref = ref.strip()
     if ref.isdigit():
+        if int(ref) > MAX_ID:
+            return None
         found = await conn.fetchval(FIND_BY_ID_SQL, int(ref))
     else:
         found = await conn.fetchval(FIND_BY_URL_SQL, ref)
@@ -120,7 +123,7 @@ def story(rows: list[dict[str, Any]]) -> list[Event]:
     """Return the observations (in time order) as events of the car's story.
 
     A listing's first observation is ``relisted`` when the car was seen earlier on another
-    site (``previous_site``/``previous_price``: that site's latest observation before it).
+    site (``previous_site``/``previous_price``: the latest observation on another site before it).
     """
     last: dict[int, Decimal | None] = {}  # listing -> its previous observed price
     events: list[Event] = []
