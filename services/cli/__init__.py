@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from services.cli import (
+    car_cmds,
     collector_cmds,
     core,
     importer_cmds,
@@ -31,6 +32,14 @@ def main() -> None:
     """
 
 
-for _module in (core, servers_cmds, collector_cmds, processor_cmds, importer_cmds, monitor_cmds):
+for _module in (
+    core,
+    servers_cmds,
+    collector_cmds,
+    processor_cmds,
+    importer_cmds,
+    car_cmds,
+    monitor_cmds,
+):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -8,11 +8,13 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import click
 
+from services.cli.car_cmds import listing_line, money
 from services.cli.common import run_async
-from services.importer import redrive
+from services.importer import cars, redrive
 from services.importer.batches import Deps, ImportRequest, Publisher, import_batch
 from services.importer.config import ImporterSettings
 from services.importer.files import processed_files, request_for_file
@@ -27,6 +29,7 @@ from shared.storage import DataDir
 
 CLI_NAME = "pipeline-cli"
 _DATE = click.DateTime(["%Y-%m-%d"])
+CARS_FANOUT = 5  # listings read per car shown: a car listed on several sites is shown once
 
 
 class NoBus:
@@ -191,22 +194,36 @@ def retry_failed(day: datetime | None, stage: str | None) -> None:
     show_default=True,
 )
 @click.option("--limit", type=click.IntRange(1, 500), default=10, show_default=True)
-def search(query: str, record_type: str, limit: int) -> None:
+@click.option("--listings", is_flag=True, help="Vehicles: show each car's listings under it.")
+def search(query: str, record_type: str, limit: int, listings: bool) -> None:
     """Full-text search: the best matches for QUERY first.
 
-    Typos are tolerated; --type picks vehicles, events or articles.
+    Typos are tolerated; --type picks vehicles, events or articles. Vehicles are shown as cars,
+    once each (its listings on every site linked as one car), with how many sites list it and
+    its lowest current price; `pipeline car ID` tells its story.
 
     \b
     Example:
       pipeline search "69 camero"
+      pipeline search "chevelle ss" --listings
       pipeline search "pebble beach" --type events --limit 5
     """
     settings = _settings()
+    kind = RecordType(record_type)
+    if kind is RecordType.VEHICLES:
+        found = run_async(_car_search(settings, query, limit, listings))
+        if not found:
+            click.echo("no match")
+        for number, (row, summary, car) in enumerate(found, start=1):
+            click.echo(f"{number:>3}. {render_car(row, summary)}  [{row['rank']}]")
+            for item in car["listings"] if car else []:
+                click.echo(f"       {listing_line(item)}")
+        return
 
     async def run() -> list[dict[str, object]]:
         conn = await connect_once(settings.database_url)
         try:
-            return await run_search(conn, query, RecordType(record_type), limit)
+            return await run_search(conn, query, kind, limit)
         finally:
             await conn.close()
 
@@ -215,7 +232,47 @@ def search(query: str, record_type: str, limit: int) -> None:
         click.echo("no match")
         return
     for number, row in enumerate(rows, start=1):
-        click.echo(f"{number:>3}. {render(RecordType(record_type), row)}  [{row['rank']}]")
+        click.echo(f"{number:>3}. {render(kind, row)}  [{row['rank']}]")
+
+
+CarHit = tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]
+
+
+async def _car_search(
+    settings: ImporterSettings, query: str, limit: int, listings: bool
+) -> list[CarHit]:
+    """Return up to ``limit`` cars, best first: (best listing, car summary, car if listings)."""
+    conn = await connect_once(settings.database_url)
+    try:
+        rows = await run_search(conn, query, RecordType.VEHICLES, limit * CARS_FANOUT)
+        summaries = await cars.summaries(conn, [int(str(row["id"])) for row in rows])
+        hits: dict[int, CarHit] = {}
+        for row in rows:
+            summary = summaries.get(int(str(row["id"])))
+            if summary is None or summary["car_id"] in hits:
+                continue  # another listing of a car already shown (ranked higher)
+            hits[summary["car_id"]] = (row, summary, None)
+            if len(hits) == limit:
+                break
+        if listings:
+            for car_id, (row, summary, _) in hits.items():
+                hits[car_id] = (row, summary, await cars.load(conn, summary["car_hash"]))
+        return list(hits.values())
+    finally:
+        await conn.close()
+
+
+def render_car(row: dict[str, Any], summary: dict[str, Any]) -> str:
+    """Return one car of the search as a line: what, lowest current price, place, sites, id."""
+    place = ", ".join(str(p) for p in (row.get("location_city"), row.get("location_state")) if p)
+    parts = [
+        f"{row['year']} {row['make']} {row['model']}",
+        money(summary["lowest_price"]),
+        place,
+        f"{summary['sites']} site(s)",
+        f"car {summary['car_id']}",
+    ]
+    return "  ".join(part for part in parts if part)
 
 
 def render(record_type: RecordType, row: dict[str, object]) -> str:

@@ -24,7 +24,7 @@ import asyncpg.exceptions._base as asyncpg_base
 import orjson
 import structlog
 
-from services.importer import queries
+from services.importer import observations, queries
 from shared import retry
 from shared.events import RecordType
 from shared.faults import crash_point
@@ -315,7 +315,7 @@ async def _write_once(
     With ``direct``, the rows whose natural key is new (absent from the table, once in the
     chunk) are COPYed straight into the table: nothing to compare, dedupe or lock, and the
     history trigger fires on updates only. The other rows are COPYed into the staging table
-    and moved by the upsert.
+    and moved by the upsert. Every row's observation is written in the same transaction.
     """
     try:
         async with pool.acquire() as conn, conn.transaction():
@@ -332,6 +332,7 @@ async def _write_once(
                 await conn.copy_records_to_table(
                     sql.table, records=records, columns=list(sql.copy_columns)
                 )
+                await observations.record_new(conn, sql, new)
             crash_point("importer.mid_copy")
             if not others:
                 return len(new), 0
@@ -340,6 +341,7 @@ async def _write_once(
                 sql.stage, records=[row.values for row in others], columns=list(sql.copy_columns)
             )
             flags = await conn.fetch(sql.upsert)
+            await observations.record_staged(conn, sql)
     except asyncpg.UniqueViolationError as exc:
         # Only a direct COPY can break the key's uniqueness (the upsert resolves conflicts),
         # and only when a concurrent import inserted the key after the probe.

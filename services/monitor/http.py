@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from services.monitor import api
+from services.monitor import api, cars_api
 from services.monitor.access import Access
 from services.monitor.access import add_routes as add_login_routes
 from services.monitor.deps import DEPS, HttpDeps
@@ -112,6 +112,7 @@ def make_app(deps: HttpDeps, access: Access | None = None) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/report", report)
     api.add_routes(app)
+    cars_api.add_routes(app)
     return app
 
 

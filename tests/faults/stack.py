@@ -166,11 +166,12 @@ class Stack:
         return found
 
     async def row_counts(self) -> dict[str, int]:
-        """Return each table's number of rows (a set of rows would hide a row loaded twice)."""
+        """Return each table's number of rows (a set of rows would hide a row loaded twice),
+        and the listings' observations (one per listing and batch, whatever was redelivered)."""
         conn = await asyncpg.connect(self.env["DATABASE_URL"])
         try:
             counts: dict[str, int] = {}
-            for table in TABLES:
+            for table in (*TABLES, "vehicle_observations"):
                 if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
                     counts[table] = int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
                 else:

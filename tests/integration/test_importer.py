@@ -31,7 +31,14 @@ pytestmark = [pytest.mark.postgres]
 DAY = "2026-11-29"
 MIGRATIONS = Path(schema.__file__).with_name("migrations")
 VEHICLES_FILE = f"processed/{DAY}/vehicles/drop_001.jsonl"
-TABLES = ("vehicles", "events", "articles", "import_batches", "field_history")
+TABLES = (
+    "vehicles",
+    "events",
+    "articles",
+    "import_batches",
+    "field_history",
+    "vehicle_observations",
+)
 
 
 class RecordingBus:

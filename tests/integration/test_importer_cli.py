@@ -134,6 +134,6 @@ def test_search_prints_ranked_results(
     assert result.exit_code == 0, result.output
     rows = result.output.splitlines()
     assert len(rows) == 2
-    assert rows[0].startswith("  1. 1952 Porsche Model 2  $20,002  Tulsa  [")
+    assert rows[0].startswith("  1. 1952 Porsche Model 2  $20,002  Tulsa  1 site(s)  car ")
     assert rows[1].startswith("  2. 1956 Porsche Model 6")
     assert "no match" in invoke(env, "search", "zzzzqqq", "--type", "events").output

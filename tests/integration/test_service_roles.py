@@ -287,6 +287,7 @@ async def test_a_service_waits_for_its_role_to_be_created() -> None:
             waiting = asyncio.create_task(
                 prepare_schema(_settings(role_dsn, 60), forbidden, components)
             )
+
             async def waited() -> bool:
                 return any(e["event"] == "startup.waiting" for e in logs)
 

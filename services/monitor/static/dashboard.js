@@ -203,6 +203,15 @@
     }
   }
 
+  function carLink(id) {
+    // A listing's id opens its car's page: its listings on every site and its price over time.
+    const cell = el("td");
+    const anchor = el("a", id);
+    anchor.href = "/cars/" + encodeURIComponent(id);
+    cell.appendChild(anchor);
+    return cell;
+  }
+
   async function runSearch(event) {
     event.preventDefault();
     const params = new URLSearchParams({
@@ -216,7 +225,9 @@
       const columns = rows.length ? Object.keys(rows[0]).filter((k) => k !== "rank") : [];
       const head = document.querySelector("#results thead tr");
       head.replaceChildren(...columns.map((c) => el("th", c)));
-      fillTable("results", rows, (r) => columns.map((c) => (r[c] === null ? "" : r[c])));
+      const cars = data.type === "vehicles";
+      fillTable("results", rows, (r) =>
+        columns.map((c) => (cars && c === "id" ? carLink(r.id) : r[c] === null ? "" : r[c])));
       setText("error", rows.length ? "" : "no results");
     } catch (err) {
       setText("error", String(err && err.message ? err.message : err));
