@@ -16,7 +16,7 @@ import shutil
 import tarfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import structlog
 
@@ -29,6 +29,10 @@ DAY_STAGES = ("raw", "processed")
 
 class ArchiveMismatch(Exception):
     """An archive does not hold exactly what is on disk; nothing was deleted."""
+
+
+class UnsafeArchive(tarfile.TarError):
+    """An archive member is a link, a device or names a path outside its folder."""
 
 
 @dataclass
@@ -120,20 +124,57 @@ def archive_day(
     return target
 
 
+def _destination(root: Path, member: tarfile.TarInfo) -> Path | None:
+    """Return where a regular-file member goes under ``root`` (None for a directory entry).
+
+    The same rules as ``tarfile``'s ``data`` filter, checked here so they hold on every Python
+    (the ``filter`` argument of ``extractall`` is missing before 3.11.4): regular files only,
+    a relative name without ``..`` that stays under ``root`` once links on disk are resolved.
+
+    Raises:
+        UnsafeArchive: a link, a device or FIFO, an absolute name, ``..``, or a way out of root.
+    """
+    name = member.name
+    if member.isdir():
+        return None
+    if not member.isfile():
+        raise UnsafeArchive(f"{name!r} is not a regular file (type {member.type!r})")
+    parts = PurePosixPath(name).parts
+    if not parts or name.startswith("/") or ".." in parts:
+        raise UnsafeArchive(f"{name!r} is not a plain relative name")
+    target = root.joinpath(*parts)
+    if not os.path.realpath(target).startswith(os.path.realpath(root) + os.sep):
+        raise UnsafeArchive(f"{name!r} would be written outside {root}")
+    return target
+
+
 def restore_day(data: DataDir, day: date) -> bool:
-    """Extract an archived day back into ``raw/`` and ``processed/`` (existing files kept)."""
+    """Extract an archived day back into ``raw/`` and ``processed/`` (existing files kept).
+
+    Every member is checked before anything is written (``_destination``); files are written
+    one by one with the data directory's own mode, never the archive's.
+
+    Raises:
+        UnsafeArchive: a member is hostile; nothing was restored.
+    """
     source = archive_path(data, day)
     if not source.is_file():
         return False
     allowed = tuple(f"{stage}/{day.isoformat()}/" for stage in DAY_STAGES)
+    restored = 0
     with tarfile.open(source, "r:gz") as tar:
-        members = [
-            m
-            for m in tar.getmembers()
-            if m.isfile() and m.name.startswith(allowed) and not (data.root / m.name).exists()
-        ]
-        tar.extractall(data.root, members=members, filter="data")
-    log.info("archive.restored", archive=data.relative(source), files=len(members))
+        members = [(m, _destination(data.root, m)) for m in tar.getmembers()]
+        for member, target in members:
+            if target is None or not member.name.startswith(allowed) or target.exists():
+                continue
+            extracted = tar.extractfile(member)
+            if extracted is None:  # pragma: no cover - a regular file always has content
+                raise UnsafeArchive(f"{member.name!r} has no content")
+            with atomic_writer(target) as handle:
+                shutil.copyfileobj(extracted, handle)
+            os.utime(target, (member.mtime, member.mtime))
+            restored += 1
+    log.info("archive.restored", archive=data.relative(source), files=restored)
     return True
 
 
