@@ -124,12 +124,23 @@ def archive_day(
     return target
 
 
+def _kind(member: tarfile.TarInfo) -> str:
+    if member.issym():
+        return f"a symbolic link to {member.linkname!r}"
+    if member.islnk():
+        return f"a hard link to {member.linkname!r}"
+    if member.isdev():
+        return "a device or FIFO"
+    return f"of tar type {member.type!r}"
+
+
 def _destination(root: Path, member: tarfile.TarInfo) -> Path | None:
     """Return where a regular-file member goes under ``root`` (None for a directory entry).
 
-    The same rules as ``tarfile``'s ``data`` filter, checked here so they hold on every Python
-    (the ``filter`` argument of ``extractall`` is missing before 3.11.4): regular files only,
-    a relative name without ``..`` that stays under ``root`` once links on disk are resolved.
+    Stricter than ``tarfile``'s ``data`` filter, and checked here so it holds on every Python
+    (``extractall``'s ``filter`` argument is missing before 3.11.4): regular files only (no
+    links at all), a relative name without ``..`` that stays under ``root`` once links already on
+    disk are resolved.
 
     Raises:
         UnsafeArchive: a link, a device or FIFO, an absolute name, ``..``, or a way out of root.
@@ -138,7 +149,7 @@ def _destination(root: Path, member: tarfile.TarInfo) -> Path | None:
     if member.isdir():
         return None
     if not member.isfile():
-        raise UnsafeArchive(f"{name!r} is not a regular file (type {member.type!r})")
+        raise UnsafeArchive(f"{name!r} is {_kind(member)}, not a regular file")
     parts = PurePosixPath(name).parts
     if not parts or name.startswith("/") or ".." in parts:
         raise UnsafeArchive(f"{name!r} is not a plain relative name")
@@ -163,7 +174,11 @@ def restore_day(data: DataDir, day: date) -> bool:
     allowed = tuple(f"{stage}/{day.isoformat()}/" for stage in DAY_STAGES)
     restored = 0
     with tarfile.open(source, "r:gz") as tar:
-        members = [(m, _destination(data.root, m)) for m in tar.getmembers()]
+        try:
+            members = [(m, _destination(data.root, m)) for m in tar.getmembers()]
+        except UnsafeArchive as exc:
+            log.error("archive.refused", archive=data.relative(source), reason=str(exc))
+            raise UnsafeArchive(f"{data.relative(source)}: {exc}; nothing restored") from exc
         for member, target in members:
             if target is None or not member.name.startswith(allowed) or target.exists():
                 continue

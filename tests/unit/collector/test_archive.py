@@ -178,6 +178,7 @@ def test_restore_refuses_a_hostile_member_and_writes_nothing(
     with pytest.raises(archive.UnsafeArchive) as refused:
         archive.restore_day(data_dir, OLD)
     assert member.name in str(refused.value)
+    assert str(refused.value).startswith(f"archive/{OLD}.tar.gz: ")
     assert not (data_dir.raw(OLD, VEHICLES) / "brave_001.json").exists()  # nor the good one
     assert not (outside / ESCAPE).exists()
 
