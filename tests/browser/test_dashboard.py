@@ -34,7 +34,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.nats]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
-    "--no-sandbox",
+    "--no-sandbox",  # root in a container has no user namespaces for the sandbox
+    "--disable-dev-shm-usage",  # containers give /dev/shm 64 MB
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",

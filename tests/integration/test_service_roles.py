@@ -329,7 +329,7 @@ async def test_the_owner_still_migrates_at_start() -> None:
 async def test_compose_dsns_authenticate_with_the_passwords_migrate_set(tmp_path: Path) -> None:
     """On a server that asks for passwords (SCRAM), each service role signs in with the password
     `pipeline migrate` set, as compose's DSNs do; a wrong or missing password is refused."""
-    server = await asyncio.to_thread(TlsPostgres.start)
+    server = await asyncio.to_thread(TlsPostgres.start, tls=False)
     namespace = unique("a")
     passwords = {service: secrets.token_hex(16) for service in roles.SERVICES}
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tarfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from services.collector import archive, redrive
 from services.collector.archive import ArchiveMismatch
 from shared.events import ImportFile, ProcessFile, RecordType
-from shared.storage import DataDir
+from shared.storage import FILE_MODE, DataDir
 from tests.unit.collector.fakes import FakePublisher
 
 TODAY = date(2026, 7, 1)
@@ -132,3 +133,74 @@ async def test_redrive_processing_skips_files_with_an_outcome(data_dir: DataDir)
     publisher = FakePublisher()
     paths = await redrive.redrive_processing(data_dir, publisher, [TODAY])
     assert paths == [f"raw/{TODAY}/vehicles/brave_002.json"]
+
+
+def _hostile_archive(data: DataDir, member: tarfile.TarInfo, content: bytes = b"") -> None:
+    """Write OLD's archive with one good file, then ``member`` (as a tampered archive could)."""
+    target = archive.archive_path(data, OLD)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    good = tarfile.TarInfo(f"raw/{OLD}/vehicles/brave_001.json")
+    good.size = 2
+    member.size = len(content) if member.isfile() else 0
+    with tarfile.open(target, "w:gz") as tar:
+        tar.addfile(good, io.BytesIO(b"[]"))
+        tar.addfile(member, io.BytesIO(content) if member.isfile() else None)
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    member = tarfile.TarInfo(name)
+    member.type, member.linkname = kind, link
+    return member
+
+
+ESCAPE = "pipeline-archive-escape"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "link"),
+    [
+        ("{outside}/" + ESCAPE, tarfile.REGTYPE, ""),
+        (f"raw/{OLD}/vehicles/../../../../{ESCAPE}", tarfile.REGTYPE, ""),
+        (f"raw/{OLD}/vehicles/passwd.json", tarfile.SYMTYPE, "/etc/passwd"),
+        (f"raw/{OLD}/vehicles/hard.json", tarfile.LNKTYPE, "/etc/passwd"),
+        (f"raw/{OLD}/vehicles/null.json", tarfile.CHRTYPE, ""),
+        (f"raw/{OLD}/vehicles/pipe.json", tarfile.FIFOTYPE, ""),
+    ],
+    ids=["absolute", "dot-dot", "symlink", "hard-link", "device", "fifo"],
+)
+def test_restore_refuses_a_hostile_member_and_writes_nothing(
+    data_dir: DataDir, name: str, kind: bytes, link: str
+) -> None:
+    """A tampered archive is refused as a whole, on every Python 3.11.x (no tarfile filter)."""
+    outside = data_dir.root.parent  # where ../ from the data directory leads
+    member = _member(name.format(outside=outside), kind, link)
+    _hostile_archive(data_dir, member, b"owned")
+    with pytest.raises(archive.UnsafeArchive) as refused:
+        archive.restore_day(data_dir, OLD)
+    assert member.name in str(refused.value)
+    assert str(refused.value).startswith(f"archive/{OLD}.tar.gz: ")
+    assert not (data_dir.raw(OLD, VEHICLES) / "brave_001.json").exists()  # nor the good one
+    assert not (outside / ESCAPE).exists()
+
+
+def test_restore_refuses_a_day_folder_that_links_outside(data_dir: DataDir, tmp_path: Path) -> None:
+    """A day folder replaced by a link elsewhere is not followed: the file would land outside."""
+    _hostile_archive(data_dir, _member(f"raw/{OLD}/vehicles/extra.json"), b"{}")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (data_dir.root / "raw").mkdir(exist_ok=True)
+    (data_dir.root / "raw" / OLD.isoformat()).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(archive.UnsafeArchive, match="outside"):
+        archive.restore_day(data_dir, OLD)
+    assert list(outside.iterdir()) == []
+
+
+def test_restored_files_get_the_data_directory_mode_not_the_archive_s(data_dir: DataDir) -> None:
+    """A member stored world-writable and set-uid comes back as an ordinary data file."""
+    member = _member(f"raw/{OLD}/vehicles/tavily_001.json")
+    member.mode = 0o4777
+    _hostile_archive(data_dir, member, b"[]")
+    assert archive.restore_day(data_dir, OLD)
+    restored = data_dir.raw(OLD, VEHICLES) / "tavily_001.json"
+    assert restored.read_bytes() == b"[]"
+    assert restored.stat().st_mode & 0o7777 == FILE_MODE
