@@ -3,18 +3,8 @@
 "use strict";
 
 (function () {
+  const { el, setText, fillTable } = window.PipelineDom;
   const COLORS = ["#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2"];
-
-  function el(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (className) node.className = className;
-    return node;
-  }
-
-  function setText(id, text) {
-    document.getElementById(id).textContent = text === undefined || text === null ? "–" : String(text);
-  }
 
   function money(value) {
     return value === undefined || value === null ? "–" : "$" + Math.round(Number(value)).toLocaleString("en-US");
@@ -46,16 +36,6 @@
     }
     cell.appendChild(node);
     return cell;
-  }
-
-  function fillTable(id, rows, cells) {
-    const fresh = document.createElement("tbody");
-    for (const row of rows) {
-      const tr = document.createElement("tr");
-      for (const cell of cells(row)) tr.appendChild(cell instanceof Node ? cell : el("td", cell));
-      fresh.appendChild(tr);
-    }
-    document.querySelector("#" + id + " tbody").replaceWith(fresh);
   }
 
   function showSignals(car) {

@@ -3,20 +3,10 @@
 "use strict";
 
 (function () {
+  const { el, setText, fillTable } = window.PipelineDom;
   const REFRESH_MS = 5000;
   const charts = {};
   let busy = false;
-
-  function el(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (className) node.className = className;
-    return node;
-  }
-
-  function setText(id, text) {
-    document.getElementById(id).textContent = text === undefined || text === null ? "–" : String(text);
-  }
 
   function fmt(n) {
     return n === undefined || n === null ? "–" : Number(n).toLocaleString("en-US");
@@ -28,17 +18,6 @@
 
   function secs(s) {
     return s === undefined || s === null ? "n/a" : Number(s).toFixed(1) + " s";
-  }
-
-  function fillTable(id, rows, cells) {
-    const body = document.querySelector("#" + id + " tbody");
-    const fresh = document.createElement("tbody");
-    for (const row of rows) {
-      const tr = document.createElement("tr");
-      for (const cell of cells(row)) tr.appendChild(cell instanceof Node ? cell : el("td", cell));
-      fresh.appendChild(tr);
-    }
-    body.replaceWith(fresh);
   }
 
   function num(value) {

@@ -15,11 +15,14 @@ def test_dashboard_files_and_chart_licence_are_present() -> None:
     assert (STATIC / "chart.umd.min.js").read_text().startswith("/*!\n * Chart.js v4.")
 
 
-def test_dashboard_script_never_parses_data_as_html() -> None:
-    """The script builds the page with textContent only: no HTML-parsing sinks, no eval."""
-    script = (STATIC / "dashboard.js").read_text()
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert sink not in script
+def test_our_scripts_never_parse_data_as_html() -> None:
+    """The scripts build pages with textContent only: no HTML-parsing sinks, no eval."""
+    scripts = [p for p in STATIC.glob("*.js") if not p.name.endswith(".min.js")]
+    assert {p.name for p in scripts} >= {"dashboard.js", "car.js", "dom.js"}
+    for path in scripts:
+        script = path.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in script, (path.name, sink)
 
 
 def test_dashboard_links_only_to_its_own_paths() -> None:
