@@ -15,7 +15,7 @@ from shared.events import RecordType
 
 from .keys import Evidence, VehicleKey, description_words, evidence, from_row
 from .rarity import Rarity
-from .scoring import ANY_PRICE, LINK_THRESHOLD, NO_PRICE, price_range
+from .scoring import ANY_PRICE, LINK_THRESHOLD, NO_PRICE, fact_prices, price_range
 
 ANY_LENGTH = (0, 32767)  # a photo probe: the description's length does not matter
 
@@ -104,6 +104,8 @@ def chunk_probes(
     another host is left out of the score, so both kinds get the range without the image). The
     photo is probed for any price (the nearest to the record's first, as every probe). The bounds
     only skip candidates the scorer would refuse, so the links are the same with or without them.
+    The facts key (make, place and year) is probed for the prices near the record's
+    (``scoring.fact_prices``): a candidate further off links through a word or the photo.
     """
     probes = Probes([], [], [])
     photo_bounds: dict[tuple[int, float], int] = {}  # (year, price) -> its photo probes' bounds
@@ -124,5 +126,10 @@ def chunk_probes(
                 )
             probes.keys.append(item.photo)
             probes.bounds_of.append(number)
+        if item.facts is not None:  # the same make, place and year: the prices near the record's
+            near = fact_prices(key)
+            probes.bounds.append(Bounds(key.year, *ANY_LENGTH, *near, *near, key.price))
+            probes.keys.append(item.facts)
+            probes.bounds_of.append(len(probes.bounds) - 1)
         of_record.append(range(first, len(probes.keys)))
     return probes, of_record
