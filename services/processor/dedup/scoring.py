@@ -162,14 +162,20 @@ def _identified(a: VehicleKey, b: VehicleKey, scores: dict[str, float]) -> bool:
     """Return whether the pair has the identifying evidence a link needs.
 
     The photo or the description on its own (``IDENTIFYING``), or the facts together (``FACTS``,
-    the prices within ``FACT_PRICE``).
+    the prices within ``FACT_PRICE``, the same figures in both descriptions). Descriptions whose
+    figures contradict (each holds one the other lacks: 57k miles and 98k) are not evidence of
+    one car however alike their words: a dealer's template filled for two cars differs in little
+    else, and a small file cannot tell its template words from facts by their frequency.
     """
-    if any(scores.get(field, 0.0) >= bar for field, bar in IDENTIFYING.items()):
+    if scores.get("image", 0.0) >= IDENTIFYING["image"]:
         return True
+    mine, theirs = figures(description_words(a)), figures(description_words(b))
+    if scores.get("description", 0.0) >= IDENTIFYING["description"]:
+        return mine <= theirs or theirs <= mine  # each holding a figure the other lacks: two cars
     return (
-        _prices_near(a, b)
+        mine == theirs
+        and _prices_near(a, b)
         and all(scores.get(field, 0.0) >= bar for field, bar in FACTS.items())
-        and figures(description_words(a)) == figures(description_words(b))
     )
 
 

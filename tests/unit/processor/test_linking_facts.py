@@ -99,3 +99,22 @@ def test_quality_meets_the_target_with_reworded_relistings() -> None:
     assert quality.true_pairs > 500
     assert quality.precision >= 0.99
     assert quality.recall >= 0.98
+
+
+def test_descriptions_whose_figures_contradict_are_no_evidence() -> None:
+    """Two cars in one template (57k miles and 98k) score high on words, and do not link."""
+    template = "1960 Plymouth Barracuda - excellent condition - {}k miles - ready to show or drive."
+    original = {**RELISTED, "price": None, "description": template.format(57)}
+    other = {
+        **original,
+        "data_hash": "c" * 64,
+        "description": template.format(98),
+        "image_url": None,
+    }
+    one, two = from_row(original), from_row(other)
+    fields = field_scores(one, two)
+    assert fields is not None
+    assert fields["description"] >= IDENTIFYING["description"]
+    assert score(one, two)[0] == 0.0
+    dropped = {**other, "description": template.format(57).replace(" - 57k miles", "")}
+    assert score(one, from_row(dropped))[0] >= 82  # a figure dropped is no contradiction
