@@ -59,7 +59,6 @@ class Prepared(NamedTuple):
     of_record: list[range]  # where each record's probes are in ``probes``
     rarity: Rarity  # the chunk's word weights (``rarity``)
     words: list[frozenset[str]]  # each record's ``description_words``
-    described: list[frozenset[str]]  # each distinct listing's, once: what ``rarity`` counted
 
 
 @dataclass(frozen=True)
@@ -88,10 +87,9 @@ def prepare_vehicles(rows: Sequence[dict[str, Any]], threshold: float) -> Prepar
     keys = [from_row(row) for row in rows]
     words = [description_words(key) for key in keys]
     unique = {key.data_hash: found for key, found in zip(keys, words, strict=True)}
-    described = list(unique.values())
-    rarity = Rarity.of(described)
+    rarity = Rarity.of(list(unique.values()))  # each distinct listing once
     found = [evidence(key, rarity) for key in keys]
-    return Prepared(keys, found, *chunk_probes(keys, found, threshold), rarity, words, described)
+    return Prepared(keys, found, *chunk_probes(keys, found, threshold), rarity, words)
 
 
 def chunk_probes(
