@@ -103,7 +103,8 @@ def chunk_probes(
     photo is probed for any price (the nearest to the record's first, as every probe). The bounds
     only skip candidates the scorer would refuse, so the links are the same with or without them.
     The facts key (make, place and year) is probed for the prices near the record's
-    (``scoring.fact_prices``): a candidate further off links through a word or the photo.
+    (``scoring.fact_prices``): a candidate further off cannot link on the facts, only through the
+    description or the photo, whose own keys it is found by when it shares them.
     """
     probes = Probes([], [], [])
     photo_bounds: dict[tuple[int, float], int] = {}  # (year, price) -> its photo probes' bounds
