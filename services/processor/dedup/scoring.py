@@ -180,8 +180,16 @@ def _identified(a: VehicleKey, b: VehicleKey, scores: dict[str, float]) -> bool:
 
 
 def figures(found: frozenset[str]) -> frozenset[str]:
-    """Return the words holding a digit: a description's figures (a mileage, a year, an engine)."""
-    return frozenset(word for word in found if any(char.isdigit() for char in word))
+    """Return the words holding a digit: a description's figures (a mileage, a year, an engine).
+
+    Thousands are written either way (``149k`` or ``149,000``, whose words are ``149`` and
+    ``000``): both give ``149``, so a site that reformats a mileage does not contradict it.
+    """
+    return frozenset(
+        word.removesuffix("k")
+        for word in found
+        if word != "000" and any(char.isdigit() for char in word)
+    )
 
 
 def _may_rest_on_facts(a: VehicleKey, b: VehicleKey) -> bool:

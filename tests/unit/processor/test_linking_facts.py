@@ -118,3 +118,13 @@ def test_descriptions_whose_figures_contradict_are_no_evidence() -> None:
     assert score(one, two)[0] == 0.0
     dropped = {**other, "description": template.format(57).replace(" - 57k miles", "")}
     assert score(one, from_row(dropped))[0] >= 82  # a figure dropped is no contradiction
+
+
+def test_a_mileage_written_another_way_is_the_same_figure() -> None:
+    """``149k miles`` and ``149,000 miles`` do not contradict; ``150,000`` does."""
+    text = "1970 Chevrolet Chevelle SS, fair condition, {} miles, numbers matching."
+    original = {**ORIGINAL, "description": text.format("149k"), "image_url": None}
+    same = {**original, "data_hash": "d" * 64, "description": text.format("149,000")}
+    other = {**same, "description": text.format("150,000")}
+    assert score(from_row(original), from_row(same))[0] >= 82
+    assert score(from_row(original), from_row(other))[0] == 0.0
