@@ -38,20 +38,31 @@ TARGET_RECALL = 0.95
     show_default=True,
     help="Listings linked together, as in a file of this many (small: files dropped one by one).",
 )
+@click.option(
+    "--photos",
+    "shapes",
+    type=click.Choice(PHOTO_MODES),
+    multiple=True,
+    help="The shape of a copy on another site (repeatable; default: each in turn).",
+)
 @click.option("--check", is_flag=True, help="Exit 1 when precision or recall misses the target.")
-def dedup_quality(n: int, seed: int, threshold: float, chunk_size: int, check: bool) -> None:
+def dedup_quality(
+    n: int, seed: int, threshold: float, chunk_size: int, shapes: tuple[str, ...], check: bool
+) -> None:
     """Measure precision and recall of the duplicate links.
 
     Generates listings with ground truth and links them as the processor would, once with each
-    photo mode: copies on other sites keep the original's photo URL (shared), and each site's
-    copy has its own photo on its own host and path (rehosted).
+    shape of a copy on another site: it keeps the original's photo URL (shared), it has its own
+    photo on its own host and path (rehosted), or its own photo and a re-worded description:
+    clauses reordered, a stock dealer phrase added or dropped (reworded).
 
     \b
     Example:
       pipeline dedup-quality --n 3000 --check
+      pipeline dedup-quality --n 10000 --seed 23 --photos reworded
     """
     met = True
-    for photos in PHOTO_MODES:
+    for photos in shapes or PHOTO_MODES:
         quality = measure(n, seed, threshold, photos, chunk_size)
         for line in quality.lines():
             click.echo(line)

@@ -43,8 +43,7 @@ CHUNK_SIZE = 500
 A chunk's candidates are in memory at once. On the end-to-end benchmark's 200,000 listings, 500
 cost less CPU a record than 1,000 (1,309 against 1,378 us, ``bench.processor.bench_files``) and
 ~30 MiB less at the service's peak, and on a 1 GB file it keeps the processor under 300 MiB;
-its links are as good (``pipeline dedup-quality``). Under ``dedup.rarity.WEAK_EVIDENCE`` a chunk
-weighs its words among its neighbours too."""
+its links are as good (``pipeline dedup-quality``)."""
 
 _NO_LINK: dict[str, Any] = dict.fromkeys(LINK_FIELDS)
 _OPEN_FIELDS = ("data_hash", *LINK_FIELDS)  # what a row keeps unserialized

@@ -118,6 +118,7 @@ async def test_backfill_rekeys_the_known_vehicles_once(old_index: str) -> None:
         )
         assert await schema.migrate(conn) == [
             "002_evidence_blocks", "003_evidence_prices", "004_rare_word_keys", "005_known_words",
+            "006_fact_keys",
         ]  # fmt: skip
         query = f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM processor_vehicle_evidence"
         stored = set(map(tuple, await conn.fetch(query)))
@@ -179,9 +180,9 @@ async def test_migration_003_adds_each_listing_s_price_and_photo(index_002: str)
             columns=EVIDENCE_COLUMNS[:4],
         )
         await conn.execute("DELETE FROM processor_backfills")  # 002's backfill had finished
-        # 004 then rebuilds the rows under the rare-word keys (its backfill), prices included.
+        # 004 and 006 then rebuild the rows under the current keys, prices included.
         assert await schema.migrate(conn) == [
-            "003_evidence_prices", "004_rare_word_keys", "005_known_words",
+            "003_evidence_prices", "004_rare_word_keys", "005_known_words", "006_fact_keys",
         ]  # fmt: skip
         query = f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM processor_vehicle_evidence"
         stored = [tuple(row) for row in await conn.fetch(query)]

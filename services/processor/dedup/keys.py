@@ -167,15 +167,17 @@ def _word_key(make: str, place: str, word: str) -> int:
 
 
 class Evidence(NamedTuple):
-    """A record's blocking key ids: its description's rarest words and its photo's."""
+    """A record's blocking key ids: its description's rarest words, its photo's, its facts'."""
 
     words: list[int]
     photo: int | None
+    facts: int | None = None
 
     @property
     def ids(self) -> list[int]:
         """Return every key id: the record is stored under them and probes them."""
-        return self.words if self.photo is None else [*self.words, self.photo]
+        found = self.words if self.photo is None else [*self.words, self.photo]
+        return found if self.facts is None else [*found, self.facts]
 
 
 def evidence(key: VehicleKey, rarity: Rarity = UNIFORM) -> Evidence:
@@ -188,7 +190,12 @@ def evidence(key: VehicleKey, rarity: Rarity = UNIFORM) -> Evidence:
       a template word) within the make and place (city, else state), so a key's listings are the
       few sharing a fact (a mileage, a year, an option), however many share the template;
     * the photo: its path within the make (the same path on another host is the photo
-      re-hosted).
+      re-hosted);
+    * the facts: make, year and place (city, else state), for a described listing with a price:
+      a copy re-worded by another site, with its own photo, may share none of the rarest words
+      (a dealer phrase it added is rarer still), and a link may rest on the facts it keeps
+      (``scoring.FACTS``). The probe reads the prices within ``scoring.FACT_PRICE`` of the
+      record's, nearest first, as Splink blocks on make, year and place.
 
     The index stores each key with the year, the description's length, the price and whether
     there is a photo (``evidence_rows``); a probe reads the years year - 1 to year + 1 (the
@@ -197,12 +204,21 @@ def evidence(key: VehicleKey, rarity: Rarity = UNIFORM) -> Evidence:
     cannot be linked, so it is never a candidate.
     """
     found: list[int] = []
-    rare = rarity.rarest(description_words(key))
+    described = description_words(key)
+    rare = rarity.rarest(described)
+    place = key.city or key.state
     if rare:
-        place = key.city or key.state
         found = [_word_key(key.make, place, word) for word in rare]
     path = key.image_url.partition("/")[2]
-    return Evidence(found, key_id(f"p|{key.make}|{path}") if path else None)
+    facts = None
+    if described and place and key.has_price:
+        facts = _fact_key(key.make, place, key.year)
+    return Evidence(found, key_id(f"p|{key.make}|{path}") if path else None, facts)
+
+
+@lru_cache(maxsize=1 << 13)
+def _fact_key(make: str, place: str, year: int) -> int:
+    return key_id(f"f|{make}|{place}|{year}")
 
 
 def description_length(key: VehicleKey) -> int:

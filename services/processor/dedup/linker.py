@@ -23,7 +23,7 @@ from . import store
 from .keys import Evidence, VehicleKey, description_words, evidence_rows, lock_ids
 from .market import Market, MarketCache, market_context
 from .prepare import KeyPreparer, Prepared, prepare_vehicles
-from .rarity import UNIFORM, Rarity, Weights, among_neighbours
+from .rarity import UNIFORM, Rarity
 from .scoring import LINK_THRESHOLD, score, with_evidence
 from .store import Known
 from .upkeep import EvidenceUpkeep
@@ -93,7 +93,6 @@ class Linker:
             await store.lock(conn, lock_ids(prepared.probes.keys))
             known = await store.exact(conn, [key.data_hash for key in keys])
             answers = await store.candidates(conn, prepared.probes, self.known)
-            rarity = among_neighbours(prepared.rarity, prepared.described, _neighbours(answers))
             market = await self.market.load(conn, keys)
             # A new listing's evidence rows do not depend on its link: they are stored while the
             # chunk is matched in a worker thread, so PostgreSQL's index work overlaps the
@@ -106,7 +105,7 @@ class Linker:
             ]
             _, (stats, new) = await asyncio.gather(
                 store.insert_evidence(conn, evidence),
-                asyncio.to_thread(self._match, rows, prepared, known, answers, market, rarity),
+                asyncio.to_thread(self._match, rows, prepared, known, answers, market),
             )
             await store.insert_known(conn, new)
         self.market.remember(link.key for link in new)
@@ -121,12 +120,13 @@ class Linker:
         known: dict[str, Known],
         answers: list[list[Known]],
         market: Market,
-        rarity: Rarity,
     ) -> tuple[LinkStats, list[Known]]:
         """Fill each row's market context and link; return the stats and the new listings.
 
-        ``rarity`` weighs the chunk's words (``rarity.among_neighbours``).
+        The chunk's own word weights (``prepared.rarity``) weigh its words, whatever the index
+        holds: a chunk is a fixed slice of its file, so every replica weighs a record alike.
         """
+        rarity = prepared.rarity
         stats = LinkStats()
         new: list[Known] = []
         chunk: dict[int, list[Known]] = {}  # this chunk's new listings by block key
@@ -187,11 +187,6 @@ class Linker:
         if best is None:
             return Known(key, key.data_hash, weights=own)
         return Known(key, best[1], best[0], tuple(best[3]), own)
-
-
-def _neighbours(answers: Sequence[Sequence[Known]]) -> list[Weights]:
-    """Return the words (with their weights) of the distinct known listings the probes found."""
-    return list({id(known): known.own_weights for answer in answers for known in answer}.values())
 
 
 def _apply(row: dict[str, Any], link: Known, status: str) -> None:

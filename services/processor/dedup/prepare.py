@@ -15,7 +15,7 @@ from shared.events import RecordType
 
 from .keys import Evidence, VehicleKey, description_words, evidence, from_row
 from .rarity import Rarity
-from .scoring import ANY_PRICE, LINK_THRESHOLD, NO_PRICE, price_range
+from .scoring import ANY_PRICE, LINK_THRESHOLD, NO_PRICE, fact_prices, price_range
 
 ANY_LENGTH = (0, 32767)  # a photo probe: the description's length does not matter
 
@@ -59,7 +59,6 @@ class Prepared(NamedTuple):
     of_record: list[range]  # where each record's probes are in ``probes``
     rarity: Rarity  # the chunk's word weights (``rarity``)
     words: list[frozenset[str]]  # each record's ``description_words``
-    described: list[frozenset[str]]  # each distinct listing's, once: what ``rarity`` counted
 
 
 @dataclass(frozen=True)
@@ -88,10 +87,9 @@ def prepare_vehicles(rows: Sequence[dict[str, Any]], threshold: float) -> Prepar
     keys = [from_row(row) for row in rows]
     words = [description_words(key) for key in keys]
     unique = {key.data_hash: found for key, found in zip(keys, words, strict=True)}
-    described = list(unique.values())
-    rarity = Rarity.of(described)
+    rarity = Rarity.of(list(unique.values()))  # each distinct listing once
     found = [evidence(key, rarity) for key in keys]
-    return Prepared(keys, found, *chunk_probes(keys, found, threshold), rarity, words, described)
+    return Prepared(keys, found, *chunk_probes(keys, found, threshold), rarity, words)
 
 
 def chunk_probes(
@@ -104,6 +102,9 @@ def chunk_probes(
     another host is left out of the score, so both kinds get the range without the image). The
     photo is probed for any price (the nearest to the record's first, as every probe). The bounds
     only skip candidates the scorer would refuse, so the links are the same with or without them.
+    The facts key (make, place and year) is probed for the prices near the record's
+    (``scoring.fact_prices``): a candidate further off cannot link on the facts, only through the
+    description or the photo, whose own keys it is found by when it shares them.
     """
     probes = Probes([], [], [])
     photo_bounds: dict[tuple[int, float], int] = {}  # (year, price) -> its photo probes' bounds
@@ -124,5 +125,10 @@ def chunk_probes(
                 )
             probes.keys.append(item.photo)
             probes.bounds_of.append(number)
+        if item.facts is not None:  # the same make, place and year: the prices near the record's
+            near = fact_prices(key)
+            probes.bounds.append(Bounds(key.year, *ANY_LENGTH, *near, *near, key.price))
+            probes.keys.append(item.facts)
+            probes.bounds_of.append(len(probes.bounds) - 1)
         of_record.append(range(first, len(probes.keys)))
     return probes, of_record

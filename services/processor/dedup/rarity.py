@@ -12,14 +12,16 @@ weighs a record's words alike and links it alike; nothing is written per chunk, 
 queue on the rows of the template words; and a chunk of a few hundred listings already tells
 template words (in a large share of them) from facts (in a handful). A small chunk has no such
 evidence: ``PRIOR`` listings that hold none of its words are counted with it, so its words then
-weigh about alike.
+weigh about alike, and what keeps two cars filled into one template apart is that their figures
+contradict (``scoring``: a mileage, a year), which no weight can outvote. The weights are the
+chunk's alone, never the index's: a replica that meets the file first or last weighs it alike.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import repeat
 
@@ -29,7 +31,6 @@ PRIOR = 100  # listings counted with every chunk, holding none of its words
 COMMON_SHARE = 0.2  # a word in more than this share of a chunk's listings is a template word
 COMMON_MIN = 20  # ... once it is in at least this many (a small chunk has no template words)
 KEY_WORDS = 4  # blocking keys per description: its rarest words
-WEAK_EVIDENCE = 100  # a chunk of fewer listings tells template words from facts badly on its own
 
 
 TYPO_MATCH = 75.0  # two words this alike (rapidfuzz ratio) are one word mistyped
@@ -117,25 +118,6 @@ class Rarity:
             if not self.common(word)
         )
         return [entry[3] for entry in ranked[:k]]
-
-
-def among_neighbours(
-    rarity: Rarity, described: Sequence[frozenset[str]], neighbours: Iterable[Collection[str]]
-) -> Rarity:
-    """Return a chunk's word weights, measured among its known neighbours too if it is small.
-
-    A chunk of fewer than ``WEAK_EVIDENCE`` listings (a small dropped file, a short API page)
-    cannot tell template words from facts on its own: with ``PRIOR`` alone its words weigh
-    about alike, and two cars filled into one dealer template look like one. The known listings
-    its probes found share its make, place and words: a template word is in most of them, a
-    fact in few. So the chunk's listings (``described``: each one's words, once) are weighed
-    among those neighbours (their words) as well; a large chunk keeps its own weights. The
-    neighbours are what the index holds when the chunk is linked, as its candidates are.
-    """
-    if rarity.listings >= WEAK_EVIDENCE:
-        return rarity
-    found = [frozenset(words) for words in neighbours]
-    return Rarity.of([*described, *found]) if found else rarity
 
 
 class Weights(dict[str, float]):

@@ -10,7 +10,9 @@ Vetoes (no link at any score): different makes, years more than one apart, diffe
 states (unless the image is the same), two listings of the same site with different pages and
 different images (a dealer's two cars; not when the photos are on two hosts), and pairs with no
 identifying evidence: make, model, year, price and city alone describe many cars, so a link also
-needs the description or the image to match.
+needs the description or the image to match, or the facts a copy keeps all to agree (``FACTS``:
+the same year and place, the price within ``FACT_PRICE``, the model, and most of the
+description's facts).
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ Weigher = Rarity | Weights
 
 LINK_THRESHOLD = 82.0
 FIELD_MATCH = 80.0  # a field scoring at least this is listed in ``match_fields``
-IDENTIFYING = {"description": 85.0, "image": 90.0}  # one of these must match for a link
+IDENTIFYING = {"description": 85.0, "image": 90.0}  # one of these must match for a link ...
+FACT_PRICE = 0.06  # ... or all of FACTS: the prices at most this far apart (relative gap)
+FACTS = {"year": 100.0, "location": 90.0, "description": 65.0, "model": 80.0}
+"""The facts a copy keeps that carry a link between two described listings without the photo or
+a description matching on its own: the same year and place, a model that is the same or mistyped,
+the price within ``FACT_PRICE``, and descriptions that share most of their facts (a copy re-worded
+by another site, a dealer phrase added or dropped). A look-alike (another car of the model, the
+year and the town, filled into the same template) differs in its mileage or condition."""
 PRICE_TOLERANCE = 0.20  # relative price gap at which the price score reaches 0
 TYPO_WORDS = 3  # words left over on each side that are tried as typos of one another
 WEIGHTS = {"model": 30, "year": 10, "price": 15, "location": 15, "description": 15, "image": 15}
@@ -142,6 +151,55 @@ def _vetoed(a: VehicleKey, b: VehicleKey, image: float | None, location: float |
     return bool(same_site and a.source_url != b.source_url and not same_image and not rehosted)
 
 
+def _prices_near(a: VehicleKey, b: VehicleKey) -> bool:
+    """Return whether both have a price, at most ``FACT_PRICE`` apart (relative to the higher)."""
+    if not (a.has_price and b.has_price):
+        return False
+    return abs(a.price - b.price) <= FACT_PRICE * max(a.price, b.price)
+
+
+def _identified(a: VehicleKey, b: VehicleKey, scores: dict[str, float]) -> bool:
+    """Return whether the pair has the identifying evidence a link needs.
+
+    The photo or the description on its own (``IDENTIFYING``), or the facts together (``FACTS``,
+    the prices within ``FACT_PRICE``, the same figures in both descriptions). Descriptions whose
+    figures contradict (each holds one the other lacks: 57k miles and 98k) are not evidence of
+    one car however alike their words: a dealer's template filled for two cars differs in little
+    else, and a small file cannot tell its template words from facts by their frequency.
+    """
+    if scores.get("image", 0.0) >= IDENTIFYING["image"]:
+        return True
+    mine, theirs = figures(description_words(a)), figures(description_words(b))
+    if scores.get("description", 0.0) >= IDENTIFYING["description"]:
+        return mine <= theirs or theirs <= mine  # each holding a figure the other lacks: two cars
+    return (
+        mine == theirs
+        and _prices_near(a, b)
+        and all(scores.get(field, 0.0) >= bar for field, bar in FACTS.items())
+    )
+
+
+def figures(found: frozenset[str]) -> frozenset[str]:
+    """Return the words holding a digit: a description's figures (a mileage, a year, an engine).
+
+    Thousands are written either way (``149k`` or ``149,000``, whose words are ``149`` and
+    ``000``): both give ``149``, so a site that reformats a mileage does not contradict it.
+    """
+    return frozenset(
+        word.removesuffix("k")
+        for word in found
+        if word != "000" and any(char.isdigit() for char in word)
+    )
+
+
+def _may_rest_on_facts(a: VehicleKey, b: VehicleKey) -> bool:
+    """Return whether a pair passes the facts of ``FACTS`` checked before the description."""
+    if a.year != b.year or not _prices_near(a, b):
+        return False
+    location = _location_score(a, b)
+    return location is not None and location >= FACTS["location"]
+
+
 def field_scores(
     a: VehicleKey, b: VehicleKey, rarity: Weigher = UNIFORM, other: Weigher | None = None
 ) -> dict[str, float] | None:
@@ -170,7 +228,7 @@ def score(
     ``rarity`` weighs ``a``'s description words, ``other`` ``b``'s (default: ``rarity``).
     """
     scores = field_scores(a, b, rarity, other)
-    if scores is None or not any(scores.get(f, 0.0) >= m for f, m in IDENTIFYING.items()):
+    if scores is None or not _identified(a, b, scores):
         return 0.0, []
     total = sum(WEIGHTS[name] for name in scores)
     value = sum(WEIGHTS[name] * scores[name] for name in scores) / total
@@ -188,7 +246,8 @@ def with_evidence(
     """Return the indexes of ``others`` that share identifying evidence with ``key``.
 
     The same gate as ``score`` (the photo's path, or a description scoring at least
-    ``IDENTIFYING["description"]``), checked before the fields are scored one by one. ``mine``
+    ``IDENTIFYING["description"]``, or ``FACTS["description"]`` when the year, the place and the
+    price agree), checked before the fields are scored one by one. ``mine``
     is the record's description words (``keys.description_words``) when the caller has them;
     ``weights`` are the others' own word weights, whose keys are their words (default: their
     words weighed by ``rarity``).
@@ -210,13 +269,23 @@ def with_evidence(
             continue  # no description on one side: no description evidence
         if mine.isdisjoint(theirs) and max(len(mine), len(theirs)) > TYPO_WORDS:
             continue  # no word in common and too many to be typos of each other: 0
-        if _similarity(mine, mass, rarity, theirs, theirs.total, theirs) >= gate:
+        bar = FACTS["description"] if _may_rest_on_facts(key, other) else gate
+        if _similarity(mine, mass, rarity, theirs, theirs.total, theirs) >= bar:
             found.append(index)
     return found
 
 
 ANY_PRICE = (-math.inf, math.inf)
 NO_PRICE = (math.inf, -math.inf)  # an empty range
+
+
+def fact_prices(key: VehicleKey) -> tuple[float, float]:
+    """Return the prices a candidate can have and still link on the facts (``FACT_PRICE``)."""
+    if not key.has_price or key.price <= 0:
+        return NO_PRICE
+    keep = 1.0 - FACT_PRICE
+    slack = 1e-9 * key.price  # float rounding at the edges
+    return key.price * keep - slack, key.price / keep + slack
 
 
 def price_range(key: VehicleKey, threshold: float, *, photos: bool) -> tuple[float, float]:

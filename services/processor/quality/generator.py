@@ -10,12 +10,15 @@ in the same city.
 Half the descriptions are dealer templates filled with the car's facts (``DEALER_TEMPLATES``):
 a handful of texts shared by thousands of listings, as real dealer inventory is. ``photos``
 says what a copy on another site does with the photo: ``shared`` keeps the original's URL,
-``rehosted`` gives each site's copy its own URL on its own host and path (as real relistings do).
+``rehosted`` gives each site's copy its own URL on its own host and path (as real relistings do),
+and ``reworded`` also re-words it as a reselling site does: its own photo, the clauses of the
+description in another order, and a stock dealer phrase added (or one the original had dropped).
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +58,13 @@ DEALER_TEMPLATES = (
 """Dealer inventory text: a template filled with the car's facts, shared by thousands of lots."""
 BOILERPLATE = ("Call today!", "Trades welcome.", "Financing available.", "Shipping available.")
 TEMPLATED = 0.5  # share of originals described by a dealer template
-PHOTO_MODES = ("shared", "rehosted")
+STOCK_PHRASES = (
+    "Priced to sell.", "Must see!", "No reserve.", "Serious buyers only.", "Runs and drives great.",
+    "Clean title.", "Financing available.", "Trades welcome.", "Call today!", "Shipping available.",
+)  # fmt: skip
+"""Dealer phrases a reselling site adds to (or cuts from) a listing it copies."""
+PHOTO_MODES = ("shared", "rehosted", "reworded")
+_CLAUSE = re.compile(r"(?<=[.!?,])\s+|\s+-\s+")
 MIX = {"exact": 0.08, "cross_site": 0.30, "repost": 0.08, "invalid": 0.05, "lookalike": 0.15}
 NAME_VARIANTS = {"Chevrolet": "Chevy", "Volkswagen": "VW", "Mercedes-Benz": "Mercedes"}
 
@@ -73,7 +82,8 @@ class ListingGenerator:
     """Generates listings with a seeded random source (the same seed, the same listings)."""
 
     def __init__(self, seed: int = 7, photos: str = "shared", templated: float = TEMPLATED) -> None:
-        """Seed the generator; ``photos`` is a ``PHOTO_MODES`` value, ``templated`` a share."""
+        """Seed the generator; ``photos`` is a ``PHOTO_MODES`` value (the shape of a copy on
+        another site), ``templated`` a share."""
         if photos not in PHOTO_MODES:
             raise ValueError(f"photos must be one of {PHOTO_MODES}, not {photos!r}")
         self.rng = random.Random(seed)  # noqa: S311 - test data, not secrets
@@ -172,10 +182,13 @@ class ListingGenerator:
         if rng.random() < 0.3:
             record["make"] = NAME_VARIANTS.get(base["make"], base["make"].upper())
         templated = base_entity in self.templates
-        record["description"] = _edit(base["description"], rng, templated=templated)
+        if self.photos == "reworded":
+            record["description"] = reword(base["description"], rng)
+        else:
+            record["description"] = _edit(base["description"], rng, templated=templated)
         if rng.random() < 0.3:
             record.pop("imageUrl")
-        elif self.photos == "rehosted":  # the site's own copy: its host, its path, its name
+        elif self.photos != "shared":  # the site's own copy: its host, its path, its name
             record["imageUrl"] = f"https://cdn.{site}.example.net/p/{rng.getrandbits(40):x}/1.jpg"
         if rng.random() < 0.2:
             record["locationState"] = {v: k for k, v in _STATES.items()}.get(
@@ -241,6 +254,22 @@ def _edit(description: str, rng: random.Random, *, templated: bool = False) -> s
         parts.pop(rng.randrange(1, len(parts)))
     text = ", ".join(parts)
     return typo(text, rng) if rng.random() < 0.5 else text
+
+
+def reword(description: str, rng: random.Random) -> str:
+    """Return a reselling site's re-wording: the clauses in another order, and a stock dealer
+    phrase (``STOCK_PHRASES``) dropped when the description has one (half the time) or added.
+    The facts (year, condition, mileage, features) stay."""
+    clauses = [clause.strip() for clause in _CLAUSE.split(description) if clause.strip()]
+    stock = [clause for clause in clauses if clause in STOCK_PHRASES]
+    if stock and rng.random() < 0.5:
+        clauses.remove(rng.choice(stock))
+    else:
+        clauses.append(rng.choice([p for p in STOCK_PHRASES if p not in clauses]))
+    order = list(clauses)
+    while len(clauses) > 1 and order == clauses:
+        rng.shuffle(clauses)
+    return " ".join(clauses)
 
 
 def _price_text(price: float, rng: random.Random) -> Any:

@@ -25,7 +25,7 @@ from ..dedup import store
 from ..dedup.keys import UNKNOWN_PRICE, description_words, evidence, from_row, vehicle_id
 from ..dedup.linker import Linker
 from ..dedup.prepare import Probes, chunk_probes
-from ..dedup.rarity import Rarity, among_neighbours
+from ..dedup.rarity import Rarity
 from ..dedup.scoring import LINK_THRESHOLD
 from ..dedup.store import Known
 from ..stages.normalize import Normalizer
@@ -127,8 +127,7 @@ def cluster(
 ) -> dict[str, str]:
     """Return data_hash -> canonical hash for rows, linked in order against an in-memory index.
 
-    Words are weighed per chunk of ``chunk_size`` rows, as the service weighs them (a small
-    chunk among the known listings its probes find: ``rarity.among_neighbours``).
+    Words are weighed per chunk of ``chunk_size`` rows, as the service weighs them.
     """
     linker = Linker(pool=None, threshold=threshold)  # no SQL is run: best_match only
     index = MemoryIndex()
@@ -139,9 +138,6 @@ def cluster(
         described = [description_words(key) for key in dict.fromkeys(keys)]
         rarity = Rarity.of(described)
         found = [evidence(key, rarity) for key in keys]  # keys are the chunk's own (as read)
-        probes, _ = chunk_probes(keys, found, threshold)
-        neighbours = {id(k): k.own_weights for answer in index.candidates(probes) for k in answer}
-        rarity = among_neighbours(rarity, described, neighbours.values())
         for key, evidenced in zip(keys, found, strict=True):
             if key.data_hash in canonical:
                 continue

@@ -173,11 +173,18 @@ def test_an_edited_description_a_year_off_shares_a_key(year: int) -> None:
 
 
 def test_another_town_or_another_car_s_text_is_no_candidate() -> None:
-    """Another town is vetoed without the photo; another car's description misses the bands."""
+    """Another town is vetoed without the photo; another car's description shares no word key.
+
+    Another car of the same make, year and town is still read through the facts key, and the
+    scorer refuses it: its description tells it apart.
+    """
     other = _row("b" * 64, image_url=None, location_city="Denver", location_state="CO")
     assert not _shares_a_key(_row(), other)
     text = "Blue Chevelle SS, automatic, new interior, air conditioning, garage kept"
-    assert not _shares_a_key(_row(), _row("c" * 64, image_url=None, description=text))
+    one, two = from_row(_row()), from_row(_row("c" * 64, image_url=None, description=text))
+    assert set(evidence(one).words).isdisjoint(evidence(two).words)
+    assert evidence(one).facts == evidence(two).facts is not None
+    assert score(one, two)[0] == 0.0
 
 
 def test_the_same_photo_on_another_host_shares_a_key() -> None:
