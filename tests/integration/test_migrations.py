@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from services.cli import main
+from services.runner import service_command
 from shared.db import MIGRATION_LOCK_KEY, apply_migrations
 from shared.errors import ConfigError
-from services.runner import service_command
 from tests.conftest import ADMIN_DSN, NATS_URL, dsn_for, unique
 
 pytestmark = [pytest.mark.postgres]
