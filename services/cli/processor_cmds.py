@@ -11,15 +11,17 @@ from typing import Any
 import click
 import orjson
 
+from services.cli.common import run_async, settings_or_exit
 from services.processor.chunks import CHUNK_SIZE
 from services.processor.dedup.scoring import LINK_THRESHOLD
 from services.processor.handlers import original_name_of
 from services.processor.processing import Options, process_file
 from services.processor.quality.generator import PHOTO_MODES
-from services.processor.quality.report import measure
+from services.processor.quality.store_path import measure_in_store
 from services.processor.stages.enrich import Enricher
 from services.processor.summary import Summary
 from shared.events import RecordType, utcnow
+from shared.logs import configure_logging
 from shared.storage import DataDir
 
 TARGET_PRECISION = 0.97
@@ -42,17 +44,21 @@ TARGET_RECALL = 0.95
 def dedup_quality(n: int, seed: int, threshold: float, chunk_size: int, check: bool) -> None:
     """Measure precision and recall of the duplicate links.
 
-    Generates listings with ground truth and links them as the processor would, once with each
-    photo mode: copies on other sites keep the original's photo URL (shared), and each site's
-    copy has its own photo on its own host and path (rehosted).
+    Generates listings with ground truth and links them as the processor does, through its
+    PostgreSQL index (a throw-away database beside DATABASE_URL's, dropped at the end), once
+    with each photo mode: copies on other sites keep the original's photo URL (shared), and each
+    site's copy has its own photo on its own host and path (rehosted).
 
     \b
     Example:
       pipeline dedup-quality --n 3000 --check
     """
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    dsn = settings.owner_database_url
     met = True
     for photos in PHOTO_MODES:
-        quality = measure(n, seed, threshold, photos, chunk_size)
+        quality = run_async(measure_in_store(dsn, n, seed, threshold, photos, chunk_size))
         for line in quality.lines():
             click.echo(line)
         met &= quality.precision >= TARGET_PRECISION and quality.recall >= TARGET_RECALL
