@@ -214,13 +214,17 @@ def test_move_no_clobber_makes_the_folder_and_skips_a_name_taken_meanwhile(
     first = tmp_path / "a.json"
     first.write_text("a")
     assert move_no_clobber(first, folder, lambda n: f"drop_{n:03d}.json").name == "drop_001.json"
-    (folder / "drop_002.json").write_text("taken by another replica")
+    # As if another replica had taken drop_001 after this one counted the folder.
     monkeypatch.setattr(storage, "_next_number", lambda _folder, _name_for: 1)
+    points: list[str] = []
+    monkeypatch.setattr(storage, "crash_point", points.append)
     second = tmp_path / "b.json"
     second.write_text("b")
     moved = move_no_clobber(second, folder, lambda n: f"drop_{n:03d}.json")
-    assert moved.name == "drop_003.json"
+    assert moved.name == "drop_002.json"  # the next number, none skipped
     assert moved.read_text() == "b"
+    assert (folder / "drop_001.json").read_text() == "a"
+    assert points == ["storage.move_linked"]  # the crash point between link and unlink
 
 
 @pytest.mark.parametrize(
