@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
 from services.collector.ratelimit import (
     Aimd,
     BucketState,
+    KvRateLimiter,
     LocalRateLimiter,
     _decode,
     _encode,
@@ -32,6 +34,13 @@ def test_refill_is_capped_at_the_burst_and_never_negative() -> None:
     assert wait == pytest.approx(0.25)  # half a token at 2 tokens a second
 
 
+def test_tokens_come_at_the_rate() -> None:
+    """At 2 tokens a second, a quarter of a second refills half a token."""
+    new, wait = take(BucketState(tokens=0.0, ts=0.0), 0.25, 2.0, 3.0)
+    assert new.tokens == pytest.approx(0.5)
+    assert wait == pytest.approx(0.25)
+
+
 def test_exactly_one_token_is_enough() -> None:
     """A bucket holding exactly one token lets the request through."""
     new, wait = take(BucketState(tokens=1.0, ts=5.0), 5.0, 0.1, 2.0)
@@ -47,6 +56,21 @@ async def test_an_unknown_provider_gets_the_default_rate_and_a_full_burst() -> N
     for _ in range(3):
         await limiter.acquire("other")
     assert sleeps.waits == [pytest.approx(2.0)]
+
+
+async def test_a_provider_s_own_rate_is_used() -> None:
+    """A provider with a rate of its own is paced at it, not at the default."""
+    sleeps = Sleeps()
+    limiter = LocalRateLimiter({"brave": 4.0}, burst=1.0, clock=sleeps.clock, sleep=sleeps)
+    await limiter.acquire("brave")
+    await limiter.acquire("brave")
+    assert sleeps.waits == [pytest.approx(0.25)]
+
+
+def test_the_bucket_name_is_the_namespace_s() -> None:
+    """One bucket per namespace, named with underscores."""
+    bus = SimpleNamespace(names=SimpleNamespace(namespace="pipe-line-2"))
+    assert KvRateLimiter.bucket_name(bus) == "pipe_line_2_ratelimit"  # type: ignore[arg-type]
 
 
 async def test_a_shorter_block_does_not_shorten_a_longer_one() -> None:
