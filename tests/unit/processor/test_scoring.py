@@ -65,6 +65,14 @@ def test_a_state_without_a_city_counts_and_one_city_missing_is_no_veto() -> None
     assert field_scores(key(), no_city)["location"] == 100.0  # type: ignore[index]
 
 
+def test_a_listing_without_a_place_leaves_the_location_out() -> None:
+    """No city and no state on one side: the location is not compared (no veto, no score)."""
+    nowhere = key(data_hash="b" * 64, city="", state="", image_url="")
+    scores = field_scores(key(), nowhere)
+    assert scores is not None
+    assert "location" not in scores
+
+
 def test_a_year_apart_scores_60_and_is_no_veto() -> None:
     """Model years one apart (listings disagree) score 60; two apart are two cars."""
     scores = field_scores(key(), key(data_hash="b" * 64, year=1971))
