@@ -124,3 +124,14 @@ def test_price_bands_are_exact() -> None:
     assert nowhere != ANY_PRICE
     assert price_range(key(price=0.0), 82.0, photos=True) == ANY_PRICE
     assert price_range(key(price=10000.0), 100.0, photos=True) == NO_PRICE
+
+
+def test_every_candidate_is_looked_at_whatever_comes_before_it() -> None:
+    """A photo match, a candidate without words or with none in common does not end the scan."""
+    copy = key(data_hash="z" * 64, image_url="")  # the same description, no photo
+    before = [
+        key(data_hash="b" * 64, image_url="cdn.example.net/p/1.jpg"),  # the same photo's path
+        key(data_hash="c" * 64, image_url="", description=""),  # no words
+        key(data_hash="d" * 64, image_url="", description="alpha beta delta gamma omega"),
+    ]
+    assert with_evidence(key(), [*before, copy]) == [0, 3]
