@@ -11,15 +11,17 @@ from typing import Any
 import click
 import orjson
 
+from services.cli.common import run_async, settings_or_exit
 from services.processor.chunks import CHUNK_SIZE
 from services.processor.dedup.scoring import LINK_THRESHOLD
 from services.processor.handlers import original_name_of
 from services.processor.processing import Options, process_file
 from services.processor.quality.generator import PHOTO_MODES
-from services.processor.quality.report import measure
+from services.processor.quality.store_path import measure_in_store
 from services.processor.stages.enrich import Enricher
 from services.processor.summary import Summary
 from shared.events import RecordType, utcnow
+from shared.logs import configure_logging
 from shared.storage import DataDir
 
 TARGET_PRECISION = 0.97
@@ -51,9 +53,10 @@ def dedup_quality(
 ) -> None:
     """Measure precision and recall of the duplicate links.
 
-    Generates listings with ground truth and links them as the processor would, once with each
-    shape of a copy on another site: it keeps the original's photo URL (shared), it has its own
-    photo on its own host and path (rehosted), or its own photo and a re-worded description:
+    Generates listings with ground truth and links them as the processor does, through its
+    PostgreSQL index (a throw-away database beside DATABASE_URL's, dropped at the end), once with
+    each shape of a copy on another site: it keeps the original's photo URL (shared), it has its
+    own photo on its own host and path (rehosted), or its own photo and a re-worded description:
     clauses reordered, a stock dealer phrase added or dropped (reworded).
 
     \b
@@ -61,9 +64,12 @@ def dedup_quality(
       pipeline dedup-quality --n 3000 --check
       pipeline dedup-quality --n 10000 --seed 23 --photos reworded
     """
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    dsn = settings.owner_database_url
     met = True
     for photos in shapes or PHOTO_MODES:
-        quality = measure(n, seed, threshold, photos, chunk_size)
+        quality = run_async(measure_in_store(dsn, n, seed, threshold, photos, chunk_size))
         for line in quality.lines():
             click.echo(line)
         met &= quality.precision >= TARGET_PRECISION and quality.recall >= TARGET_RECALL

@@ -75,8 +75,9 @@ async def test_replicas_load_the_same_rows_failures_and_outputs_as_one(
     results = await asyncio.gather(*(_outcome(stack, len(dataset.files)) for stack in stacks))
     one, many = results
 
-    assert len(one["rows"]) == dataset.unique_valid  # nothing lost
-    assert len(set(one["rows"])) == len(one["rows"])  # nothing twice
+    # One row per valid listing: none lost, and none twice (a listing loaded twice would be a
+    # second row under a second hash, since data_hash is unique).
+    assert len(one["rows"]) == len(many["rows"]) == dataset.unique_valid
     differences = _differences(one["rows"], many["rows"])
     by_column = Counter(column for _, column, _, _ in differences)
     assert not differences, f"{len(differences)} differences {dict(by_column)}: {differences[:5]}"
@@ -91,7 +92,23 @@ async def test_replicas_load_the_same_rows_failures_and_outputs_as_one(
         == many["events"]
         == Counter({"files.collected": 6, "records.processed": 6, "records.imported": 6})
     )
+    work = _work_by_replica(scaled)
+    assert len(work) == 5, work  # 3 processors, 2 importers
+    assert all(work.values()), f"a replica did none of the work: {work}"
+    assert sum(v for k, v in work.items() if k.startswith("processor")) == len(dataset.files)
     assert set(single.stop().values()) == set(scaled.stop().values()) == {0}
+
+
+WORK_DONE = {"processor": b'"file.processed"', "importer": b'"import.batch_imported"'}
+
+
+def _work_by_replica(stack: Stack) -> dict[str, int]:
+    """Return how many files each processor and batches each importer replica logged as done."""
+    return {
+        service.label: service.log.read_bytes().count(WORK_DONE[service.name])
+        for service in stack.services
+        if service.name in WORK_DONE
+    }
 
 
 async def _outcome(stack: Stack, files: int) -> dict[str, Any]:

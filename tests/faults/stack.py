@@ -39,6 +39,7 @@ class Stack:
     database: str
     env: dict[str, str]
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    dropped: list[bytes] = field(default_factory=list)  # every file moved into the inbox
 
     @classmethod
     async def create(cls, root: Path, **extra_env: str) -> Stack:
@@ -122,7 +123,9 @@ class Stack:
         outbox = self.root / "outbox"
         outbox.mkdir(exist_ok=True)
         source = outbox / name
-        source.write_text(json.dumps(records))
+        content = json.dumps(records).encode()
+        source.write_bytes(content)
+        self.dropped.append(content)
         inbox = self.data / "inbox" / record_type
         inbox.mkdir(parents=True, exist_ok=True)
         source.replace(inbox / name)
@@ -189,10 +192,6 @@ class Stack:
             return int(await conn.fetchval("SELECT count(*) FROM import_batches"))
         finally:
             await conn.close()
-
-    def failed_records(self) -> set[str]:
-        """Return the failed records (validation and import), independent of raw file names."""
-        return set(self.failed_record_counts())
 
     async def destroy(self) -> None:
         """Stop the processes and drop the database."""

@@ -83,13 +83,17 @@ async def test_hostile_files_are_rejected_with_reasons_and_the_rest_loads(tmp_pa
             (tmp_path / "same.json").write_text(json.dumps(batch))
             (tmp_path / "same.json").replace(inbox / "same.json")
             await eventually(lambda: _gone(inbox / "same.json"), timeout_s=60)
-        # A symbolic link and an unknown record type are left alone.
+        # A symbolic link and an unknown record type are left alone; a good file dropped after
+        # them shows the collector has looked at the inbox since.
         (tmp_path / "target.json").write_text(json.dumps(_vehicles(300, 3)))
         os.symlink(tmp_path / "target.json", inbox / "link.json")
         (stack.data / "inbox" / "boats").mkdir()
         (stack.data / "inbox" / "boats" / "boat.json").write_text("[]")
+        (tmp_path / "after.json").write_text(json.dumps(_vehicles(400, 2)))
+        (tmp_path / "after.json").replace(inbox / "after.json")
 
-        await eventually(lambda: _count(dsn, 30), timeout_s=120)
+        await eventually(lambda: _count(dsn, 32), timeout_s=120)
+        await eventually(lambda: _ignored_symlink(stack, "link.json"), timeout_s=30)
         reasons = await eventually(
             lambda: _async(_file_errors(stack.data), len(BROKEN_FILES)), timeout_s=60
         )
@@ -112,8 +116,17 @@ async def test_hostile_files_are_rejected_with_reasons_and_the_rest_loads(tmp_pa
         )
         await conn.close()
         assert stored.startswith("<script>")
+        assert await _count(dsn, 32), "the symlink's target or the boats/ file was loaded"
     finally:
         await stack.destroy()
+
+
+async def _ignored_symlink(stack: Stack, name: str) -> bool:
+    """Return True once the collector logged that it saw ``name`` and left it as a symlink."""
+    return any(
+        '"file.ignored"' in line and name in line and '"symlink"' in line
+        for line in stack.log_text("collector").splitlines()
+    )
 
 
 async def _gone(path: Path) -> bool:

@@ -18,6 +18,7 @@ import pytest
 from services.localservers import nats_server_program
 from tests.conftest import ADMIN_DSN, dsn_for
 from tests.faults.data import valid_keys, vehicle_files
+from tests.faults.outputs import incomplete_outputs, reported_files, temporary_files
 from tests.faults.stack import Stack, TcpProxy, free_port, with_port
 from tests.polling import eventually
 
@@ -55,9 +56,8 @@ async def _tables_exist(stack: Stack) -> bool:
         await conn.close()
 
 
-def _visible_partial_files(root: Path) -> list[Path]:
-    """Return files that a reader could mistake for complete output (not dot-named temp files)."""
-    return [p for p in root.rglob("*") if p.is_file() and p.suffix in (".tmp", ".part")]
+async def _all_reported(stack: Stack, files: int) -> bool:
+    return len(reported_files(stack.data)) >= files
 
 
 async def test_postgres_cut_off_for_a_while_then_everything_loads(tmp_path: Path) -> None:
@@ -81,6 +81,7 @@ async def test_postgres_cut_off_for_a_while_then_everything_loads(tmp_path: Path
         await eventually(lambda: _at_least(stack, total), timeout_s=180, interval_s=0.5)
         assert await _row_count(stack) == total
         assert all(stack.alive().values())
+        assert incomplete_outputs(stack.data, stack.dropped, settled=True) == []
     finally:
         await stack.destroy()
         await proxy.close()
@@ -123,6 +124,7 @@ async def test_nats_restarted_mid_run(tmp_path: Path, private_nats: dict[str, ob
         await eventually(lambda: _at_least(stack, total), timeout_s=180, interval_s=0.5)
         assert await _row_count(stack) == total
         assert all(stack.alive().values()), stack.alive()
+        assert incomplete_outputs(stack.data, stack.dropped, settled=True) == []
     finally:
         await stack.destroy()
 
@@ -139,10 +141,15 @@ async def test_sigterm_mid_work_exits_cleanly_and_resumes(tmp_path: Path) -> Non
         await eventually(lambda: _at_least(stack, 1), timeout_s=90, interval_s=0.05)
         codes = stack.stop_all(timeout_s=40)
         assert codes == dict.fromkeys(codes, 0), codes
-        assert _visible_partial_files(stack.data) == []
-        stack.start_all()
         expected = len(valid_keys(files))
+        assert await _row_count(stack) < expected, "the stop came after all the work"
+        assert incomplete_outputs(stack.data, stack.dropped, settled=False) == []
+        assert temporary_files(stack.data) == []
+        stack.start_all()
         await eventually(lambda: _at_least(stack, expected), timeout_s=180, interval_s=0.5)
         assert await _row_count(stack) == expected
+        await eventually(lambda: _all_reported(stack, len(files)), timeout_s=30)
+        assert incomplete_outputs(stack.data, stack.dropped, settled=True) == []
+        assert temporary_files(stack.data) == []
     finally:
         await stack.destroy()

@@ -57,6 +57,10 @@ async def test_handled_message_is_acked_once(bus: Bus) -> None:
     assert [e.event_id for e in received] == [event.event_id]
     assert info.num_ack_pending == 0
     assert info.num_pending == 0
+    # Acked, not handed back: the ack floor reached the one delivery, which was not redelivered.
+    assert info.delivered.stream_seq == 1
+    assert info.ack_floor.stream_seq == 1
+    assert info.num_redelivered == 0
 
 
 async def test_retryable_error_is_redelivered_until_success(bus: Bus) -> None:

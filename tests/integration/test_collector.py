@@ -121,18 +121,24 @@ async def test_slowly_written_file_is_moved_only_when_complete(
     await asyncio.to_thread(warm_up.write_bytes, b"[]")
     await eventually(lambda: _events(received, 1))
     handle = await asyncio.to_thread(inbox_file.open, "wb")
+    marks = [f"mark-{number}.json" for number in range(len(chunks))]
     try:
-        for chunk in chunks:
+        for number, chunk in enumerate(chunks):
             await asyncio.to_thread(handle.write, chunk)
             await asyncio.to_thread(handle.flush)
             await asyncio.sleep(0.6)  # the writer's pause (twice COLLECTOR_STABLE_S), not a wait
+            # A file dropped after the chunk and collected shows the collector has looked since
+            # (a slow collector would otherwise pass by not having looked yet).
+            mark = data_dir.inbox(RecordType.ARTICLES) / marks[number]
+            await asyncio.to_thread(mark.write_bytes, b"[]" + b" " * (number + 1))
+            await eventually(lambda: _events(received, 2 + number))  # noqa: B023 - awaited here
             assert inbox_file.exists(), "collected while still open for writing"
     finally:
         await asyncio.to_thread(handle.close)
     await eventually(lambda: _published(_raw(data_dir), 1))
     assert (_raw(data_dir) / "drop_001.json").read_bytes() == b"".join(chunks)
-    events = await eventually(lambda: _events(received, 2))
-    assert [e.original_name for e in events] == ["warm-up.json", "slow.json"]
+    events = await eventually(lambda: _events(received, 2 + len(marks)))
+    assert [e.original_name for e in events] == ["warm-up.json", *marks, "slow.json"]
 
 
 async def test_dot_temp_files_and_symlinks_are_left_alone(

@@ -260,6 +260,31 @@ async def test_rate_limit_budget_is_shared_between_replicas(bus: Bus) -> None:
         await bus.js.delete_key_value(KvRateLimiter.bucket_name(bus))
 
 
+async def test_kv_limiter_waits_for_the_shared_budget_and_reopens_its_bucket(bus: Bus) -> None:
+    """``acquire`` sleeps until the shared bucket has a token; a second open finds the bucket."""
+    now = [1000.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = await KvRateLimiter.open(bus, {"brave": 2.0}, burst=1.0)
+    try:
+        assert KvRateLimiter.bucket_name(bus) == limiter.kv._name
+        limiter.clock, limiter.sleep = (lambda: now[0]), sleep
+        await limiter.acquire("brave")
+        await limiter.acquire("brave")
+        assert waits == [pytest.approx(0.5)]  # a wait under a second is waited too
+        again = await KvRateLimiter.open(bus, {"brave": 2.0}, burst=1.0)
+        again.clock = lambda: now[0]
+        assert await again.try_acquire("brave") == pytest.approx(0.5)  # the same budget
+        status = await limiter.kv.status()
+        assert status.history == 1
+    finally:
+        await bus.js.delete_key_value(KvRateLimiter.bucket_name(bus))
+
+
 async def test_schedule_slot_runs_once_across_replicas(bus: Bus) -> None:
     """Two schedulers on the namespace's KV bucket: a slot is claimed and run by one."""
     clock_now = [datetime(2026, 7, 1, 9, 10, tzinfo=UTC)]

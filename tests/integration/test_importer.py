@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
+import structlog
 
 from services.importer import schema
 from services.importer.app import serve
@@ -341,8 +342,14 @@ async def test_rows_the_database_refuses_are_isolated(
     lines[137] = orjson.dumps(bad)
     lines[200] = b'{"make": "truncated'
     relative = write_jsonl(data_dir, VEHICLES_FILE, lines)
-    await handle_batch_processed(batch_event(relative), deps)
+    with structlog.testing.capture_logs() as logs:
+        await handle_batch_processed(batch_event(relative), deps)
     imported = last_imported(recorder)
+    refused = [e for e in logs if e["event"] == "import.row_refused"]
+    assert [(e["line"], "too long" in e["error"]) for e in refused] == [(138, True)]
+    splits = [e for e in logs if e["event"] == "import.chunk_split"]
+    assert splits, "the chunk holding the refused row was not split"
+    assert all(e["rows"] > 1 and "too long" in e["error"] for e in splits)
     errors_file = data_dir.root / f"failed/{DAY}/import_errors/vehicles/drop_001.jsonl"
     errors = [orjson.loads(x) for x in errors_file.read_bytes().splitlines()]
     failed = await pool.fetchval("SELECT failed FROM import_batches WHERE batch_id = 'batch-1'")

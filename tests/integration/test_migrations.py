@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from services.cli import main
+from services.runner import service_command
 from shared.db import MIGRATION_LOCK_KEY, apply_migrations
 from shared.errors import ConfigError
-from tests.conftest import ADMIN_DSN, dsn_for, unique
+from tests.conftest import ADMIN_DSN, NATS_URL, dsn_for, unique
 
 pytestmark = [pytest.mark.postgres]
 
@@ -69,14 +73,14 @@ def own_database() -> Iterator[str]:
     asyncio.run(drop())
 
 
-def test_pipeline_migrate_refuses_a_changed_migration(own_database: str) -> None:
-    """After an applied importer migration changed, ``pipeline migrate`` exits 2 naming it."""
-    env = {"DATABASE_URL": own_database, "LOG_LEVEL": "WARNING"}
+def _migrated_then_tampered(database: str) -> None:
+    """Apply every migration, then change an applied importer migration's recorded checksum."""
+    env = {"DATABASE_URL": database, "LOG_LEVEL": "WARNING"}
     first = CliRunner().invoke(main, ["migrate", "--create-database"], env=env)
     assert first.exit_code == 0, first.output
 
     async def tamper() -> None:  # as if 001_initial.sql had been edited since it was applied
-        conn = await asyncpg.connect(own_database)
+        conn = await asyncpg.connect(database)
         try:
             await conn.execute(
                 "UPDATE schema_migrations SET checksum = $1"
@@ -87,7 +91,41 @@ def test_pipeline_migrate_refuses_a_changed_migration(own_database: str) -> None
             await conn.close()
 
     asyncio.run(tamper())
+
+
+def test_pipeline_migrate_refuses_a_changed_migration(own_database: str) -> None:
+    """After an applied importer migration changed, ``pipeline migrate`` exits 2 naming it."""
+    _migrated_then_tampered(own_database)
+    env = {"DATABASE_URL": own_database, "LOG_LEVEL": "WARNING"}
     second = CliRunner().invoke(main, ["migrate"], env=env)
     assert second.exit_code == 2
     assert "001_initial.sql" in second.output
     assert "changed after they were applied" in second.output
+
+
+@pytest.mark.nats
+def test_the_importer_refuses_to_start_on_a_changed_migration(
+    own_database: str, tmp_path: Path
+) -> None:
+    """The importer service, started on such a database, exits 2 naming the file, and stays out."""
+    _migrated_then_tampered(own_database)
+    env = {
+        **os.environ,
+        "DATABASE_URL": own_database,
+        "NATS_URL": NATS_URL,
+        "PIPELINE_NAMESPACE": unique("m"),
+        "DATA_DIR": str(tmp_path / "data"),
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, *service_command("importer")[1:]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the importer started (still running after 30 s) on a changed migration")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "001_initial.sql" in done.stdout + done.stderr

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 import orjson
 import pytest
+import structlog
 
 from services.processor.app import serve
 from services.processor.config import ProcessorSettings
@@ -53,10 +56,29 @@ async def clean_index(settings: PipelineSettings) -> None:
     await reset_processor_tables(settings, TABLES)
 
 
+REPLICA: contextvars.ContextVar[int] = contextvars.ContextVar("replica")
+"""The number of the in-process processor a task belongs to (every task it starts inherits it)."""
+
+
 async def _processors(count: int) -> tuple[list[asyncio.Task[None]], asyncio.Event]:
+    """Start ``count`` processors, each in a context of its own ``REPLICA``."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(serve(ProcessorSettings(), stop)) for _ in range(count)]
+    tasks = []
+    for number in range(count):
+        context = contextvars.copy_context()
+        context.run(REPLICA.set, number)
+        tasks.append(asyncio.create_task(serve(ProcessorSettings(), stop), context=context))
     return tasks, stop
+
+
+def _tag_replica(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    event["replica"] = REPLICA.get(None)
+    return event
+
+
+def _files_by_replica(logs: list[dict[str, Any]]) -> Counter[int | None]:
+    """Return how many files each replica logged as processed."""
+    return Counter(e["replica"] for e in logs if e["event"] == "file.processed")
 
 
 async def _stop(tasks: Sequence[asyncio.Task[None]], stop: asyncio.Event) -> None:
@@ -167,11 +189,15 @@ async def test_two_replicas_link_like_one(
     await clean_index_again(settings)
     tasks, stop = await _processors(2)
     try:
-        two = _clusters(await _process(bus, data_dir, files, outcomes))
+        with structlog.testing.capture_logs([_tag_replica]) as logs:
+            two = _clusters(await _process(bus, data_dir, files, outcomes))
     finally:
         await _stop(tasks, stop)
     assert sum(len(group) > 1 for group in one) >= 10
     assert one == two
+    by_replica = _files_by_replica(logs)
+    assert sorted(by_replica) == [0, 1], f"one replica did all the work: {by_replica}"
+    assert by_replica.total() == len(files)
 
 
 async def clean_index_again(settings: PipelineSettings) -> None:

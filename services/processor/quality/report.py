@@ -152,17 +152,17 @@ def _pairs(groups: dict[Any, set[str]]) -> set[tuple[str, str]]:
     return {pair for members in groups.values() for pair in combinations(sorted(members), 2)}
 
 
-def measure(
-    n: int = 2000,
-    seed: int = 7,
-    threshold: float = LINK_THRESHOLD,
-    photos: str = "shared",
-    chunk_size: int = CHUNK_SIZE,
-) -> Quality:
-    """Generate ``n`` listings, link them, and return precision and recall of the links.
+@dataclass(frozen=True)
+class Generated:
+    """Generated listings, their valid rows in order, and each row's true car."""
 
-    ``photos`` is the generator's photo mode (``generator.PHOTO_MODES``).
-    """
+    listings: list[Listing]
+    rows: list[dict[str, Any]]
+    entity_of: dict[str, int]
+
+
+def generate(n: int, seed: int, photos: str = "shared") -> Generated:
+    """Generate ``n`` listings and map, repair and validate them as the processor does."""
     listings = ListingGenerator(seed, photos=photos).listings(n)
     normalizer = Normalizer("drop", "generator", RecordType.VEHICLES)
     rows: list[dict[str, Any]] = []
@@ -172,24 +172,45 @@ def measure(
         if row is not None:
             rows.append(row)
             entity_of.setdefault(row["data_hash"], listing.entity)
-    canonical = cluster(rows, threshold, chunk_size)
+    return Generated(listings, rows, entity_of)
+
+
+def score_links(
+    generated: Generated, canonical: dict[str, str], threshold: float, photos: str
+) -> Quality:
+    """Return precision and recall of the links ``canonical`` made on ``generated``."""
     truth: dict[int, set[str]] = {}
     predicted: dict[str, set[str]] = {}
-    for data_hash, entity in entity_of.items():
+    for data_hash, entity in generated.entity_of.items():
         truth.setdefault(entity, set()).add(data_hash)
         predicted.setdefault(canonical[data_hash], set()).add(data_hash)
     true_pairs, predicted_pairs = _pairs(truth), _pairs(predicted)
     return Quality(
-        listings=len(listings),
-        valid=len(rows),
-        distinct=len(entity_of),
+        listings=len(generated.listings),
+        valid=len(generated.rows),
+        distinct=len(generated.entity_of),
         true_pairs=len(true_pairs),
         predicted_pairs=len(predicted_pairs),
         correct_pairs=len(true_pairs & predicted_pairs),
-        kinds=dict(Counter(listing.kind for listing in listings)),
+        kinds=dict(Counter(listing.kind for listing in generated.listings)),
         threshold=threshold,
         photos=photos,
     )
+
+
+def measure(
+    n: int = 2000,
+    seed: int = 7,
+    threshold: float = LINK_THRESHOLD,
+    photos: str = "shared",
+    chunk_size: int = CHUNK_SIZE,
+) -> Quality:
+    """Generate ``n`` listings, link them in memory, and return precision and recall.
+
+    ``photos`` is the generator's photo mode (``generator.PHOTO_MODES``).
+    """
+    generated = generate(n, seed, photos)
+    return score_links(generated, cluster(generated.rows, threshold, chunk_size), threshold, photos)
 
 
 def _row(listing: Listing, normalizer: Normalizer) -> dict[str, Any] | None:

@@ -48,6 +48,9 @@ def test_a_bad_cron_stops_the_collector_naming_the_variable_and_value(tmp_path: 
     assert "hunter2" not in done.stdout + done.stderr
 
 
+NO_MAPS, NO_RULES = "/nonexistent/maps.json", "/nonexistent/rules.json"
+
+
 @pytest.mark.parametrize(
     ("settings", "variable", "value", "shown"),
     [
@@ -58,8 +61,8 @@ def test_a_bad_cron_stops_the_collector_naming_the_variable_and_value(tmp_path: 
         (CollectorSettings, "COLLECTOR_RATE_PER_S", "bravee=1", "bravee=1"),
         (CollectorSettings, "COLLECTOR_PROXIES", "proxy.example:8080", "proxy.example:8080"),
         (MonitorSettings, "MONITOR_WEBHOOK_URLS", "hooks.example/x", "hooks.example/x"),
-        (ProcessorSettings, "PROCESSOR_APIFY_FIELD_MAPS_FILE", "/nonexistent/maps.json", "maps"),
-        (ProcessorSettings, "PROCESSOR_GRADING_RULES_FILE", "/nonexistent/rules.json", "rules"),
+        (ProcessorSettings, "PROCESSOR_APIFY_FIELD_MAPS_FILE", NO_MAPS, NO_MAPS),
+        (ProcessorSettings, "PROCESSOR_GRADING_RULES_FILE", NO_RULES, NO_RULES),
         (CollectorSettings, "LOG_LEVEL", "verbose", "verbose"),
         (CollectorSettings, "COLLECTOR_BURST", "-1", "-1"),
     ],

@@ -10,7 +10,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import structlog
 
+from shared import storage
 from shared.errors import BadInputError
 from shared.events import RecordType
 from shared.storage import (
@@ -21,6 +23,7 @@ from shared.storage import (
     move_no_clobber,
     sha256_file,
     update_json,
+    write_json_atomic,
 )
 
 
@@ -83,6 +86,11 @@ def test_day_of_reads_the_date_folder(tmp_path: Path) -> None:
         (".hidden.json", True),
         ("x.json.tmp", True),
         ("x.part", True),
+        ("x.json.partial", True),
+        ("x.json.crdownload", True),
+        (".x.json.swp", True),
+        ("x.swp", True),
+        ("x.json~", True),
         ("~lock.json", True),
         ("cars.json", False),
         ("cars.jsonl", False),
@@ -122,6 +130,8 @@ def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
         ("my.cars.jsonl", "drop_004.my_cars.json"),
         ("x" * 300 + ".json", "drop_004." + "x" * 60 + ".json"),
         ("%%%.json", "drop_004.json"),
+        ("XK120.json", "drop_004.XK120.json"),
+        ("._cars_.json", "drop_004.cars.json"),
         ("drop_004.json", "drop_004.json"),
         (None, "drop_004.json"),
     ],
@@ -165,3 +175,92 @@ def test_atomic_writer_gives_files_the_mode_of_the_umask(tmp_path: Path) -> None
         cwd=Path(__file__).resolve().parents[3],
     )
     assert stat.S_IMODE(target.stat().st_mode) == 0o664
+
+
+def test_the_layout_is_the_seed_s(tmp_path: Path) -> None:
+    """Each folder of the data folder is where the seed puts it."""
+    data = DataDir(tmp_path)
+    day, kind = date(2026, 6, 1), RecordType.EVENTS
+    assert data.inbox(kind) == tmp_path / "inbox" / "events"
+    assert data.raw(day, kind) == tmp_path / "raw" / "2026-06-01" / "events"
+    assert data.processed(day, kind) == tmp_path / "processed" / "2026-06-01" / "events"
+    assert data.failed(day, "validation_errors") == tmp_path / "failed/2026-06-01/validation_errors"
+    assert data.relative(tmp_path / "raw" / "x.json") == "raw/x.json"
+
+
+def test_ensure_layout_makes_every_folder_and_may_run_again(tmp_path: Path) -> None:
+    """It creates the folders under a root not yet there, returns True, and again on a rerun."""
+    data = DataDir(tmp_path / "not" / "yet")
+    assert data.ensure_layout() is True
+    assert data.ensure_layout() is True  # every folder exists already
+    made = sorted(p.relative_to(data.root).as_posix() for p in data.root.rglob("*"))
+    inboxes = [f"inbox/{t.value}" for t in RecordType]
+    assert made == sorted(["archive", "failed", "inbox", "processed", "raw", *inboxes])
+
+
+def test_ensure_layout_on_an_unusable_folder_says_so_and_returns_false(tmp_path: Path) -> None:
+    """A data folder that cannot hold folders (here: a file) is logged and reported, not raised."""
+    (tmp_path / "data").write_text("a file where the folder should be")
+    with structlog.testing.capture_logs() as logs:
+        assert DataDir(tmp_path / "data").ensure_layout() is False
+    (event,) = logs
+    assert event["event"] == "data_dir.unwritable"
+    assert event["root"] == str(tmp_path / "data")
+    assert "Error" in event["error"]
+
+
+def test_resolve_without_under_and_messages(tmp_path: Path) -> None:
+    """Without ``under`` any path inside the data folder resolves; errors name the path."""
+    data = DataDir(tmp_path)
+    assert data.resolve("archive/x.json") == tmp_path / "archive/x.json"
+    assert data.resolve(str(tmp_path / "raw/x.json")) == tmp_path / "raw/x.json"
+    with pytest.raises(BadInputError, match=r"'\.\./x' is outside"):
+        data.resolve("../x")
+    with pytest.raises(BadInputError, match="is not inside a YYYY-MM-DD folder"):
+        day_of(tmp_path / "raw/x.json")
+
+
+def test_write_json_atomic_writes_indented_json(tmp_path: Path) -> None:
+    """The file is the data as indented JSON (meta files are read by people too)."""
+    target = tmp_path / "meta.json"
+    write_json_atomic(target, {"a": [1]})
+    assert target.read_text() == '{\n  "a": [\n    1\n  ]\n}'
+
+
+def test_move_no_clobber_makes_the_folder_and_skips_a_name_taken_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name another replica took after the count was read is skipped, the next one used."""
+    folder = tmp_path / "raw" / "2026-06-01" / "vehicles"
+    first = tmp_path / "a.json"
+    first.write_text("a")
+    assert move_no_clobber(first, folder, lambda n: f"drop_{n:03d}.json").name == "drop_001.json"
+    # As if another replica had taken drop_001 after this one counted the folder.
+    monkeypatch.setattr(storage, "_next_number", lambda _folder, _name_for: 1)
+    points: list[str] = []
+    monkeypatch.setattr(storage, "crash_point", points.append)
+    second = tmp_path / "b.json"
+    second.write_text("b")
+    moved = move_no_clobber(second, folder, lambda n: f"drop_{n:03d}.json")
+    assert moved.name == "drop_002.json"  # the next number, none skipped
+    assert moved.read_text() == "b"
+    assert (folder / "drop_001.json").read_text() == "a"
+    assert points == ["storage.move_linked"]  # the crash point between link and unlink
+
+
+@pytest.mark.parametrize(
+    ("names", "suffix", "expected"),
+    [
+        ([], ".json", 1),
+        (["drop_001.json", "drop_007.json", "drop_003.json"], ".json", 8),
+        (["drop_001.json", "drop_x.json", "other_009.json", "drop_009.jsonl"], ".json", 2),
+        (["drop_004", "drop_006.json", "drop_x"], "", 5),
+    ],
+)
+def test_the_next_number_follows_the_highest_of_the_pattern(
+    tmp_path: Path, names: list[str], suffix: str, expected: int
+) -> None:
+    """Only names of the pattern count (prefix, digits, suffix), the highest plus one."""
+    for name in names:
+        (tmp_path / name).write_text("")
+    assert storage._next_number(tmp_path, lambda n: f"drop_{n:03d}{suffix}") == expected

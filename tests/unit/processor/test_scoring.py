@@ -1,0 +1,137 @@
+"""Pair scoring field by field: the photo, the place, the year, the price, and the price bands."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.processor.dedup.keys import VehicleKey
+from services.processor.dedup.scoring import (
+    ANY_PRICE,
+    NO_PRICE,
+    description_similarity,
+    field_scores,
+    price_range,
+    score,
+    with_evidence,
+)
+
+DESCRIPTION = "1970 chevelle ss 454 numbers matching fresh paint restored black interior"
+
+
+def key(**changes: object) -> VehicleKey:
+    """Return a listing's key (changed where given)."""
+    base = VehicleKey(
+        data_hash="a" * 64,
+        make="chevrolet",
+        model="chevelle ss",
+        year=1970,
+        price=50000.0,
+        city="tulsa",
+        state="ok",
+        description=" ".join(sorted(DESCRIPTION.split())),
+        image_url="img.site-a.example.com/p/1.jpg",
+        source="site-a",
+        source_url="site-a.example.com/l/1",
+        stock="A-1",
+    )
+    return base._replace(**changes)  # type: ignore[arg-type]
+
+
+def test_the_same_photo_scores_100_its_path_on_another_host_90() -> None:
+    """A photo URL equal scores 100; the same path re-hosted 90; a photo on one side only: out."""
+    other = key(data_hash="b" * 64, source="site-b", source_url="site-b.example.com/l/9")
+    assert field_scores(key(), other)["image"] == 100.0  # type: ignore[index]
+    moved = other._replace(image_url="cdn.example.net/p/1.jpg")
+    assert field_scores(key(), moved)["image"] == 90.0  # type: ignore[index]
+    assert "image" not in field_scores(key(), other._replace(image_url=""))  # type: ignore[operator]
+
+
+def test_a_photo_found_by_its_path_not_by_its_file_name() -> None:
+    """The photo probe matches the whole path after the host, not a shared file name."""
+    others = [
+        key(data_hash="b" * 64, image_url="cdn.example.net/p/1.jpg", description="x"),
+        key(data_hash="c" * 64, image_url="cdn.example.net/q/1.jpg", description="y"),
+    ]
+    assert with_evidence(key(), others) == [0]
+
+
+def test_a_state_without_a_city_counts_and_one_city_missing_is_no_veto() -> None:
+    """Two states alone compare as equal (100) or not (0: a veto without the same photo); a
+    missing city is no veto."""
+    no_city = key(data_hash="b" * 64, city="")
+    assert field_scores(no_city, no_city._replace(data_hash="c" * 64))["location"] == 100.0  # type: ignore[index]
+    elsewhere = key(data_hash="b" * 64, city="", state="tx", image_url="")
+    assert field_scores(key(city=""), elsewhere) is None
+    assert field_scores(key(), no_city)["location"] == 100.0  # type: ignore[index]
+
+
+def test_a_listing_without_a_place_leaves_the_location_out() -> None:
+    """No city and no state on one side: the location is not compared (no veto, no score)."""
+    nowhere = key(data_hash="b" * 64, city="", state="", image_url="")
+    scores = field_scores(key(), nowhere)
+    assert scores is not None
+    assert "location" not in scores
+
+
+def test_a_year_apart_scores_60_and_is_no_veto() -> None:
+    """Model years one apart (listings disagree) score 60; two apart are two cars."""
+    scores = field_scores(key(), key(data_hash="b" * 64, year=1971))
+    assert scores is not None
+    assert scores["year"] == 60.0
+    assert field_scores(key(), key(data_hash="b" * 64, year=1972)) is None
+
+
+def test_the_price_score_falls_to_zero_at_a_fifth_apart() -> None:
+    """10 % apart scores 50; two free listings (price 0) score 100."""
+    assert field_scores(key(), key(price=45000.0))["price"] == pytest.approx(50.0)  # type: ignore[index]
+    assert field_scores(key(price=0.0), key(price=0.0))["price"] == 100.0  # type: ignore[index]
+    assert field_scores(key(), key(price=30000.0))["price"] == 0.0  # type: ignore[index]
+
+
+def test_two_pages_of_one_site_with_rehosted_photos_are_not_vetoed() -> None:
+    """Photos on two hosts under two paths say nothing: the site's two pages may be one car."""
+    other = key(data_hash="b" * 64, source_url="site-a.example.com/l/2", image_url="x.net/q/7.jpg")
+    assert field_scores(key(), other) is not None
+    same_host = other._replace(image_url="img.site-a.example.com/q/7.jpg")
+    assert field_scores(key(), same_host) is None  # a dealer's two cars
+
+
+def test_the_score_is_rounded_to_hundredths() -> None:
+    """The pair's score has two decimals."""
+    value, fields = score(key(), key(data_hash="b" * 64, price=48123.0, model="chevele ss"))
+    assert value == round(value, 2)
+    assert value != round(value, 1)
+    assert fields == ["description", "image", "location", "model", "price", "year"]
+
+
+def test_an_empty_description_has_no_similarity() -> None:
+    """One side without words: the description is left out, not scored 0."""
+    assert description_similarity(frozenset(), frozenset({"clean"})) is None
+    assert description_similarity(frozenset({"clean"}), frozenset()) is None
+
+
+def test_price_bands_are_exact() -> None:
+    """The band a description-only candidate's price must fall in, with and without photos."""
+    lo, hi = price_range(key(price=10000.0), 82.0, photos=True)
+    needed = (81.99 * 100 - 7000.0) / 15
+    keep = 1.0 - 0.2 * (1.0 - needed / 100.0)
+    assert lo == pytest.approx(10000.0 * keep - 1e-5, rel=1e-13)
+    assert hi == pytest.approx(10000.0 / keep + 1e-5, rel=1e-13)
+    # A place of one part (a city without a state) still counts for the location.
+    no_state = price_range(key(price=10000.0, state=""), 82.0, photos=False)
+    nowhere = price_range(key(price=10000.0, state="", city=""), 82.0, photos=False)
+    assert no_state == ANY_PRICE
+    assert nowhere != ANY_PRICE
+    assert price_range(key(price=0.0), 82.0, photos=True) == ANY_PRICE
+    assert price_range(key(price=10000.0), 100.0, photos=True) == NO_PRICE
+
+
+def test_every_candidate_is_looked_at_whatever_comes_before_it() -> None:
+    """A photo match, a candidate without words or with none in common does not end the scan."""
+    copy = key(data_hash="z" * 64, image_url="")  # the same description, no photo
+    before = [
+        key(data_hash="b" * 64, image_url="cdn.example.net/p/1.jpg"),  # the same photo's path
+        key(data_hash="c" * 64, image_url="", description=""),  # no words
+        key(data_hash="d" * 64, image_url="", description="alpha beta delta gamma omega"),
+    ]
+    assert with_evidence(key(), [*before, copy]) == [0, 3]
