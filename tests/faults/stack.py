@@ -183,6 +183,17 @@ class Stack:
         finally:
             await conn.close()
 
+    async def vehicle_rows(self) -> int:
+        """Return the number of vehicles rows, read from the stack's database directly (not
+        through the DATABASE_URL a test may have pointed at a proxy or a closed port)."""
+        conn = await asyncpg.connect(dsn_for(self.database))
+        try:
+            if not await conn.fetchval("SELECT to_regclass('vehicles') IS NOT NULL"):
+                return 0
+            return int(await conn.fetchval("SELECT count(*) FROM vehicles"))
+        finally:
+            await conn.close()
+
     async def imported_batches(self) -> int:
         """Return how many batches the importer has committed (0 before its migrations ran)."""
         conn = await asyncpg.connect(self.env["DATABASE_URL"])

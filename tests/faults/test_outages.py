@@ -34,18 +34,8 @@ PG_OUTAGE_S = float(os.environ.get("FAULT_PG_OUTAGE_S", "30"))
 NATS_SERVER = str(nats_server_program())
 
 
-async def _row_count(stack: Stack) -> int:
-    conn = await asyncpg.connect(dsn_for(stack.database))
-    try:
-        if not await conn.fetchval("SELECT to_regclass('vehicles') IS NOT NULL"):
-            return 0
-        return int(await conn.fetchval("SELECT count(*) FROM vehicles"))
-    finally:
-        await conn.close()
-
-
 async def _at_least(stack: Stack, count: int) -> bool:
-    return await _row_count(stack) >= count
+    return await stack.vehicle_rows() >= count
 
 
 async def _tables_exist(stack: Stack) -> bool:
@@ -79,7 +69,7 @@ async def test_postgres_cut_off_for_a_while_then_everything_loads(tmp_path: Path
         proxy.restore()
         total = len(valid_keys(files))
         await eventually(lambda: _at_least(stack, total), timeout_s=180, interval_s=0.5)
-        assert await _row_count(stack) == total
+        assert await stack.vehicle_rows() == total
         assert all(stack.alive().values())
         assert incomplete_outputs(stack.data, stack.dropped, settled=True) == []
     finally:
@@ -122,7 +112,7 @@ async def test_nats_restarted_mid_run(tmp_path: Path, private_nats: dict[str, ob
         )
         total = len(valid_keys(files))
         await eventually(lambda: _at_least(stack, total), timeout_s=180, interval_s=0.5)
-        assert await _row_count(stack) == total
+        assert await stack.vehicle_rows() == total
         assert all(stack.alive().values()), stack.alive()
         assert incomplete_outputs(stack.data, stack.dropped, settled=True) == []
     finally:
@@ -142,12 +132,12 @@ async def test_sigterm_mid_work_exits_cleanly_and_resumes(tmp_path: Path) -> Non
         codes = stack.stop_all(timeout_s=40)
         assert codes == dict.fromkeys(codes, 0), codes
         expected = len(valid_keys(files))
-        assert await _row_count(stack) < expected, "the stop came after all the work"
+        assert await stack.vehicle_rows() < expected, "the stop came after all the work"
         assert incomplete_outputs(stack.data, stack.dropped, settled=False) == []
         assert temporary_files(stack.data) == []
         stack.start_all()
         await eventually(lambda: _at_least(stack, expected), timeout_s=180, interval_s=0.5)
-        assert await _row_count(stack) == expected
+        assert await stack.vehicle_rows() == expected
         await eventually(lambda: _all_reported(stack, len(files)), timeout_s=30)
         assert incomplete_outputs(stack.data, stack.dropped, settled=True) == []
         assert temporary_files(stack.data) == []

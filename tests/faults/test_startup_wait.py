@@ -10,7 +10,6 @@ import signal
 import time
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from services.runner import SERVICES
@@ -25,16 +24,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.timeout(240),
 ]
-
-
-async def _rows(stack: Stack) -> int:
-    conn = await asyncpg.connect(dsn_for(stack.database))
-    try:
-        if not await conn.fetchval("SELECT to_regclass('vehicles') IS NOT NULL"):
-            return 0
-        return int(await conn.fetchval("SELECT count(*) FROM vehicles"))
-    finally:
-        await conn.close()
 
 
 async def test_services_started_before_their_servers_come_up_when_the_servers_appear(
@@ -82,7 +71,7 @@ async def test_services_started_before_their_servers_come_up_when_the_servers_ap
 
 
 async def _at(stack: Stack, count: int) -> bool:
-    return await _rows(stack) >= count
+    return await stack.vehicle_rows() >= count
 
 
 async def test_a_service_waiting_for_its_servers_stops_at_once_on_sigterm(tmp_path: Path) -> None:
