@@ -18,6 +18,7 @@ description's facts).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Sequence
 
 from rapidfuzz import fuzz
@@ -40,6 +41,9 @@ year and the town, filled into the same template) differs in its mileage or cond
 PRICE_TOLERANCE = 0.20  # relative price gap at which the price score reaches 0
 TYPO_WORDS = 3  # words left over on each side that are tried as typos of one another
 WEIGHTS = {"model": 30, "year": 10, "price": 15, "location": 15, "description": 15, "image": 15}
+
+
+_DIGITS = re.compile(r"\d+")
 
 
 def _image_path(image_url: str) -> str:
@@ -169,7 +173,9 @@ def _identified(a: VehicleKey, b: VehicleKey, scores: dict[str, float]) -> bool:
     """
     if scores.get("image", 0.0) >= IDENTIFYING["image"]:
         return True
-    mine, theirs = figures(description_words(a)), figures(description_words(b))
+    named = _model_figures(a) | _model_figures(b)  # the car's name, as either side spells it
+    mine = figures(description_words(a)) - named
+    theirs = figures(description_words(b)) - named
     if scores.get("description", 0.0) >= IDENTIFYING["description"]:
         return mine <= theirs or theirs <= mine  # each holding a figure the other lacks: two cars
     return (
@@ -190,6 +196,16 @@ def figures(found: frozenset[str]) -> frozenset[str]:
         for word in found
         if word != "000" and any(char.isdigit() for char in word)
     )
+
+
+def _model_figures(key: VehicleKey) -> frozenset[str]:
+    """Return the figures in a listing's model (``SS 454``, or a site's ``SS454``: ``454``).
+
+    A description's words leave out the model's own words, but only as this listing spells
+    them: a copy that writes ``SS454`` keeps ``454`` in its words where the original, with
+    ``SS 454``, does not. A figure that names the car is no fact telling two listings apart.
+    """
+    return frozenset(_DIGITS.findall(key.model))
 
 
 def _may_rest_on_facts(a: VehicleKey, b: VehicleKey) -> bool:

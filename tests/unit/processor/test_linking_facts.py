@@ -128,3 +128,23 @@ def test_a_mileage_written_another_way_is_the_same_figure() -> None:
     other = {**same, "description": text.format("150,000")}
     assert score(from_row(original), from_row(same))[0] >= 82
     assert score(from_row(original), from_row(other))[0] == 0.0
+
+
+def test_a_figure_of_the_model_spelled_apart_is_no_fact() -> None:
+    """``SS 454`` and a site's ``SS454``: the copy's words keep ``454``, the original's leave it
+    out with the model; a figure naming the car is no fact telling the two apart."""
+    original = {
+        **ORIGINAL,
+        "model": "Chevelle SS 454",
+        "description": "Numbers matching 454 V8, 4-speed Muncie, 61k miles. "
+        "Fresh paint in Cranberry Red. Priced to sell.",
+    }
+    copy = {
+        **RELISTED,
+        "model": "Chevelle SS454",
+        "description": "Fresh paint in Cranberry Red. 4-speed Muncie, numbers matching 454 V8, "
+        "61,000 miles. Call today!",
+    }
+    assert score(from_row(original), from_row(copy))[0] >= 82
+    look_alike = {**copy, "description": copy["description"].replace("61,000", "72,000")}
+    assert score(from_row(original), from_row(look_alike))[0] == 0.0
