@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import secrets
 import subprocess
@@ -80,26 +81,37 @@ async def drop_roles(namespace: str) -> None:
         await admin.close()
 
 
-@pytest.fixture
-async def service_roles() -> AsyncIterator[Roles]:
-    """Migrate a new database with `pipeline migrate`, roles and all; drop everything after."""
-    database, namespace = unique("service_roles_"), unique("r")
+@contextlib.asynccontextmanager
+async def scratch_database(prefix: str, role_prefix: str) -> AsyncIterator[tuple[str, str]]:
+    """Create an empty database and a namespace for roles; drop both afterwards.
+
+    Yields:
+        The owner's DSN of the database, and the namespace the service roles are named after.
+    """
+    database, namespace = unique(prefix), unique(role_prefix)
     admin = await asyncpg.connect(ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{database}"')
     await admin.close()
-    passwords = {service: secrets.token_hex(16) for service in roles.SERVICES}
-    setup = Roles(dsn_for(database), namespace, passwords)
     try:
-        output = run_migrate(migrate_env(setup.owner, namespace, passwords))
-        assert f"{namespace}_monitor" in output
-        for password in passwords.values():
-            assert password not in output
-        yield setup
+        yield dsn_for(database), namespace
     finally:
         admin = await asyncpg.connect(ADMIN_DSN)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
         await drop_roles(namespace)
+
+
+@pytest.fixture
+async def service_roles() -> AsyncIterator[Roles]:
+    """Migrate a new database with `pipeline migrate`, roles and all; drop everything after."""
+    async with scratch_database("service_roles_", "r") as (owner, namespace):
+        passwords = {service: secrets.token_hex(16) for service in roles.SERVICES}
+        setup = Roles(owner, namespace, passwords)
+        output = run_migrate(migrate_env(setup.owner, namespace, passwords))
+        assert f"{namespace}_monitor" in output
+        for password in passwords.values():
+            assert password not in output
+        yield setup
 
 
 async def _refused(conn: asyncpg.Connection, statement: str) -> None:
@@ -222,20 +234,15 @@ def _settings(dsn: str, wait_s: float) -> PipelineSettings:
 async def test_a_service_role_waits_for_the_owners_migration(tmp_path: Path) -> None:
     """A service connected as its own role never migrates: it waits until `pipeline migrate`
     has applied what its code knows, and fails with one clear line if that never happens."""
-    database, namespace = unique("service_wait_"), unique("w")
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    owner = dsn_for(database)
-    passwords = roles.RolePasswords(MONITOR_DB_PASSWORD=secrets.token_hex(16))
-    role = roles.role_name(namespace, "monitor")
-    role_dsn = owner.replace("//postgres@", f"//{role}@", 1)
-    components = {"importer": IMPORTER_MIGRATIONS}
+    async with scratch_database("service_wait_", "w") as (owner, namespace):
+        passwords = roles.RolePasswords(MONITOR_DB_PASSWORD=secrets.token_hex(16))
+        role = roles.role_name(namespace, "monitor")
+        role_dsn = owner.replace("//postgres@", f"//{role}@", 1)
+        components = {"importer": IMPORTER_MIGRATIONS}
 
-    async def forbidden(_conn: asyncpg.Connection) -> list[str]:
-        raise AssertionError("a service role must not migrate")
+        async def forbidden(_conn: asyncpg.Connection) -> list[str]:
+            raise AssertionError("a service role must not migrate")
 
-    try:
         conn = await asyncpg.connect(owner)
         try:
             await roles.apply(conn, namespace, passwords)  # the role exists, no table yet
@@ -258,31 +265,21 @@ async def test_a_service_role_waits_for_the_owners_migration(tmp_path: Path) -> 
         finally:
             await conn.close()
         assert await asyncio.wait_for(waiting, timeout=30) == []
-    finally:
-        admin = await asyncpg.connect(ADMIN_DSN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-        await drop_roles(namespace)
 
 
 async def test_a_service_waits_for_its_role_to_be_created() -> None:
     """Compose starts the services beside the one-shot migrate service: a service whose role
     does not exist yet keeps trying (a start-up wait is logged), and starts once the owner has
     created the role and applied the migrations."""
-    database, namespace = unique("service_role_wait_"), unique("r")
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    owner = dsn_for(database)
-    passwords = roles.RolePasswords(MONITOR_DB_PASSWORD=secrets.token_hex(16))
-    role = roles.role_name(namespace, "monitor")
-    role_dsn = owner.replace("//postgres@", f"//{role}@", 1)
-    components = {"importer": IMPORTER_MIGRATIONS}
+    async with scratch_database("service_role_wait_", "r") as (owner, namespace):
+        passwords = roles.RolePasswords(MONITOR_DB_PASSWORD=secrets.token_hex(16))
+        role = roles.role_name(namespace, "monitor")
+        role_dsn = owner.replace("//postgres@", f"//{role}@", 1)
+        components = {"importer": IMPORTER_MIGRATIONS}
 
-    async def forbidden(_conn: asyncpg.Connection) -> list[str]:
-        raise AssertionError("a service role must not migrate")
+        async def forbidden(_conn: asyncpg.Connection) -> list[str]:
+            raise AssertionError("a service role must not migrate")
 
-    try:
         with structlog.testing.capture_logs() as logs:
             waiting = asyncio.create_task(
                 prepare_schema(_settings(role_dsn, 60), forbidden, components)
@@ -301,11 +298,6 @@ async def test_a_service_waits_for_its_role_to_be_created() -> None:
                 await conn.close()
             assert await asyncio.wait_for(waiting, timeout=60) == []
         assert any(role in str(e.get("error")) for e in logs if e["event"] == "startup.waiting")
-    finally:
-        admin = await asyncpg.connect(ADMIN_DSN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-        await drop_roles(namespace)
 
 
 async def test_the_owner_still_migrates_at_start() -> None:
@@ -352,12 +344,7 @@ async def test_compose_dsns_authenticate_with_the_passwords_migrate_set(tmp_path
 async def test_a_service_that_may_not_migrate_stops_with_one_line(tmp_path: Path) -> None:
     """`python -m services.importer` as its role on a database nobody migrated waits
     SCHEMA_WAIT_S, then exits 2 with one line naming the missing migration and the remedy."""
-    database, namespace = unique("service_unmigrated_"), unique("u")
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    owner = dsn_for(database)
-    try:
+    async with scratch_database("service_unmigrated_", "u") as (owner, namespace):
         conn = await asyncpg.connect(owner)
         try:
             passwords = roles.RolePasswords(IMPORTER_DB_PASSWORD=secrets.token_hex(16))
@@ -392,8 +379,3 @@ async def test_a_service_that_may_not_migrate_stops_with_one_line(tmp_path: Path
             assert await conn.fetchval("SELECT to_regclass('vehicles')") is None  # never tried
         finally:
             await conn.close()
-    finally:
-        admin = await asyncpg.connect(ADMIN_DSN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
-        await drop_roles(namespace)
