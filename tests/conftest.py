@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import nats
 import pytest
+import structlog
 from pydantic import BaseModel
 
 from shared.bus import Bus, connect
@@ -47,6 +48,25 @@ async def recorded(bus: Bus, subject: str, model: type[T]) -> AsyncIterator[list
         yield seen
     finally:
         await consumer.stop(grace_s=1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loggers_stay_capturable() -> Iterator[None]:
+    """Keep structlog from caching a logger on its first use while the tests run.
+
+    A service started in the test process configures logging with caching on (right in
+    production: no processor chain rebuilt per call); a logger cached then is invisible to
+    ``structlog.testing.capture_logs``, so a test capturing logs would pass or fail by the
+    order the tests ran in.
+    """
+    original = structlog.configure
+
+    def configure(*args: Any, **kwargs: Any) -> None:
+        original(*args, **{**kwargs, "cache_logger_on_first_use": False})
+
+    structlog.configure = configure
+    yield
+    structlog.configure = original
 
 
 def unique(prefix: str) -> str:

@@ -16,10 +16,10 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
-import structlog.testing
 from pydantic import SecretStr
 
 from services.importer import MIGRATIONS as IMPORTER_MIGRATIONS
@@ -267,37 +267,48 @@ async def test_a_service_role_waits_for_the_owners_migration(tmp_path: Path) -> 
         assert await asyncio.wait_for(waiting, timeout=30) == []
 
 
-async def test_a_service_waits_for_its_role_to_be_created() -> None:
+async def test_a_service_waits_for_its_role_to_be_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Compose starts the services beside the one-shot migrate service: a service whose role
-    does not exist yet keeps trying (a start-up wait is logged), and starts once the owner has
-    created the role and applied the migrations."""
+    does not exist yet keeps trying, and starts once the owner has created the role and
+    applied the migrations."""
     async with scratch_database("service_role_wait_", "r") as (owner, namespace):
         passwords = roles.RolePasswords(MONITOR_DB_PASSWORD=secrets.token_hex(16))
         role = roles.role_name(namespace, "monitor")
         role_dsn = owner.replace("//postgres@", f"//{role}@", 1)
         components = {"importer": IMPORTER_MIGRATIONS}
+        refused: list[BaseException] = []
+        connect = asyncpg.connect
+
+        async def counted(dsn: str, **kwargs: Any) -> asyncpg.Connection:
+            try:
+                return await connect(dsn, **kwargs)
+            except asyncpg.PostgresError as exc:
+                if dsn == role_dsn:
+                    refused.append(exc)
+                raise
 
         async def forbidden(_conn: asyncpg.Connection) -> list[str]:
             raise AssertionError("a service role must not migrate")
 
-        with structlog.testing.capture_logs() as logs:
-            waiting = asyncio.create_task(
-                prepare_schema(_settings(role_dsn, 60), forbidden, components)
-            )
+        async def tried_again() -> bool:
+            return len(refused) >= 2  # refused, waited, refused again
 
-            async def waited() -> bool:
-                return any(e["event"] == "startup.waiting" for e in logs)
-
-            await eventually(waited)
-            assert not waiting.done()
-            conn = await asyncpg.connect(owner)
-            try:
-                await migrate_all(conn)
-                await roles.apply(conn, namespace, passwords)
-            finally:
-                await conn.close()
-            assert await asyncio.wait_for(waiting, timeout=60) == []
-        assert any(role in str(e.get("error")) for e in logs if e["event"] == "startup.waiting")
+        monkeypatch.setattr(asyncpg, "connect", counted)
+        waiting = asyncio.create_task(
+            prepare_schema(_settings(role_dsn, 60), forbidden, components)
+        )
+        await eventually(tried_again)
+        assert not waiting.done()
+        assert all(role in str(exc) for exc in refused)
+        conn = await connect(owner)
+        try:
+            await migrate_all(conn)
+            await roles.apply(conn, namespace, passwords)
+        finally:
+            await conn.close()
+        assert await asyncio.wait_for(waiting, timeout=60) == []
 
 
 async def test_the_owner_still_migrates_at_start() -> None:
