@@ -152,10 +152,8 @@ def stop_leftovers() -> list[str]:
     stopped: list[str] = []
     pgdata = root / "postgres"
     if (pgdata / "postmaster.pid").exists():
-        package = _postgres_package()
         user = SERVER_USER if os.geteuid() == 0 else None
-        with contextlib.suppress(subprocess.CalledProcessError):
-            package.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+        if _stop_postgres(_postgres_package(), pgdata, user):
             stopped.append("PostgreSQL")
     pid_file = root / NATS_PID
     if pid_file.exists():
@@ -231,11 +229,19 @@ def _start_postgres(endpoint: Endpoint, root: Path) -> Started:
     _say(f"started PostgreSQL {_postgres_version(package)} on {endpoint.bind}:{endpoint.port}")
 
     def stop() -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            package.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+        _stop_postgres(package, pgdata, user)
         _say("stopped PostgreSQL")
 
     return Started(endpoint, stop)
+
+
+def _stop_postgres(package: Any, pgdata: Path, user: str | None) -> bool:
+    """Stop the server of ``pgdata`` (fast: sessions are ended); False if none was running."""
+    try:
+        package.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    except subprocess.CalledProcessError:
+        return False
+    return True
 
 
 def _postgres_user(package: Any, pgdata: Path) -> str | None:
