@@ -30,9 +30,14 @@ SERVICE = "collector"
 
 
 async def _rescan_loop(
-    pump: Pump, deps: intake.IntakeDeps, every_s: float, stop: asyncio.Event
+    pump: Pump,
+    deps: intake.IntakeDeps,
+    strays: intake.Strays,
+    every_s: float,
+    stop: asyncio.Event,
 ) -> None:
-    """Every ``every_s``: finish unpublished raw files, then re-scan the inboxes, until stop."""
+    """Every ``every_s``: finish unpublished raw files, re-scan the inboxes and report what lies
+    outside them, until stop."""
     while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every_s)
@@ -44,6 +49,7 @@ async def _rescan_loop(
             log.warning("recovery.failed", error=repr(exc))
         if not stop.is_set():
             await pump.scan()
+            await asyncio.to_thread(strays.report)
 
 
 async def _start_collection(
@@ -90,6 +96,7 @@ async def serve(settings: CollectorSettings, stop: asyncio.Event) -> None:
             writing_stable_s=settings.collector_writing_stable_s,
             poll_s=settings.collector_poll_s,
         )
+        strays = intake.Strays(data)
         await recovery.republish_pending(deps)
         queue: asyncio.Queue[Notice] = asyncio.Queue()
         observer = start_observer(pump.folders, queue)
@@ -97,13 +104,16 @@ async def serve(settings: CollectorSettings, stop: asyncio.Event) -> None:
         stack.push_async_callback(stop_observer, observer)
         reader = stop_on_crash(asyncio.create_task(pump.run(queue)), stop, "reader")
         ticker = stop_on_crash(
-            asyncio.create_task(_rescan_loop(pump, deps, settings.collector_rescan_s, stop)),
+            asyncio.create_task(
+                _rescan_loop(pump, deps, strays, settings.collector_rescan_s, stop)
+            ),
             stop,
             "rescan",
         )
         schedule = await _start_collection(settings, deps, bus, stack, stop)
         try:
             await pump.scan()
+            await asyncio.to_thread(strays.report)
             log.info("service.started", service=SERVICE, data_dir=str(data.root))
             await stop.wait()
         finally:

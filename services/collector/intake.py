@@ -19,7 +19,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -57,6 +57,34 @@ def record_type_of(path: Path, data: DataDir) -> RecordType:
             return record_type
     msg = f"{path} is not directly inside an inbox folder"
     raise BadInputError(msg)
+
+
+STRAY_REASON = "outside the record-type folders (inbox/vehicles, inbox/events, inbox/articles)"
+
+
+@dataclass
+class Strays:
+    """Entries of ``inbox/`` itself beside the record-type folders (a file dropped one level too
+    high, a folder of a type the pipeline does not know): never collected, each reported once
+    as ``file.ignored`` so whoever dropped it can see why nothing happened."""
+
+    data: DataDir
+    reported: set[Path] = field(default_factory=set)
+
+    def report(self) -> list[Path]:
+        """Log the entries not reported yet; return them (blocking: run it in a thread)."""
+        known = {self.data.inbox(record_type) for record_type in RecordType}
+        try:
+            present = {path for path in (self.data.root / "inbox").iterdir() if path not in known}
+        except OSError as exc:
+            log.warning("inbox.unreadable", error=repr(exc))
+            return []
+        self.reported &= present  # gone and dropped again: reported again
+        new = sorted(present - self.reported)
+        for path in new:
+            log.warning("file.ignored", path=str(path), reason=STRAY_REASON)
+        self.reported |= set(new)
+        return new
 
 
 class RefusedFile(BadInputError):

@@ -83,8 +83,8 @@ async def test_hostile_files_are_rejected_with_reasons_and_the_rest_loads(tmp_pa
             (tmp_path / "same.json").write_text(json.dumps(batch))
             (tmp_path / "same.json").replace(inbox / "same.json")
             await eventually(lambda: _gone(inbox / "same.json"), timeout_s=60)
-        # A symbolic link and an unknown record type are left alone; a good file dropped after
-        # them shows the collector has looked at the inbox since.
+        # A symbolic link and a folder of an unknown record type are left alone, each logged as
+        # ignored; a good file dropped after them shows the collector has looked since.
         (tmp_path / "target.json").write_text(json.dumps(_vehicles(300, 3)))
         os.symlink(tmp_path / "target.json", inbox / "link.json")
         (stack.data / "inbox" / "boats").mkdir()
@@ -94,6 +94,7 @@ async def test_hostile_files_are_rejected_with_reasons_and_the_rest_loads(tmp_pa
 
         await eventually(lambda: _count(dsn, 32), timeout_s=120)
         await eventually(lambda: _ignored_symlink(stack, "link.json"), timeout_s=30)
+        await eventually(lambda: _ignored_stray(stack, "boats"), timeout_s=30)
         reasons = await eventually(
             lambda: _async(_file_errors(stack.data), len(BROKEN_FILES)), timeout_s=60
         )
@@ -125,6 +126,14 @@ async def _ignored_symlink(stack: Stack, name: str) -> bool:
     """Return True once the collector logged that it saw ``name`` and left it as a symlink."""
     return any(
         '"file.ignored"' in line and name in line and '"symlink"' in line
+        for line in stack.log_text("collector").splitlines()
+    )
+
+
+async def _ignored_stray(stack: Stack, name: str) -> bool:
+    """Return True once the collector logged ``inbox/<name>`` as outside the type folders."""
+    return any(
+        '"file.ignored"' in line and f"/inbox/{name}" in line and "record-type folders" in line
         for line in stack.log_text("collector").splitlines()
     )
 
