@@ -144,18 +144,3 @@ async def test_stop_hands_back_unfinished_work(bus: Bus) -> None:
     await eventually(lambda: _true_if(received))  # type: ignore[arg-type]
     await again.stop(grace_s=1)
     assert len(received) == 1
-
-
-async def test_connected_service_sends_heartbeats(bus: Bus) -> None:
-    """Every connected process announces itself on its core-NATS heartbeat subject."""
-    from shared.events import Heartbeat
-
-    beats: list[Heartbeat] = []
-
-    async def on_beat(msg: object) -> None:
-        beats.append(Heartbeat.model_validate_json(msg.data))  # type: ignore[attr-defined]
-
-    sub = await bus.nc.subscribe(bus.names.heartbeats, cb=on_beat)
-    await eventually(lambda: _true_if(beats), timeout_s=15)  # type: ignore[arg-type]
-    await sub.unsubscribe()
-    assert beats[0].service == "test"
