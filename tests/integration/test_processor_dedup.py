@@ -19,7 +19,7 @@ from services.processor.app import serve
 from services.processor.config import ProcessorSettings
 from services.processor.dedup import store
 from services.processor.dedup.keys import evidence, from_row, vehicle_id
-from services.processor.dedup.linker import Linker
+from services.processor.dedup.linker import Linker, LinkStats
 from services.processor.dedup.prepare import ANY_LENGTH, chunk_probes
 from services.processor.dedup.scoring import LINK_THRESHOLD, score
 from services.processor.quality.generator import ListingGenerator
@@ -254,6 +254,43 @@ async def _link_then_forget(linker: Linker, rows: list[dict[str, Any]]) -> list[
             "DELETE FROM processor_known_vehicles WHERE data_hash = ANY($1::text[])", hashes
         )
     return [row["canonical_hash"] for row in chunk]
+
+
+@pytest.mark.usefixtures("clean_index")
+async def test_events_and_articles_are_deduplicated_exactly_and_apart(
+    settings: PipelineSettings,
+) -> None:
+    """An event or article seen before (the same ``data_hash``, in any file) is "known", a new
+    one "new"; events and articles keep apart; nothing is linked by likeness."""
+
+    def rows(*hashes: str) -> list[dict[str, Any]]:
+        return [{"data_hash": value, "enrichment": {}} for value in hashes]
+
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(), min_size=1, max_size=2
+    )
+    try:
+        linker = Linker(pool)
+        first, again, articles = rows("e1", "e2"), rows("e2", "e3", "e1"), rows("e2")
+        stats = [
+            await linker.link(RecordType.EVENTS, first),
+            await linker.link(RecordType.EVENTS, again),
+            await linker.link(RecordType.ARTICLES, articles),
+            await linker.link(RecordType.EVENTS, []),
+        ]
+    finally:
+        await pool.close()
+    assert stats == [LinkStats(0, 0), LinkStats(2, 0), LinkStats(0, 0), LinkStats(0, 0)]
+
+    def statuses(chunk: list[dict[str, Any]]) -> list[str]:
+        notes = [row["enrichment"]["dedup"] for row in chunk]
+        assert {note["index"] for note in notes} == {"processor_known_index"}
+        return [note["status"] for note in notes]
+
+    assert statuses(first) == ["new", "new"]
+    assert statuses(again) == ["known", "new", "known"]
+    assert statuses(articles) == ["new"]  # the same hash as an event: another kind
+    assert all(set(row) == {"data_hash", "enrichment"} for row in first + again + articles)
 
 
 @pytest.mark.usefixtures("clean_index")
