@@ -294,6 +294,36 @@ async def test_events_and_articles_are_deduplicated_exactly_and_apart(
 
 
 @pytest.mark.usefixtures("clean_index")
+async def test_listings_seen_again_keep_their_links_and_are_counted_as_known(
+    settings: PipelineSettings,
+) -> None:
+    """A chunk linked a second time (the same file again, or a replica's redelivery) finds every
+    listing known: the same links as the first time, noted "known", none counted as near."""
+    rows = _distinct_rows(300, seed=8)
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(), min_size=1, max_size=2
+    )
+    try:
+        first = [{**row, "enrichment": {}} for row in rows]
+        again = [{**row, "enrichment": {}} for row in rows]
+        first_stats = await Linker(pool).link(RecordType.VEHICLES, first)
+        again_stats = await Linker(pool, known_cache=1).link(RecordType.VEHICLES, again)
+    finally:
+        await pool.close()
+    linked = sum(row["canonical_hash"] is not None for row in first)
+    assert linked >= 5
+    assert first_stats == LinkStats(known=0, near=linked)
+    assert again_stats == LinkStats(known=len(rows), near=0)
+    for before, after in zip(first, again, strict=True):
+        assert after["canonical_hash"] == before["canonical_hash"]
+        assert after["match_score"] == before["match_score"]
+        assert after["match_fields"] == before["match_fields"]
+        assert before["enrichment"]["dedup"]["status"] == "new"
+        assert after["enrichment"]["dedup"]["status"] == "known"
+        assert after["enrichment"]["market"] is not None
+
+
+@pytest.mark.usefixtures("clean_index")
 async def test_links_do_not_depend_on_the_known_row_cache(
     settings: PipelineSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -71,6 +71,9 @@ def _known(row: asyncpg.Record) -> Known:
         data_hash, intern(make), intern(model), year, price, intern(city), intern(state),
         description, image_url, intern(source), source_url, stock,
     )  # fmt: skip
+    # The score is stored as `real`: back to the two decimals `scoring.score` gave it, so a
+    # listing seen again carries the score it was first linked with (96.86, not 96.8600006).
+    score = round(score, 2) if score is not None else None
     known = Known(key, canonical, score, tuple(matched) if matched is not None else None)
     if words is not None and stored is not None and len(words) == len(stored):
         # As linked: no word to derive.
