@@ -144,7 +144,7 @@ class Bus:
         With ``model=None`` the handler receives an ``Envelope`` (any subject, raw JSON).
         """
         full = self.names.subject(subject)
-        durable = self.names.durable(service, "all" if subject == ">" else subject)
+        durable = self.names.durable(service, subject)
         config = ConsumerConfig(
             durable_name=durable,
             ack_policy=AckPolicy.EXPLICIT,

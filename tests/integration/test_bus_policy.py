@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
+from nats.js.api import AckPolicy, DeliverPolicy
 from structlog.testing import capture_logs
 
 from shared.bus import (
@@ -237,6 +238,31 @@ async def test_long_work_is_kept_alive_and_not_redelivered(bus: Bus) -> None:
     assert info.config.max_deliver == 3
 
 
+async def test_a_consumer_is_durable_explicit_and_takes_the_stated_defaults(bus: Bus) -> None:
+    """Without limits (the monitor's ack wait) a consumer acks explicitly, starts from the
+    stream's first message, waits 60 s for an ack, delivers at most 5 times, and lets 16 wait;
+    its durable name is the service's on that subject, so a restart resumes it."""
+    received: list[FileRejected] = []
+
+    async def handler(event: FileRejected) -> None:
+        received.append(event)
+
+    await bus.publish(_event())  # before the consumer exists: still delivered
+    consumer = await bus.consume(FILES_REJECTED, "svc", FileRejected, handler)
+    await eventually(lambda: _at_least(received, 1))
+    await consumer.stop(grace_s=1)
+    durable = bus.names.durable("svc", FILES_REJECTED)
+    info = await bus.js.consumer_info(bus.names.stream, durable)
+    assert info.config.durable_name == durable
+    assert info.config.ack_policy == AckPolicy.EXPLICIT
+    assert info.config.deliver_policy == DeliverPolicy.ALL
+    assert info.config.ack_wait == pytest.approx(60)
+    assert info.config.max_deliver == 5
+    assert info.config.max_ack_pending == 16
+    assert info.config.filter_subject == bus.names.subject(FILES_REJECTED)
+    assert consumer.max_in_flight == 4
+
+
 async def test_work_in_flight_is_bounded(bus: Bus) -> None:
     """At most ``max_in_flight`` handlers run at once; the server holds four times as many."""
     running: list[int] = []
@@ -321,6 +347,7 @@ async def test_the_stream_keeps_two_weeks_and_drops_repeats_within_two_minutes(b
     assert await _stream_subjects(bus) == {bus.names.subject(FILES_REJECTED): 1}
     assert [entry["event"] for entry in logs] == ["bus.publish_duplicate"]
     assert logs[0]["seq"] == 1
+    assert logs[0]["subject"] == bus.names.subject(FILES_REJECTED)
 
 
 async def test_a_bucket_is_created_once_with_its_ttl_and_reopened(bus: Bus) -> None:
