@@ -321,6 +321,38 @@ async def test_listings_seen_again_keep_their_links_and_are_counted_as_known(
         assert before["enrichment"]["dedup"]["status"] == "new"
         assert after["enrichment"]["dedup"]["status"] == "known"
         assert after["enrichment"]["market"] is not None
+        if before["canonical_hash"] is None:  # its own canonical: no score, no fields
+            assert (before["match_score"], before["match_fields"]) == (None, None)
+
+
+@pytest.mark.usefixtures("clean_index")
+async def test_two_copies_in_one_chunk_are_linked_to_each_other(
+    settings: PipelineSettings,
+) -> None:
+    """The same car twice in one file (two sites' feeds merged) links the later copy to the
+    earlier one: the chunk's own new listings are candidates too."""
+    same_car = {
+        **CAR,
+        "price": 46500,
+        "imageUrl": "https://img.site-b.example.com/p/1.jpg",
+        "sourceName": "site-b",
+        "sourceUrl": "https://site-b.example.com/l/9",
+        "stockNumber": "B-9",
+    }
+    rows = [{**Vehicle.model_validate(car).to_row(), "enrichment": {}} for car in (CAR, same_car)]
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(), min_size=1, max_size=2
+    )
+    try:
+        stats = await Linker(pool).link(RecordType.VEHICLES, rows)
+    finally:
+        await pool.close()
+    first, second = rows
+    assert stats == LinkStats(known=0, near=1)
+    assert first["canonical_hash"] is None
+    assert second["canonical_hash"] == first["data_hash"]
+    assert second["match_score"] >= LINK_THRESHOLD
+    assert [row["enrichment"]["dedup"]["status"] for row in rows] == ["new", "new"]
 
 
 @pytest.mark.usefixtures("clean_index")
