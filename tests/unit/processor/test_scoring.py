@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.processor.dedup.keys import VehicleKey
+from services.processor.dedup.rarity import Weights
 from services.processor.dedup.scoring import (
     ANY_PRICE,
     NO_PRICE,
@@ -135,3 +136,23 @@ def test_every_candidate_is_looked_at_whatever_comes_before_it() -> None:
         key(data_hash="d" * 64, image_url="", description="alpha beta delta gamma omega"),
     ]
     assert with_evidence(key(), [*before, copy]) == [0, 3]
+
+
+def test_each_side_is_weighed_by_its_own_weights_typos_included() -> None:
+    """With skewed weights, each description's words (a mistyped word with its own weight too)
+    count as that side weighs them, and swapping the sides gives the same similarity."""
+    mine = frozenset({"frame", "numbers", "matching", "restored", "crimson"})
+    theirs = frozenset({"frame", "numbers", "matching", "restord", "azure"})
+    my_weights = Weights(frame=0.5, numbers=1.0, matching=1.0, restored=5.0, crimson=2.0)
+    their_weights = Weights(frame=0.8, numbers=1.5, matching=0.7, restord=3.0, azure=1.0)
+    # Found: 2.5 shared + 5.0 typo of 9.5 on my side, 3.0 + 3.0 of 7.0 on theirs.
+    dice, overlap = (7.5 + 6.0) / (9.5 + 7.0), 6.0 / 7.0  # overlap: the lighter side's share
+    expected = 50.0 * (dice + overlap)
+    assert description_similarity(mine, theirs, my_weights, their_weights) == pytest.approx(
+        expected
+    )
+    assert description_similarity(theirs, mine, their_weights, my_weights) == pytest.approx(
+        expected
+    )
+    # Weighed by one side's weights only, the figure is another one.
+    assert description_similarity(mine, theirs, my_weights) != pytest.approx(expected)
