@@ -40,7 +40,7 @@ def known(listing: VehicleKey, canonical: str | None = None) -> Known:
 
 def best(record: VehicleKey, candidates: list[Known], threshold: float = LINK_THRESHOLD) -> Known:
     """Return the record linked among ``candidates`` (all found by its probes)."""
-    linker = Linker(pool=None, threshold=threshold)  # type: ignore[arg-type]
+    linker = Linker(pool=None, threshold=threshold)
     return linker.best_match(record, evidence(record), [candidates], {})
 
 
