@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from services.processor.dedup.keys import VehicleKey
-from services.processor.dedup.rarity import Weights
+from services.processor.dedup.keys import VehicleKey, description_words
+from services.processor.dedup.rarity import UNIFORM, Weights
 from services.processor.dedup.scoring import (
     ANY_PRICE,
+    LINK_THRESHOLD,
     NO_PRICE,
     description_similarity,
     field_scores,
@@ -156,3 +157,50 @@ def test_each_side_is_weighed_by_its_own_weights_typos_included() -> None:
     )
     # Weighed by one side's weights only, the figure is another one.
     assert description_similarity(mine, theirs, my_weights) != pytest.approx(expected)
+
+
+def test_the_same_photo_identifies_a_copy_whatever_its_description() -> None:
+    """A copy with the photo and another site's own text links on the photo alone."""
+    copy = key(
+        data_hash="b" * 64, source="site-b", source_url="site-b.example.com/l/9",
+        description="call today ask for dave financing available trades welcome",
+    )  # fmt: skip
+    value, fields = score(key(), copy)
+    assert value >= LINK_THRESHOLD
+    assert "image" in fields
+    assert "description" not in fields
+
+
+def test_facts_without_a_description_on_one_side_are_no_evidence() -> None:
+    """The same year, place and price carry no link when one side has no description and
+    there is no photo to compare (nothing identifies the car); the pair is scored, not refused."""
+    mine = key(image_url="", price=50000.0, description="frame off restoration numbers matching")
+    bare = key(data_hash="b" * 64, source="site-b", source_url="site-b.example.com/l/9",
+               image_url="", description="", price=50500.0)  # fmt: skip
+    assert "description" not in field_scores(mine, bare)  # type: ignore[operator]
+    assert score(mine, bare) == (0.0, [])
+    assert score(bare, mine) == (0.0, [])
+
+
+def test_the_score_weighs_the_other_side_by_its_own_weights() -> None:
+    """``score`` hands the other side's weights to the description: with four heavy shared
+    facts and a light word of its own, a copy's description identifies it. Weighed alike it
+    scores exactly 80: a matched field (beside the photo) but no evidence on its own."""
+    mine = key(
+        image_url="", price=45000.0, description="frame matching numbers restoration sunroof"
+    )
+    theirs = key(
+        data_hash="b" * 64, source="site-b", source_url="site-b.example.com/l/9", image_url="",
+        description="frame matching numbers restoration xenon",
+    )  # fmt: skip
+    alike = field_scores(mine, theirs)
+    assert alike is not None
+    assert alike["description"] == pytest.approx(80.0)
+    assert score(mine, theirs) == (0.0, [])
+    photo = "img.site-a.example.com/p/1.jpg"
+    with_photos = score(mine._replace(image_url=photo), theirs._replace(image_url=photo))
+    assert "description" in with_photos[1]
+    heavy = Weights((word, 0.1 if word == "xenon" else 5.0) for word in description_words(theirs))
+    value, fields = score(mine, theirs, UNIFORM, heavy)
+    assert value >= LINK_THRESHOLD
+    assert "description" in fields
