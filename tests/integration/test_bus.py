@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 import pytest
+from structlog.testing import capture_logs
 
-from shared.bus import Bus, Envelope
+from shared.bus import Bus, Consumer, Envelope
 from shared.errors import PermanentError, RetryableError
 from shared.events import FileRejected, RecordType
 from shared.subjects import FILES_REJECTED
@@ -28,7 +30,7 @@ async def _dlq_messages(bus: Bus) -> list[Envelope]:
     async def collect(envelope: Envelope) -> None:
         seen.append(envelope)
 
-    consumer = await bus.consume("dlq.>", "probe", None, collect)
+    consumer: Consumer[Any] = await bus.consume("dlq.>", "probe", None, collect)
     try:
         await eventually(lambda: _true_if(seen), timeout_s=10)
     finally:
@@ -134,7 +136,9 @@ async def test_stop_hands_back_unfinished_work(bus: Bus) -> None:
     consumer = await bus.consume(FILES_REJECTED, "svc", FileRejected, slow)
     await bus.publish(_event())
     await asyncio.wait_for(started.wait(), 10)
-    await consumer.stop(grace_s=0.1)
+    with capture_logs() as logs:
+        await consumer.stop(grace_s=0.1)
+    assert [(e["event"], e["log_level"]) for e in logs] == [("bus.handed_back", "warning")]
     received: list[FileRejected] = []
 
     async def quick(event: FileRejected) -> None:

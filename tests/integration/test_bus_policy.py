@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
+import structlog
 from nats.js.api import AckPolicy, DeliverPolicy
 from structlog.testing import capture_logs
 
@@ -198,6 +199,28 @@ async def test_a_command_typed_without_an_id_keeps_one_id_across_redeliveries(bu
     first = str(derived_id(bus.names.stream, "1"))
     second = str(derived_id(bus.names.stream, "2"))
     assert sorted(ids) == sorted([first, first, second])
+
+
+async def test_every_line_logged_while_handling_names_the_message(bus: Bus) -> None:
+    """What a handler logs carries the message's subject, stream position and delivery count,
+    and nothing of the message handled before it."""
+    contexts: list[dict[str, Any]] = []
+
+    async def handler(event: FileRejected) -> None:
+        contexts.append(structlog.contextvars.get_contextvars())
+        if len(contexts) == 1:
+            structlog.contextvars.bind_contextvars(leftover="from the first")
+            raise RetryableError("again")
+
+    consumer = await bus.consume(FILES_REJECTED, "svc", FileRejected, handler, max_in_flight=1)
+    await bus.publish(_event())
+    await eventually(lambda: _at_least(contexts, 2))
+    await consumer.stop(grace_s=1)
+    subject = bus.names.subject(FILES_REJECTED)
+    assert contexts == [
+        {"subject": subject, "stream_seq": 1, "num_delivered": 1},
+        {"subject": subject, "stream_seq": 1, "num_delivered": 2},
+    ]
 
 
 async def test_an_id_the_sender_gave_is_kept(bus: Bus) -> None:
