@@ -204,3 +204,42 @@ def test_the_score_weighs_the_other_side_by_its_own_weights() -> None:
     value, fields = score(mine, theirs, UNIFORM, heavy)
     assert value >= LINK_THRESHOLD
     assert "description" in fields
+
+
+REWORDED = "restored numbers matching 454 black vinyl interior muncie 4 speed call us today trades"
+
+
+@pytest.mark.parametrize(
+    ("changes", "links"),
+    [
+        ({}, True),  # the facts all agree: a copy another site re-worded, without the photo
+        ({"price": 53500.0}, False),  # 7 % apart: more than FACT_PRICE
+        ({"price": 47100.0}, True),  # within 6 % of the higher price
+        ({"price": 0.0}, False),  # no price on one side: the facts are not all there
+        ({"year": 1971}, False),  # a year apart: not the same facts
+        ({"city": "broken arrow"}, False),  # another town of the state
+        ({"description": REWORDED.replace("454", "396")}, False),  # another engine figure
+    ],
+)
+def test_a_reworded_copy_without_the_photo_links_on_agreeing_facts(
+    changes: dict[str, object], links: bool
+) -> None:
+    """With neither the photo nor the description identifying it (the description scores
+    between 65 and 85), a copy links only when year, place, model, figures and a price within
+    6 % all agree."""
+    original = key(
+        image_url="", description="numbers matching 454 frame off restoration black vinyl "
+        "interior muncie 4 speed",
+    )  # fmt: skip
+    copy = key(
+        data_hash="b" * 64, source="site-b", source_url="site-b.example.com/l/9", image_url="",
+        description=REWORDED, price=50000.0 * 1.02,
+    )._replace(**changes)  # type: ignore[arg-type]  # fmt: skip
+    scores = field_scores(original, copy)
+    if scores is not None and "description" in scores:
+        assert 65 <= scores["description"] < 85 or "description" in changes
+    value, _fields = score(original, copy)
+    assert (value >= LINK_THRESHOLD) is links
+    assert (score(copy, original)[0] >= LINK_THRESHOLD) is links
+    # The probe's gate lets the copy through to scoring when the facts may carry it, only then.
+    assert (with_evidence(original, [copy]) == [0]) is links
