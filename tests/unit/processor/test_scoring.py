@@ -243,3 +243,32 @@ def test_a_reworded_copy_without_the_photo_links_on_agreeing_facts(
     assert (score(copy, original)[0] >= LINK_THRESHOLD) is links
     # The probe's gate lets the copy through to scoring when the facts may carry it, only then.
     assert (with_evidence(original, [copy]) == [0]) is links
+
+
+def test_a_copy_that_drops_a_figure_still_links_on_its_description() -> None:
+    """A copy that leaves out one of the original's figures (``4 speed``) contradicts nothing:
+    its description identifies it, whichever side is the record."""
+    text = "numbers matching 454 frame off restoration black vinyl interior muncie 4 speed"
+    original = key(image_url="", description=text)
+    shorter = key(
+        data_hash="b" * 64, source="site-b", source_url="site-b.example.com/l/9", image_url="",
+        description=text.replace(" 4 speed", " speed"),
+    )  # fmt: skip
+    assert score(original, shorter)[0] >= LINK_THRESHOLD
+    assert score(shorter, original)[0] >= LINK_THRESHOLD
+
+
+def test_typos_are_tried_only_among_up_to_three_leftover_words_a_side() -> None:
+    """With three words left over on each side a typo among them counts as found (4 of 6 each:
+    66.67); with four left on one side none is tried (3 of 7 and 3 of 4: 64.77)."""
+    shared = "alpha bravo charlie"
+    three = description_similarity(
+        frozenset(f"{shared} restored sunroof xenon".split()),
+        frozenset(f"{shared} restord tinted wheels".split()),
+    )
+    assert three == pytest.approx(100 * 4 / 6)
+    four = description_similarity(
+        frozenset(f"{shared} restored sunroof xenon lowered".split()),
+        frozenset(f"{shared} restord".split()),
+    )
+    assert four == pytest.approx(50 * (6 / 11 + 3 / 4))
