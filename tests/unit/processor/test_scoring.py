@@ -12,6 +12,7 @@ from services.processor.dedup.scoring import (
     NO_PRICE,
     description_similarity,
     field_scores,
+    figures,
     price_range,
     score,
     with_evidence,
@@ -272,3 +273,11 @@ def test_typos_are_tried_only_among_up_to_three_leftover_words_a_side() -> None:
         frozenset(f"{shared} restord".split()),
     )
     assert four == pytest.approx(50 * (6 / 11 + 3 / 4))
+
+
+def test_a_mileage_written_either_way_is_one_figure() -> None:
+    """``149k`` and ``149,000`` (words ``149`` and ``000``) are the same figure, so a site that
+    reformats a mileage does not contradict the original; words without a digit are none."""
+    assert figures(frozenset({"149k", "miles"})) == frozenset({"149"})
+    assert figures(frozenset({"149", "000", "miles"})) == frozenset({"149"})
+    assert figures(frozenset({"k5", "v8", "knock"})) == frozenset({"k5", "v8"})
