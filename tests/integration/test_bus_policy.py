@@ -29,7 +29,7 @@ from shared.bus import (
     connect,
     consuming,
 )
-from shared.errors import ConfigError, PermanentError, RetryableError
+from shared.errors import ConfigError, PermanentError, RetryableError, ServerNotReadyError
 from shared.events import FileCollected, FileRejected, Heartbeat, RecordType, derived_id
 from shared.settings import PipelineSettings
 from shared.subjects import FILES_COLLECTED, FILES_REJECTED
@@ -373,6 +373,21 @@ async def test_the_stream_keeps_two_weeks_and_drops_repeats_within_two_minutes(b
     assert logs[0]["subject"] == bus.names.subject(FILES_REJECTED)
 
 
+async def test_a_stream_set_up_by_an_older_version_is_brought_to_the_current_settings(
+    bus: Bus,
+) -> None:
+    """A stream that exists with other settings (an older release kept messages 7 days) is
+    updated in place, its messages kept."""
+    await bus.publish(_event())
+    info = await bus.js.stream_info(bus.names.stream)
+    info.config.max_age = 7 * 24 * 3600
+    await bus.js.update_stream(info.config)
+    await bus.ensure_stream()
+    info = await bus.js.stream_info(bus.names.stream)
+    assert info.config.max_age == STREAM_MAX_AGE_S
+    assert info.state.messages == 1
+
+
 async def test_a_bucket_is_created_once_with_its_ttl_and_reopened(bus: Bus) -> None:
     """`open_bucket` creates a key-value bucket (history 1, the TTL asked for) and later opens it
     with what it holds."""
@@ -432,7 +447,8 @@ async def test_no_server_gives_one_clear_error_after_the_wait(
             async with connect(PipelineSettings(), "probe"):
                 pass
     message = str(raised.value)
+    assert isinstance(raised.value, ServerNotReadyError)  # worth waiting for, given the time
     assert message.startswith(f"cannot use NATS at nats://user:***@127.0.0.1:{port} within 1s")
     assert "secret" not in message
-    assert "nats-server runs with -js" in message
+    assert message.endswith("check NATS_URL, the credentials, and that nats-server runs with -js")
     assert time.monotonic() - started < 10

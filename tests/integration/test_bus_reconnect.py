@@ -1,4 +1,5 @@
-"""A consumer outlives a NATS restart: it reconnects and goes on with the next message."""
+"""The bus against a private nats-server: a restart under a running consumer, a server without
+JetStream."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from structlog.testing import capture_logs
 
 from services.localservers import nats_server_program
 from shared.bus import connect
+from shared.errors import ConfigError
 from shared.events import FileRejected, RecordType
 from shared.settings import PipelineSettings
 from shared.subjects import FILES_REJECTED
@@ -25,12 +27,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(port: int, store: Path) -> subprocess.Popen[bytes]:
-    """Start a private nats-server with JetStream on ``port``, keeping its data in ``store``."""
-    command = [str(nats_server_program()), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd"]
-    return subprocess.Popen(
-        [*command, str(store)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def _start(port: int, store: Path | None) -> subprocess.Popen[bytes]:
+    """Start a private nats-server on ``port``, with JetStream keeping its data in ``store``
+    (None: no JetStream)."""
+    command = [str(nats_server_program()), "-a", "127.0.0.1", "-p", str(port)]
+    if store is not None:
+        command += ["-js", "-sd", str(store)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def _listening(port: int) -> bool:
@@ -95,3 +98,25 @@ async def test_a_consumer_goes_on_after_the_server_restarts(
     events = [(entry["event"], entry["log_level"]) for entry in logs]
     assert ("nats.disconnected", "warning") in events
     assert ("nats.reconnected", "info") in events
+
+
+async def test_a_server_without_jetstream_gives_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A nats-server started without -js: the service stops with one line saying so."""
+    port = _free_port()
+    server = _start(port, None)
+    monkeypatch.setenv("NATS_URL", f"nats://user:secret@127.0.0.1:{port}")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://unused@127.0.0.1/unused")
+    monkeypatch.setenv("STARTUP_WAIT_S", "0")
+    try:
+        await eventually(lambda: _listening(port))
+        with pytest.raises(ConfigError) as raised:
+            async with connect(PipelineSettings(), "test"):
+                pass
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert str(raised.value) == (
+        f"NATS at nats://user:***@127.0.0.1:{port} has no JetStream; start nats-server with -js"
+    )
