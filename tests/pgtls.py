@@ -21,7 +21,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from pathlib import Path
 import asyncpg
 
 from services import localservers
+from tests.ports import free_port
 from tests.tlsfront import TlsFront
 
 
@@ -58,13 +58,6 @@ def pg_bin(name: str) -> str:
         msg = f"PostgreSQL program {name!r} not found on PATH nor in /usr/lib/postgresql/*/bin"
         raise FileNotFoundError(msg)
     return candidates[-1]
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _openssl(*args: str | Path) -> None:

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -25,6 +24,7 @@ import pytest
 
 from tests.conftest import ADMIN_DSN, NATS_URL, dsn_for, unique
 from tests.polling import eventually
+from tests.ports import free_port
 
 pytestmark = [
     pytest.mark.e2e,
@@ -36,12 +36,6 @@ pytestmark = [
 
 TABLES = ("vehicles", "events", "articles")
 PIPELINE = str(Path(sys.executable).with_name("pipeline"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _vehicle(index: int, **changes: Any) -> dict[str, Any]:
@@ -87,7 +81,7 @@ def stack_env(e2e_database: str, tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": e2e_database,
         "DATA_DIR": str(tmp_path / "data"),
         "PIPELINE_NAMESPACE": unique("e2e"),
-        "MONITOR_PORT": str(_free_port()),
+        "MONITOR_PORT": str(free_port()),
         "COLLECTOR_STABLE_S": "0.3",
         "COLLECTOR_RESCAN_S": "2",
         "MONITOR_POLL_S": "1",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import secrets
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from tests.faults.data import vehicle
 from tests.faults.stack import Stack
 from tests.integration.test_service_roles import drop_roles, migrate_env, run_migrate
 from tests.polling import eventually
+from tests.ports import free_port
 
 pytestmark = [
     pytest.mark.e2e,
@@ -46,12 +46,6 @@ ARTICLE = {
     "publishedDate": "2026-07-20",
     "sourceName": "jina",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _counts(owner: str) -> tuple[int, ...] | None:
@@ -82,7 +76,7 @@ async def _report_imported(base: str, bearer: dict[str, str]) -> dict[str, Any] 
 async def test_each_service_runs_as_its_own_role(tmp_path: Path) -> None:
     """Files dropped into the inbox become rows, known-index entries and a report, with the
     importer, processor and monitor each connected as its own role and no service migrating."""
-    port = _free_port()
+    port = free_port()
     stack = await Stack.create(tmp_path, MONITOR_PORT=str(port), MONITOR_POLL_S="1")
     owner, namespace = stack.env["DATABASE_URL"], stack.env["PIPELINE_NAMESPACE"]
     passwords = {service: secrets.token_hex(16) for service in roles.SERVICES}

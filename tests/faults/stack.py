@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -220,13 +219,6 @@ def with_port(dsn: str, port: int) -> str:
     host = parts.hostname or "127.0.0.1"
     user = f"{parts.username}@" if parts.username else ""
     return urlunsplit(parts._replace(netloc=f"{user}{host}:{port}"))
-
-
-def free_port() -> int:
-    """Return a port on 127.0.0.1 that nothing listens on (closed: connections are refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class TcpProxy:

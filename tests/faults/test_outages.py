@@ -19,8 +19,9 @@ from services.localservers import nats_server_program
 from tests.conftest import ADMIN_DSN, dsn_for
 from tests.faults.data import valid_keys, vehicle_files
 from tests.faults.outputs import incomplete_outputs, reported_files, temporary_files
-from tests.faults.stack import Stack, TcpProxy, free_port, with_port
+from tests.faults.stack import Stack, TcpProxy, with_port
 from tests.polling import eventually
+from tests.ports import free_port
 
 pytestmark = [
     pytest.mark.e2e,

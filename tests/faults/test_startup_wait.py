@@ -15,8 +15,9 @@ import pytest
 from services.runner import SERVICES
 from tests.conftest import dsn_for
 from tests.faults.data import valid_keys, vehicle_files
-from tests.faults.stack import Stack, TcpProxy, free_port, with_port
+from tests.faults.stack import Stack, TcpProxy, with_port
 from tests.polling import eventually
+from tests.ports import free_port
 
 pytestmark = [
     pytest.mark.e2e,

@@ -3,7 +3,6 @@ JetStream."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from pathlib import Path
 
@@ -17,14 +16,9 @@ from shared.events import FileRejected, RecordType
 from shared.settings import PipelineSettings
 from shared.subjects import FILES_REJECTED
 from tests.polling import eventually
+from tests.ports import free_port, listening
 
 pytestmark = pytest.mark.nats
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start(port: int, store: Path | None) -> subprocess.Popen[bytes]:
@@ -34,14 +28,6 @@ def _start(port: int, store: Path | None) -> subprocess.Popen[bytes]:
     if store is not None:
         command += ["-js", "-sd", str(store)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-async def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def _event(reason: str) -> FileRejected:
@@ -56,7 +42,7 @@ async def test_a_consumer_goes_on_after_the_server_restarts(
     """Stopping the server under a running consumer loses nothing: once it is back, the
     consumer fetches again and handles the next message; the outage and the reconnection are
     logged."""
-    port = _free_port()
+    port = free_port()
     server = _start(port, tmp_path / "js")
     received: list[str] = []
 
@@ -69,7 +55,7 @@ async def test_a_consumer_goes_on_after_the_server_restarts(
     monkeypatch.setenv("NATS_URL", f"nats://127.0.0.1:{port}")
     monkeypatch.setenv("DATABASE_URL", "postgresql://unused@127.0.0.1/unused")
     try:
-        await eventually(lambda: _listening(port))
+        await eventually(lambda: listening(port))
         async with connect(PipelineSettings(), "test") as bus:
             consumer = await bus.consume(FILES_REJECTED, "svc", FileRejected, handler)
             await bus.publish(_event("before"))
@@ -78,7 +64,7 @@ async def test_a_consumer_goes_on_after_the_server_restarts(
                 server.terminate()
                 server.wait(timeout=10)
                 server = _start(port, tmp_path / "js")
-                await eventually(lambda: _listening(port))
+                await eventually(lambda: listening(port))
 
                 async def published() -> bool:
                     try:
@@ -104,13 +90,13 @@ async def test_a_server_without_jetstream_gives_one_clear_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A nats-server started without -js: the service stops with one line saying so."""
-    port = _free_port()
+    port = free_port()
     server = _start(port, None)
     monkeypatch.setenv("NATS_URL", f"nats://user:secret@127.0.0.1:{port}")
     monkeypatch.setenv("DATABASE_URL", "postgresql://unused@127.0.0.1/unused")
     monkeypatch.setenv("STARTUP_WAIT_S", "0")
     try:
-        await eventually(lambda: _listening(port))
+        await eventually(lambda: listening(port))
         with pytest.raises(ConfigError) as raised:
             async with connect(PipelineSettings(), "test"):
                 pass

@@ -18,7 +18,7 @@ import nats
 import pytest
 
 from services import localservers
-from tests.pgtls import free_port
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow, pytest.mark.timeout(180)]
 

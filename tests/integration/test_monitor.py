@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 
@@ -22,6 +21,7 @@ from shared.bus import Bus
 from shared.events import BatchImported, BatchProcessed, FileCollected, FileRejected, RecordType
 from shared.settings import PipelineSettings
 from tests.polling import eventually
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 
@@ -30,20 +30,13 @@ AT = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def monitor_settings(
     settings: PipelineSettings, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> MonitorSettings:
     """Return monitor settings on a free port, with an empty monitor_events table."""
     monkeypatch.setenv("MONITOR_HOST", "127.0.0.1")
-    monkeypatch.setenv("MONITOR_PORT", str(_free_port()))
+    monkeypatch.setenv("MONITOR_PORT", str(free_port()))
     monkeypatch.setenv("SHUTDOWN_GRACE_S", "5")
     conn = await asyncpg.connect(database_url)
     try:

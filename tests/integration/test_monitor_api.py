@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -34,6 +33,7 @@ from shared.events import (
 from shared.settings import PipelineSettings
 from shared.storage import DataDir
 from tests.polling import eventually
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 
@@ -42,14 +42,6 @@ AT = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 RAW = "raw/2026-11-28/vehicles/apify_0001.json"
 MONITOR_TABLES = "monitor_events, monitor_alerts, monitor_queue_samples"
 EVENTS_PUBLISHED = 8
-
-
-def free_port() -> int:
-    """Return a TCP port free on the loopback interface right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def reset_tables(database_url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,20 +14,15 @@ from shared.bus import connect
 from shared.errors import ConfigError
 from shared.settings import PipelineSettings
 from tests.polling import eventually
+from tests.ports import free_port, listening
 
 pytestmark = pytest.mark.nats
 
 NATS_SERVER = str(nats_server_program())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _server(tmp_path: Path, *args: str) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             NATS_SERVER,
@@ -49,14 +43,6 @@ def _server(tmp_path: Path, *args: str) -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-async def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 PASSWORD = secrets.token_urlsafe(16)  # made up per run: no credential lives in the tests
@@ -111,7 +97,7 @@ async def test_user_and_password_from_the_environment(
     auth_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With NATS_USER/NATS_PASSWORD set the bus connects and creates its stream."""
-    await eventually(lambda: _listening(auth_port))
+    await eventually(lambda: listening(auth_port))
     url = f"nats://127.0.0.1:{auth_port}"
     settings = _settings(monkeypatch, url, NATS_USER="pipeline", NATS_PASSWORD=PASSWORD)
     async with connect(settings, "test") as bus:
@@ -123,7 +109,7 @@ async def test_missing_credentials_give_one_clear_error(
     auth_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without credentials the service gets a ConfigError naming the server, never the secret."""
-    await eventually(lambda: _listening(auth_port))
+    await eventually(lambda: listening(auth_port))
     settings = _settings(
         monkeypatch,
         f"nats://127.0.0.1:{auth_port}",
@@ -145,7 +131,7 @@ async def test_tls_with_a_configured_ca(
 ) -> None:
     """NATS_TLS_CA makes the bus verify the server's certificate and connect over TLS."""
     port, cert = tls_server
-    await eventually(lambda: _listening(port))
+    await eventually(lambda: listening(port))
     settings = _settings(monkeypatch, f"tls://127.0.0.1:{port}", NATS_TLS_CA=str(cert))
     async with connect(settings, "test") as bus:
         assert bus.nc.is_connected
