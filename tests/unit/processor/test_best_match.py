@@ -9,27 +9,19 @@ from services.processor.dedup.linker import Linker
 from services.processor.dedup.rarity import UNIFORM, Weights
 from services.processor.dedup.scoring import LINK_THRESHOLD, score
 from services.processor.dedup.store import Known
+from tests.unit.processor.test_scoring import key as listing_key
 
 DESCRIPTION = "numbers matching 454 frame off restoration black vinyl interior 4 speed"
 
 
 def key(data_hash: str, **changes: object) -> VehicleKey:
-    """Return a listing's key (changed where given)."""
-    base = VehicleKey(
-        data_hash=data_hash,
-        make="chevrolet",
-        model="chevelle ss",
-        year=1970,
-        price=50000.0,
-        city="tulsa",
-        state="ok",
-        description=DESCRIPTION,
-        image_url="img.site-a.example.com/p/1.jpg",
-        source="site-a",
-        source_url=f"site-a.example.com/l/{data_hash}",
-        stock="",
-    )
-    return base._replace(**changes)  # type: ignore[arg-type]
+    """Return a listing's key on its own page of site-a (changed where given)."""
+    page = {
+        "source_url": f"site-a.example.com/l/{data_hash}",
+        "stock": "",
+        "description": DESCRIPTION,
+    }
+    return listing_key(**{**page, **changes, "data_hash": data_hash})
 
 
 def known(listing: VehicleKey, canonical: str | None = None) -> Known:
