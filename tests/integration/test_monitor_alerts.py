@@ -37,8 +37,9 @@ from services.monitor.metrics import PipelineMetrics
 from shared.bus import Bus, Envelope
 from shared.events import BatchProcessed, FileRejected, RecordType, utcnow
 from shared.settings import PipelineSettings
-from tests.integration.test_monitor_api import free_port, reset_tables, running
+from tests.integration.test_monitor_api import reset_tables, running
 from tests.polling import eventually
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.postgres]
 
