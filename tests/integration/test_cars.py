@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-import orjson
 import pytest
 
 from services.importer import app, cars, schema
@@ -28,6 +27,7 @@ from tests.integration.test_importer import (  # noqa: F401 - fixtures
     pool,
     recorder,
     write_jsonl,
+    write_raw_meta,
 )
 from tests.integration.test_importer_roles import owner_and_app  # noqa: F401
 from tests.integration.test_importer_seed_migration import old_database  # noqa: F401
@@ -186,10 +186,7 @@ async def test_observed_at_is_the_collection_time_from_meta_json(
     deps: Deps, data_dir: DataDir, pool: asyncpg.Pool
 ) -> None:
     """A listing is seen when its raw file was collected, when the collector recorded it."""
-    folder = data_dir.root / f"raw/{DAY_1}/vehicles"
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = {"files": [{"file": "dealer-a_001.json", "collected_at": f"{DAY_1}T06:15:00+00:00"}]}
-    (folder / "meta.json").write_bytes(orjson.dumps(meta))
+    write_raw_meta(data_dir, DAY_1, "dealer-a_001.json", f"{DAY_1}T06:15:00+00:00")
     await drop(deps, data_dir, [listing("dealer-a", "A1", 50_000, DAY_1)])
     assert [o["observed_at"] for o in await observations(pool)] == [
         datetime(2026, 12, 1, 6, 15, tzinfo=UTC)

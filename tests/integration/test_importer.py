@@ -148,6 +148,15 @@ def write_jsonl(data_dir: DataDir, relative: str, lines: list[dict[str, Any]] | 
     return relative
 
 
+def write_raw_meta(data_dir: DataDir, day: str, name: str, collected_at: str) -> None:
+    """Write the raw folder's ``meta.json`` as the collector does: ``name`` collected at
+    ``collected_at`` (ISO 8601)."""
+    folder = data_dir.root / f"raw/{day}/vehicles"
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"files": [{"file": name, "collected_at": collected_at}]}
+    (folder / "meta.json").write_bytes(orjson.dumps(meta))
+
+
 def batch_event(relative: str, batch_id: str = "batch-1", **changes: Any) -> BatchProcessed:
     """Return the BatchProcessed event the processor would publish for a file."""
     fields: dict[str, Any] = {

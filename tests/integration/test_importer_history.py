@@ -35,6 +35,7 @@ from tests.integration.test_importer import (  # noqa: F401 - fixtures
     recorder,
     vehicle_line,
     write_jsonl,
+    write_raw_meta,
 )
 
 pytestmark = [pytest.mark.postgres]
@@ -103,10 +104,7 @@ async def test_rows_carry_collected_at_from_the_raw_folder(
     deps: Deps, data_dir: DataDir, pool: asyncpg.Pool
 ) -> None:
     """collected_at is read from the raw folder's meta.json entry of the batch's raw file."""
-    raw_folder = data_dir.root / f"raw/{DAY}/vehicles"
-    raw_folder.mkdir(parents=True, exist_ok=True)
-    meta = {"files": [{"file": "drop_001.json", "collected_at": f"{DAY}T07:30:00+00:00"}]}
-    (raw_folder / "meta.json").write_bytes(orjson.dumps(meta))
+    write_raw_meta(data_dir, DAY, "drop_001.json", f"{DAY}T07:30:00+00:00")
     relative = write_jsonl(data_dir, VEHICLES_FILE, [vehicle_line(i) for i in range(3)])
     await handle_batch_processed(batch_event(relative), deps)
     row = await pool.fetchrow(
