@@ -276,13 +276,7 @@ def render_car(row: dict[str, Any], summary: dict[str, Any]) -> str:
 
 
 def render(record_type: RecordType, row: dict[str, object]) -> str:
-    """Return one search result as a line of text."""
-    if record_type is RecordType.VEHICLES:
-        place = ", ".join(
-            str(p) for p in (row.get("location_city"), row.get("location_state")) if p
-        )
-        price = f"${float(str(row['price'])):,.0f}" if row.get("price") else "-"
-        return f"{row['year']} {row['make']} {row['model']}  {price}  {place}".rstrip()
+    """Return one event or article found as a line of text (vehicles: ``render_car``)."""
     if record_type is RecordType.EVENTS:
         return f"{row['start_date']}  {row['name']}  {row.get('city') or ''}".rstrip()
     return f"{row.get('published_date') or '-'}  {row['title']}  {row.get('url') or ''}".rstrip()
