@@ -64,10 +64,13 @@ async def cluster_in_store(
         canonical: dict[str, str] = {}
         rows = [{**row, "enrichment": dict(row.get("enrichment") or {})} for row in rows]
         for start in range(0, len(rows), chunk_size):
-            # A file's exact repeats are dropped before linking (``duplicates_in_batch``); a
-            # repeat in a later chunk meets the store's exact match instead.
-            by_hash = {row["data_hash"]: row for row in reversed(rows[start : start + chunk_size])}
-            chunk = list(reversed(by_hash.values()))
+            # A file's exact repeats are dropped before linking (``duplicates_in_batch``): the
+            # first stays where it was read. A repeat in a later chunk meets the store's exact
+            # match instead.
+            firsts: dict[str, dict[str, Any]] = {}
+            for row in rows[start : start + chunk_size]:
+                firsts.setdefault(row["data_hash"], row)
+            chunk = list(firsts.values())
             await linker.link(RecordType.VEHICLES, chunk)
             for row in chunk:
                 canonical.setdefault(row["data_hash"], row["canonical_hash"] or row["data_hash"])
